@@ -1,0 +1,708 @@
+package experiments
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"maps"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+)
+
+// Argo's own strings that mapping depends on. They are copied, not imported, because the packages that
+// define them pull in the whole controller.
+const (
+	argoPodNameFormatAnnotation = "workflows.argoproj.io/pod-name-format"
+	argoShutdownNodeMessage     = "workflow shutdown with strategy"
+	argoStoppedMessage          = "Stopped with strategy"
+	// argoMaxPodNamePrefix is Argo's maxK8sResourceNameLength - k8sNamingHashLength.
+	argoMaxPodNamePrefix = 253 - 10
+)
+
+// maxDecompressedNodes caps status.compressedNodes once decompressed; Argo itself never stores a Workflow
+// over a few MiB, so anything larger is not a real status.
+const maxDecompressedNodes = 256 << 20
+
+// TaskName is one entry of AnnotationTaskNames.
+type TaskName struct {
+	Task        string `json:"task"`
+	DisplayName string `json:"displayName,omitempty"`
+}
+
+// MapWorkflow computes a run record from wf and the previous record (nil when there is none). It is pure:
+// now is used only for state changes the Workflow carries no time for (CANCELING, PAUSED, ...).
+//
+// The result never moves backwards: once prev is terminal, its state and history stay, unless
+// AnnotationRetryCount on wf is larger than prev.RetryCount (an explicit `run retry`). A Workflow with
+// another UID than the one prev recorded is a different execution under the same name and leaves prev
+// unchanged.
+func MapWorkflow(wf *wfv1.Workflow, prev *Run, now time.Time) Run {
+	now = now.UTC()
+	var run Run
+	if prev != nil {
+		run = *prev.DeepCopy()
+		if run.Workflow.UID != "" && wf.UID != "" && string(wf.UID) != run.Workflow.UID {
+			return run
+		}
+	}
+	warnings := fillIdentity(&run, wf)
+
+	state, reason := workflowState(wf)
+	retries, retryWarning := retryCount(wf)
+	if retryWarning != "" {
+		warnings = append(warnings, retryWarning)
+	}
+	reopen := false
+	if retries > run.RetryCount {
+		finishedAgain := state.Terminal() && wf.Status.FinishedAt.UTC().After(run.FinishedAt)
+		if !run.State.Terminal() || !state.Terminal() || finishedAgain {
+			reopen = run.State.Terminal()
+			run.RetryCount = retries
+		}
+	}
+	frozen := run.State.Terminal() && !reopen
+	if frozen && !state.Terminal() {
+		// An old or resubmitted status seen after the final one: the record already holds the truth.
+		return run
+	}
+
+	run.Warnings = nil
+	nodes, source, warning := readNodes(wf)
+	if warning != "" {
+		warnings = append(warnings, warning)
+	}
+	run.TaskSource = source
+	if source != TaskSourceOffloaded && source != TaskSourceUnreadable {
+		names, warning := parseTaskNames(wf)
+		if warning != "" {
+			warnings = append(warnings, warning)
+		}
+		var taskWarnings []string
+		run.Tasks, run.Metrics, taskWarnings = mapNodes(wf, nodes, names)
+		warnings = append(warnings, taskWarnings...)
+	}
+	if !wf.Status.StartedAt.IsZero() {
+		run.StartedAt = wf.Status.StartedAt.UTC()
+	}
+	run.Warnings = warnings
+
+	if frozen {
+		// Terminal both before and now: details (rows, metrics) may still be filled in by Argo's last
+		// updates, but the state and its history are settled.
+		return run
+	}
+	if reopen {
+		run.FinishedAt = time.Time{}
+		run.Error = ""
+		run.History = append(run.History, StateChange{State: StateRunning, Time: now,
+			Reason: fmt.Sprintf("retry %d", run.RetryCount)})
+		run.State = StateRunning
+	}
+	transition(&run, wf, state, reason, now)
+	if state.Terminal() {
+		if !wf.Status.FinishedAt.IsZero() {
+			run.FinishedAt = wf.Status.FinishedAt.UTC()
+		} else if run.FinishedAt.IsZero() {
+			run.FinishedAt = now
+		}
+	}
+	run.Error = ""
+	if state == StateFailed || state == StateCanceled {
+		run.Error = runError(wf, run.Tasks)
+	}
+	return run
+}
+
+// MarkWorkflowDeleted records that a run's Workflow is gone before its final state was seen. A terminal
+// run is returned unchanged; otherwise the run and its unfinished tasks become StateWorkflowDeleted,
+// so nothing claims to be running that no longer exists.
+func MarkWorkflowDeleted(prev Run, reason string, now time.Time) Run {
+	run := *prev.DeepCopy()
+	if run.State.Terminal() {
+		return run
+	}
+	now = now.UTC()
+	if reason == "" {
+		reason = "workflow deleted before its final state was recorded"
+	}
+	run.State = StateWorkflowDeleted
+	run.History = append(run.History, StateChange{State: StateWorkflowDeleted, Time: now, Reason: reason})
+	run.FinishedAt = now
+	run.Error = reason
+	for i := range run.Tasks {
+		if !run.Tasks[i].State.Terminal() {
+			run.Tasks[i].State = StateWorkflowDeleted
+		}
+	}
+	return run
+}
+
+// fillIdentity sets the fields a run takes from its Workflow's metadata, keeping those already set: the
+// record written at submit time is the better source, the Workflow is the fallback that lets sync
+// rebuild a lost record.
+func fillIdentity(run *Run, wf *wfv1.Workflow) []string {
+	var warnings []string
+	ann := wf.Annotations
+	setIfEmpty := func(dst *string, vals ...string) {
+		for _, v := range vals {
+			if *dst == "" && v != "" {
+				*dst = v
+			}
+		}
+	}
+	setIfEmpty(&run.Name, wf.Name)
+	setIfEmpty(&run.DisplayName, ann[AnnotationRunDisplayName], wf.Name)
+	setIfEmpty(&run.Experiment, ann[AnnotationExperiment], wf.Labels[LabelExperiment], DefaultExperiment)
+	setIfEmpty(&run.PipelineName, ann[AnnotationPipelineName], wf.Labels[LabelPipeline])
+	setIfEmpty(&run.PipelineDigest, ann[AnnotationIRDigest])
+	setIfEmpty(&run.Workflow.Name, wf.Name)
+	setIfEmpty(&run.Workflow.UID, string(wf.UID))
+	if run.StorageState == "" {
+		run.StorageState = StorageAvailable
+	}
+	if run.CreatedAt.IsZero() && !wf.CreationTimestamp.IsZero() {
+		run.CreatedAt = wf.CreationTimestamp.UTC()
+	}
+	if run.Parameters == nil {
+		if raw, ok := ann[AnnotationParameters]; ok {
+			params := map[string]string{}
+			if err := json.Unmarshal([]byte(raw), &params); err != nil {
+				warnings = append(warnings, fmt.Sprintf("annotation %s: %v", AnnotationParameters, err))
+			} else if len(params) > 0 {
+				run.Parameters = params
+			}
+		}
+	}
+	if run.Parameters == nil && len(wf.Spec.Arguments.Parameters) > 0 {
+		run.Parameters = map[string]string{}
+		for _, p := range wf.Spec.Arguments.Parameters {
+			if p.Value != nil {
+				run.Parameters[p.Name] = p.Value.String()
+			}
+		}
+	}
+	return warnings
+}
+
+// workflowState maps the Workflow's phase and spec to a run state and the reason to record with it.
+func workflowState(wf *wfv1.Workflow) (State, string) {
+	shutdown := wf.Spec.Shutdown
+	suspended := wf.Spec.Suspend != nil && *wf.Spec.Suspend
+	switch wf.Status.Phase {
+	case wfv1.WorkflowSucceeded:
+		return StateSucceeded, ""
+	case wfv1.WorkflowFailed, wfv1.WorkflowError:
+		if shutdown != wfv1.ShutdownStrategyNone {
+			return StateCanceled, wf.Status.Message
+		}
+		return StateFailed, wf.Status.Message
+	}
+	switch {
+	case shutdown != wfv1.ShutdownStrategyNone:
+		return StateCanceling, fmt.Sprintf("spec.shutdown: %s", shutdown)
+	case suspended:
+		return StatePaused, "spec.suspend"
+	case wf.Status.Phase == wfv1.WorkflowRunning:
+		return StateRunning, ""
+	case wf.Status.Phase == wfv1.WorkflowPending || wf.Status.Phase == wfv1.WorkflowUnknown:
+		return StatePending, ""
+	}
+	// A phase this Argo version does not have: say so rather than guess.
+	return StateRunning, fmt.Sprintf("unknown workflow phase %q", wf.Status.Phase)
+}
+
+// transition appends to the history when the state changes, adding the RUNNING step that a late first
+// look (a record rebuilt from a finished Workflow) would otherwise leave out.
+func transition(run *Run, wf *wfv1.Workflow, state State, reason string, now time.Time) {
+	timeOr := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return now
+		}
+		return t.UTC()
+	}
+	if len(run.History) == 0 {
+		run.History = append(run.History, StateChange{State: StatePending, Time: timeOr(wf.CreationTimestamp.Time)})
+	}
+	last := run.History[len(run.History)-1].State
+	started := wf.Status.StartedAt.Time
+	if state != last && last == StatePending && state != StateRunning && !started.IsZero() &&
+		(state.Terminal() || state == StateCanceling || state == StatePaused) {
+		run.History = append(run.History, StateChange{State: StateRunning, Time: started.UTC()})
+		last = StateRunning
+	}
+	if state != last {
+		at := now
+		switch {
+		case state == StateRunning:
+			at = timeOr(started)
+		case state.Terminal():
+			at = timeOr(wf.Status.FinishedAt.Time)
+		}
+		run.History = append(run.History, StateChange{State: state, Time: at, Reason: reason})
+	}
+	run.State = state
+}
+
+func retryCount(wf *wfv1.Workflow) (int, string) {
+	raw, ok := wf.Annotations[AnnotationRetryCount]
+	if !ok {
+		return 0, ""
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(raw))
+	if err != nil || n < 0 {
+		return 0, fmt.Sprintf("annotation %s: %q is not a retry count", AnnotationRetryCount, raw)
+	}
+	return n, ""
+}
+
+// readNodes returns the Workflow's nodes wherever Argo keeps them.
+func readNodes(wf *wfv1.Workflow) (wfv1.Nodes, TaskSource, string) {
+	st := wf.Status
+	switch {
+	case len(st.Nodes) > 0:
+		return st.Nodes, TaskSourceNodes, ""
+	case st.CompressedNodes != "":
+		nodes, err := decompressNodes(st.CompressedNodes)
+		if err != nil {
+			return nil, TaskSourceUnreadable, fmt.Sprintf("status.compressedNodes: %v", err)
+		}
+		return nodes, TaskSourceCompressedNodes, ""
+	case st.OffloadNodeStatusVersion != "":
+		return nil, TaskSourceOffloaded, ""
+	case st.Phase == wfv1.WorkflowUnknown:
+		return nil, TaskSourceNone, ""
+	}
+	return nil, TaskSourceNodes, ""
+}
+
+// decompressNodes reads status.compressedNodes: base64 of gzip of the JSON of the nodes map.
+func decompressNodes(s string) (wfv1.Nodes, error) {
+	gz, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("base64: %w", err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(zr, maxDecompressedNodes+1))
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	if len(raw) > maxDecompressedNodes {
+		return nil, fmt.Errorf("more than %d bytes decompressed", maxDecompressedNodes)
+	}
+	var nodes wfv1.Nodes
+	if err := json.Unmarshal(raw, &nodes); err != nil {
+		return nil, fmt.Errorf("nodes JSON: %w", err)
+	}
+	return nodes, nil
+}
+
+func parseTaskNames(wf *wfv1.Workflow) (map[string]TaskName, string) {
+	raw, ok := wf.Annotations[AnnotationTaskNames]
+	if !ok {
+		return nil, ""
+	}
+	names := map[string]TaskName{}
+	if err := json.Unmarshal([]byte(raw), &names); err != nil {
+		return nil, fmt.Sprintf("annotation %s: %v", AnnotationTaskNames, err)
+	}
+	return names, ""
+}
+
+// iterationSuffix matches what Argo appends to a loop task's name for one iteration: "(<index>:<item>)".
+var iterationSuffix = regexp.MustCompile(`^\((\d+):`)
+
+// stepOrDAGSeparator is how Argo joins a node's name to its boundary's: "." for DAG tasks, "[n]." for steps.
+var stepOrDAGSeparator = regexp.MustCompile(`^(\[\d+\])?\.`)
+
+// nodeRow is a task row under construction, with what sorting and folding need.
+type nodeRow struct {
+	task      Task
+	node      *wfv1.NodeStatus
+	iteration int    // own loop index, -1 when not an iteration
+	metadata  string // the MetadataOutputParameter value, if any
+}
+
+// mapNodes turns Argo nodes into task rows and metrics. The root node and step groups are structure, not
+// tasks; the attempts of a Retry node fold into the Retry node's row.
+func mapNodes(wf *wfv1.Workflow, nodes wfv1.Nodes, names map[string]TaskName) ([]Task, map[string]float64, []string) {
+	if len(nodes) == 0 {
+		return nil, nil, nil
+	}
+	attempts := map[string][]*wfv1.NodeStatus{} // Retry node ID -> its attempts in order
+	attemptOf := map[string]string{}            // attempt node ID -> Retry node ID
+	groupOf := map[string]string{}              // iteration node ID -> loop (TaskGroup) node ID
+	for id := range nodes {
+		n := nodes[id]
+		switch n.Type {
+		case wfv1.NodeTypeRetry:
+			for _, c := range n.Children {
+				child, ok := nodes[c]
+				if !ok || !isAttempt(n.Name, child.Name) {
+					continue
+				}
+				attemptOf[c] = n.ID
+				attempts[n.ID] = append(attempts[n.ID], &child)
+			}
+			sort.Slice(attempts[n.ID], func(i, j int) bool {
+				return attemptNumber(n.Name, attempts[n.ID][i].Name) < attemptNumber(n.Name, attempts[n.ID][j].Name)
+			})
+		case wfv1.NodeTypeTaskGroup:
+			for _, c := range n.Children {
+				groupOf[c] = n.ID
+			}
+		}
+	}
+	// rowID is the row that stands for node id: attempts are represented by their Retry node, step
+	// groups and the root by their enclosing row.
+	var rowID func(id string, depth int) string
+	rowID = func(id string, depth int) string {
+		n, ok := nodes[id]
+		if !ok || id == wf.Name || n.Name == wf.Name || depth > 64 {
+			return ""
+		}
+		if r, ok := attemptOf[id]; ok {
+			return r
+		}
+		if n.Type == wfv1.NodeTypeStepGroup {
+			return rowID(n.BoundaryID, depth+1)
+		}
+		return id
+	}
+
+	rows := map[string]*nodeRow{}
+	for id := range nodes {
+		n := nodes[id]
+		if id == wf.Name || n.Name == wf.Name || n.Type == wfv1.NodeTypeStepGroup {
+			continue
+		}
+		if _, ok := attemptOf[id]; ok {
+			continue
+		}
+		rows[id] = newRow(wf, nodes, &n, attempts[id], names)
+	}
+	for id, r := range rows {
+		if g, ok := groupOf[id]; ok {
+			r.task.Parent = g
+		} else {
+			r.task.Parent = rowID(r.node.BoundaryID, 0)
+		}
+	}
+	// Iteration indexes accumulate down the row tree: a task inside the body of loop iteration 2 is
+	// iteration [2] even though its own node name has no index.
+	var iterations func(id string, depth int) []int
+	iterations = func(id string, depth int) []int {
+		r, ok := rows[id]
+		if !ok || depth > 64 {
+			return nil
+		}
+		out := append([]int(nil), iterations(r.task.Parent, depth+1)...)
+		if r.iteration >= 0 {
+			out = append(out, r.iteration)
+		}
+		return out
+	}
+	list := make([]*nodeRow, 0, len(rows))
+	for id, r := range rows {
+		r.task.Iteration = iterations(id, 0)
+		list = append(list, r)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		if !a.task.Started.Equal(b.task.Started) {
+			if a.task.Started.IsZero() || b.task.Started.IsZero() {
+				return b.task.Started.IsZero()
+			}
+			return a.task.Started.Before(b.task.Started)
+		}
+		return a.node.Name < b.node.Name
+	})
+
+	tasks := make([]Task, len(list))
+	var metrics map[string]float64
+	var warnings []string
+	source := map[string]string{}
+	for i, r := range list {
+		tasks[i] = r.task
+		m, w := rowMetrics(r)
+		warnings = append(warnings, w...)
+		for _, k := range sortedKeys(m) {
+			if other, dup := source[k]; dup && other != r.task.ID {
+				warnings = append(warnings, fmt.Sprintf("metric %s reported by more than one task (%s, %s); keeping the later", k, other, r.task.ID))
+			}
+			source[k] = r.task.ID
+			if metrics == nil {
+				metrics = map[string]float64{}
+			}
+			metrics[k] = m[k]
+		}
+	}
+	return tasks, metrics, warnings
+}
+
+func newRow(wf *wfv1.Workflow, nodes wfv1.Nodes, n *wfv1.NodeStatus, tries []*wfv1.NodeStatus, names map[string]TaskName) *nodeRow {
+	rel := relativeName(wf, nodes, n)
+	hook := (n.NodeFlag != nil && n.NodeFlag.Hooked) || strings.HasSuffix(rel, ".onExit") || rel == "onExit"
+	base, iteration := rel, -1
+	if !hook {
+		base, iteration = splitIteration(rel)
+	}
+	t := Task{ID: n.ID, Name: base, DisplayName: base, Type: string(n.Type), ExitHook: hook}
+	if mapped, ok := names[base]; ok && mapped.Task != "" {
+		t.Name = mapped.Task
+		t.DisplayName = mapped.Task
+		if mapped.DisplayName != "" {
+			t.DisplayName = mapped.DisplayName
+		}
+	} else if n.DisplayName != "" && n.DisplayName != rel && !strings.HasPrefix(n.DisplayName, base+"(") {
+		// A display name set by the template (workflows.argoproj.io/display-name).
+		t.DisplayName = n.DisplayName
+	}
+
+	work := n // the node that did the work: the last attempt of a retried task
+	if len(tries) > 0 {
+		work = tries[len(tries)-1]
+		t.Type = string(work.Type)
+	}
+	t.State = nodeState(n)
+	if !n.StartedAt.IsZero() {
+		t.Started = n.StartedAt.UTC()
+	}
+	if !n.FinishedAt.IsZero() {
+		t.Finished = n.FinishedAt.UTC()
+	}
+	t.Cached = n.MemoizationStatus != nil && n.MemoizationStatus.Hit
+	switch {
+	case len(tries) > 0:
+		t.Attempts = len(tries)
+	case n.Phase == wfv1.NodeSkipped || n.Phase == wfv1.NodeOmitted || t.Cached:
+		t.Attempts = 0
+	default:
+		t.Attempts = 1
+	}
+	if work.Type == wfv1.NodeTypePod {
+		t.Pod = podName(wf, work)
+	}
+	if t.State == StateFailed || t.State == StateCanceled {
+		t.Error = n.Message
+		if t.Error == "" {
+			t.Error = work.Message
+		}
+	}
+	outputs := n.Outputs
+	if (outputs == nil || len(outputs.Parameters) == 0) && work != n {
+		outputs = work.Outputs
+	}
+	var meta string
+	if outputs != nil {
+		for _, p := range outputs.Parameters {
+			if p.Value == nil {
+				continue
+			}
+			if p.Name == MetadataOutputParameter {
+				meta = p.Value.String()
+				continue
+			}
+			if t.Outputs == nil {
+				t.Outputs = map[string]string{}
+			}
+			t.Outputs[p.Name] = p.Value.String()
+		}
+	}
+	return &nodeRow{task: t, node: n, iteration: iteration, metadata: meta}
+}
+
+// relativeName is the node's name below its boundary, as Argo derives display names, but immune to
+// display names set by templates: "train", "loop(0:a)", "[0].step" -> "step", "exit-handler-1.onExit".
+func relativeName(wf *wfv1.Workflow, nodes wfv1.Nodes, n *wfv1.NodeStatus) string {
+	prefix := wf.Name
+	if b, ok := nodes[n.BoundaryID]; ok && strings.HasPrefix(n.Name, b.Name) {
+		prefix = b.Name
+	}
+	if !strings.HasPrefix(n.Name, prefix) {
+		return n.Name
+	}
+	return stepOrDAGSeparator.ReplaceAllString(strings.TrimPrefix(n.Name, prefix), "")
+}
+
+// splitIteration splits "train(3:{...})" into "train" and 3; a name without a loop suffix gives -1.
+func splitIteration(rel string) (string, int) {
+	i := strings.IndexByte(rel, '(')
+	if i < 0 {
+		return rel, -1
+	}
+	m := iterationSuffix.FindStringSubmatch(rel[i:])
+	if m == nil {
+		return rel[:i], -1
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil {
+		return rel[:i], -1
+	}
+	return rel[:i], n
+}
+
+// isAttempt reports whether child is one of Argo's "<retry node name>(<n>)" attempts.
+func isAttempt(retryName, child string) bool { return attemptNumber(retryName, child) >= 0 }
+
+func attemptNumber(retryName, child string) int {
+	rest, ok := strings.CutPrefix(child, retryName+"(")
+	if !ok || !strings.HasSuffix(rest, ")") {
+		return -1
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(rest, ")"))
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// nodeState maps a node phase to a task state. Nodes Argo failed because the Workflow was shut down are
+// CANCELED, not FAILED: the user stopped them, they did not break.
+func nodeState(n *wfv1.NodeStatus) State {
+	switch n.Phase {
+	case wfv1.NodeRunning:
+		if n.Type == wfv1.NodeTypeSuspend {
+			return StatePaused
+		}
+		return StateRunning
+	case wfv1.NodeSucceeded:
+		return StateSucceeded
+	case wfv1.NodeSkipped, wfv1.NodeOmitted:
+		return StateSkipped
+	case wfv1.NodeFailed, wfv1.NodeError:
+		if strings.HasPrefix(n.Message, argoShutdownNodeMessage) || strings.HasPrefix(n.Message, argoStoppedMessage) {
+			return StateCanceled
+		}
+		return StateFailed
+	}
+	return StatePending
+}
+
+// podName follows Argo's pod naming (workflow/util.GeneratePodName) so that logs can be found from the
+// record alone, also after the Workflow is gone.
+func podName(wf *wfv1.Workflow, n *wfv1.NodeStatus) string {
+	if wf.Annotations[argoPodNameFormatAnnotation] == "v1" {
+		return n.ID
+	}
+	if n.Name == wf.Name {
+		return wf.Name
+	}
+	tmpl := n.TemplateName
+	if n.TemplateRef != nil {
+		tmpl = n.TemplateRef.Template
+	}
+	prefix := wf.Name
+	if tmpl != "" {
+		prefix += "-" + tmpl
+	}
+	if len(prefix) > argoMaxPodNamePrefix-1 {
+		prefix = prefix[:argoMaxPodNamePrefix-1]
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(n.Name))
+	return fmt.Sprintf("%s-%d", prefix, h.Sum32())
+}
+
+// metricPrefix names a row in metric names: "train", or "train[2]" for loop iteration 2.
+func metricPrefix(t Task) string {
+	var b strings.Builder
+	b.WriteString(t.Name)
+	for _, i := range t.Iteration {
+		fmt.Fprintf(&b, "[%d]", i)
+	}
+	return b.String()
+}
+
+type artifactMetadata struct {
+	SchemaTitle string                     `json:"schemaTitle"`
+	Metadata    map[string]json.RawMessage `json:"metadata"`
+}
+
+// rowMetrics collects a row's metrics: numeric output parameters of pods, then the numeric metadata of
+// its system.Metrics artifacts, which win on a clash because they are metrics by declaration.
+func rowMetrics(r *nodeRow) (map[string]float64, []string) {
+	t := r.task
+	prefix := metricPrefix(t)
+	out := map[string]float64{}
+	var warnings []string
+	if t.Type == string(wfv1.NodeTypePod) || t.Type == string(wfv1.NodeTypeContainer) {
+		for name, v := range t.Outputs {
+			if f, ok := jsonNumber(v); ok {
+				out[prefix+"."+name] = f
+			}
+		}
+	}
+	if r.metadata == "" {
+		return out, nil
+	}
+	var arts map[string]artifactMetadata
+	if err := json.Unmarshal([]byte(r.metadata), &arts); err != nil {
+		return out, []string{fmt.Sprintf("task %s: output %s: %v", prefix, MetadataOutputParameter, err)}
+	}
+	var metricArts []string
+	for name, a := range arts {
+		if a.SchemaTitle == "system.Metrics" {
+			metricArts = append(metricArts, name)
+		}
+	}
+	sort.Strings(metricArts)
+	for _, name := range metricArts {
+		p := prefix
+		if len(metricArts) > 1 {
+			p += "." + name
+		}
+		for k, raw := range arts[name].Metadata {
+			if f, ok := jsonNumber(string(raw)); ok {
+				out[p+"."+k] = f
+			}
+		}
+	}
+	return out, warnings
+}
+
+// jsonNumber accepts a JSON number only: "3", "-0.5", "1e3", not "true", "\"3\"", "NaN" or "0x10".
+func jsonNumber(s string) (float64, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) {
+		return 0, false
+	}
+	var f float64
+	if err := json.Unmarshal([]byte(s), &f); err != nil {
+		return 0, false
+	}
+	return f, true
+}
+
+// runError is the message a failed or canceled run shows: Argo's, else the first failed task's.
+func runError(wf *wfv1.Workflow, tasks []Task) string {
+	if wf.Status.Message != "" {
+		return wf.Status.Message
+	}
+	for _, t := range tasks {
+		if t.State == StateFailed && t.Error != "" {
+			return fmt.Sprintf("task %s: %s", metricPrefix(t), t.Error)
+		}
+	}
+	return ""
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range maps.Keys(m) {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

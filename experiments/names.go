@@ -1,0 +1,112 @@
+package experiments
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Record ConfigMap names. The dots cannot appear in an experiment's sanitized part or a run (Workflow)
+// name's first label, so the prefixes never collide with each other.
+const (
+	experimentObjectPrefix = "kfp-argo.experiment."
+	runObjectPrefix        = "kfp-argo.run."
+)
+
+// hashSuffixLen is the number of hex digits of sha256 appended to a sanitized value, enough that two
+// different names sanitizing alike practically never collide, and Store checks the real value anyway.
+const hashSuffixLen = 8
+
+// LabelValue returns s if it is a valid label value, else a valid one derived from it: characters outside
+// [A-Za-z0-9._-] become '-', leading and trailing non-alphanumerics go, the rest is cut to fit, and "-"
+// plus the first 8 hex digits of sha256(s) is appended so different names stay apart. The result is
+// deterministic; the compiler applies the same rule to Workflow labels so selectors match both.
+func LabelValue(s string) string {
+	if len(validation.IsValidLabelValue(s)) == 0 {
+		return s
+	}
+	return sanitize(s, s, validation.LabelValueMaxLength, func(r rune) bool {
+		return isAlnum(r) || r == '-' || r == '_' || r == '.'
+	})
+}
+
+// objectNamePart returns s if it is a valid DNS-1123 label (so it can follow a prefix in a ConfigMap
+// name), else a lowercase sanitized form with a hash suffix, as LabelValue.
+func objectNamePart(s string) string {
+	if len(validation.IsDNS1123Label(s)) == 0 {
+		return s
+	}
+	// The hash is of the original, so "Default" and "DEFAULT" stay apart.
+	return sanitize(s, strings.ToLower(s), validation.DNS1123LabelMaxLength, func(r rune) bool {
+		return (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '-'
+	})
+}
+
+// sanitize keeps the allowed characters of s, replaces the others and appends a hash of orig.
+func sanitize(orig, s string, maxLen int, allowed func(rune) bool) string {
+	sum := sha256.Sum256([]byte(orig))
+	suffix := hex.EncodeToString(sum[:])[:hashSuffixLen]
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x80 && allowed(r) {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	body := trimNonAlnum(b.String())
+	if limit := maxLen - hashSuffixLen - 1; len(body) > limit {
+		body = trimNonAlnum(body[:limit])
+	}
+	if body == "" {
+		return suffix
+	}
+	return body + "-" + suffix
+}
+
+func trimNonAlnum(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return !isAlnum(r) })
+}
+
+func isAlnum(r rune) bool {
+	return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
+}
+
+// ExperimentObjectName is the name of an experiment's ConfigMap.
+func ExperimentObjectName(experiment string) string {
+	return experimentObjectPrefix + objectNamePart(experiment)
+}
+
+// RunObjectName is the name of a run's ConfigMap.
+func RunObjectName(run string) string { return runObjectPrefix + run }
+
+// ValidateRunName checks that name can be a Workflow name and, with its prefix, a ConfigMap name.
+func ValidateRunName(name string) error {
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return fmt.Errorf("run name %q: %s", name, strings.Join(errs, "; "))
+	}
+	if errs := validation.IsDNS1123Subdomain(RunObjectName(name)); len(errs) > 0 {
+		return fmt.Errorf("run name %q is too long for its record name: %s", name, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// ValidateExperimentName accepts any printable text of reasonable length: experiments are named by people
+// ("Default", "lr sweep 3"), and Kubernetes only ever sees their sanitized forms.
+func ValidateExperimentName(name string) error {
+	if strings.TrimSpace(name) == "" {
+		return fmt.Errorf("experiment name is empty")
+	}
+	if len(name) > 253 {
+		return fmt.Errorf("experiment name %.40q...: %d bytes, at most 253", name, len(name))
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("experiment name %q contains a control character", name)
+		}
+	}
+	return nil
+}
