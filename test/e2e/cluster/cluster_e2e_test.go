@@ -1,0 +1,94 @@
+//go:build e2e
+
+package cluster_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	argoclient "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kfp-argo/kfp-argo/test/e2e/cluster"
+)
+
+// TestStartStopStart starts the stack twice in one process: ports, PKI,
+// temp dirs and processes must not leak from one run into the next, and
+// Stop must leave none of the recorded PIDs alive.
+func TestStartStopStart(t *testing.T) {
+	for run := 1; run <= 2; run++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		began := time.Now()
+		c, err := cluster.Start(ctx, cluster.Options{Logf: t.Logf})
+		cancel()
+		if err != nil {
+			t.Fatalf("run %d: start: %v", run, err)
+		}
+		t.Logf("run %d: started in %.1fs", run, time.Since(began).Seconds())
+
+		procs := c.Processes()
+		if len(procs) != 6 {
+			t.Errorf("run %d: %d processes, want 6: %+v", run, len(procs), procs)
+		}
+		for _, p := range procs {
+			if !cluster.PIDAlive(p.PID, p.Binary) {
+				t.Errorf("run %d: %s (pid %d) not running after Start", run, p.Name, p.PID)
+			}
+		}
+		checkAPI(t, c)
+		if t.Failed() {
+			c.DumpLogs(os.Stderr, 8000)
+		}
+
+		work := c.WorkDir()
+		began = time.Now()
+		if err := c.Stop(); err != nil {
+			t.Errorf("run %d: stop: %v", run, err)
+		}
+		t.Logf("run %d: stopped in %.1fs", run, time.Since(began).Seconds())
+		for _, p := range procs {
+			if cluster.PIDAlive(p.PID, p.Binary) {
+				t.Errorf("run %d: %s (pid %d) still running after Stop", run, p.Name, p.PID)
+			}
+		}
+		if _, err := os.Stat(work); !os.IsNotExist(err) {
+			t.Errorf("run %d: work dir %s left behind (stat: %v)", run, work, err)
+		}
+		if err := c.Stop(); err != nil {
+			t.Errorf("run %d: second Stop: %v", run, err)
+		}
+	}
+}
+
+// checkAPI uses the cluster the way tests and people do: through the
+// kubeconfig file and through RESTConfig.
+func checkAPI(t *testing.T, c *cluster.Cluster) {
+	t.Helper()
+	ctx := context.Background()
+	fromFile, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig())
+	if err != nil {
+		t.Fatalf("kubeconfig: %v", err)
+	}
+	kube := kubernetes.NewForConfigOrDie(fromFile)
+	v, err := kube.Discovery().ServerVersion()
+	if err != nil {
+		t.Fatalf("server version: %v", err)
+	}
+	if v.GitVersion != "v1.36.1" {
+		t.Errorf("apiserver reports %s, want v1.36.1", v.GitVersion)
+	}
+	if _, err := kube.CoreV1().Namespaces().Get(ctx, c.Namespace(), metav1.GetOptions{}); err != nil {
+		t.Errorf("namespace %s: %v", c.Namespace(), err)
+	}
+	argo := argoclient.NewForConfigOrDie(c.RESTConfig())
+	if _, err := argo.ArgoprojV1alpha1().Workflows(c.Namespace()).List(ctx, metav1.ListOptions{}); err != nil {
+		t.Errorf("list workflows: %v", err)
+	}
+	if _, err := argo.ArgoprojV1alpha1().WorkflowTaskResults(c.Namespace()).List(ctx, metav1.ListOptions{}); err != nil {
+		t.Errorf("list workflowtaskresults: %v", err)
+	}
+}

@@ -1,0 +1,183 @@
+//go:build e2e
+
+// Package e2e runs workflows on a real kube-apiserver and the real Argo
+// workflow-controller (test/e2e/cluster); pods are simulated by kwok and
+// their outputs reported by the executor stand-in (test/e2e/standin).
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	argoclient "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kfp-argo/kfp-argo/test/e2e/cluster"
+	"github.com/kfp-argo/kfp-argo/test/e2e/standin"
+)
+
+// One cluster and one stand-in serve every test of the package: starting the
+// stack costs ~20s, a workflow a few seconds.
+var (
+	env struct {
+		cluster *cluster.Cluster
+		standin *standin.StandIn
+		kube    kubernetes.Interface
+		dynamic dynamic.Interface
+		argo    argoclient.Interface
+		ns      string
+	}
+	behaviours sync.Map // workflow name -> standin.Func
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	began := time.Now()
+	c, err := cluster.Start(context.Background(), cluster.Options{
+		Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) },
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: starting the cluster:", err)
+		return 1
+	}
+	defer c.Stop()
+	fmt.Fprintf(os.Stderr, "e2e: cluster up in %.1fs\n", time.Since(began).Seconds())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := standin.Start(ctx, c.RESTConfig(), standin.Options{
+		Namespace: c.Namespace(),
+		Behave:    dispatch,
+		Logf:      func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) },
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: starting the stand-in:", err)
+		return 1
+	}
+	env.cluster, env.standin, env.ns = c, s, c.Namespace()
+	env.kube = kubernetes.NewForConfigOrDie(c.RESTConfig())
+	env.dynamic = dynamic.NewForConfigOrDie(c.RESTConfig())
+	env.argo = argoclient.NewForConfigOrDie(c.RESTConfig())
+
+	code := m.Run()
+	if code != 0 {
+		fmt.Fprintln(os.Stderr, "e2e: tests failed; logs of every process follow")
+		c.DumpLogs(os.Stderr, 20000)
+	}
+	cancel()
+	s.Wait()
+	return code
+}
+
+// dispatch sends each pod to the behaviour its test registered for the
+// workflow; workflows nobody registered succeed with placeholders.
+func dispatch(t standin.Task) standin.Result {
+	if f, ok := behaviours.Load(t.Workflow); ok {
+		return f.(standin.Func)(t)
+	}
+	return standin.Result{}
+}
+
+// parseWorkflow decodes a YAML workflow.
+func parseWorkflow(t *testing.T, doc string) *wfv1.Workflow {
+	t.Helper()
+	var wf wfv1.Workflow
+	if err := yaml.UnmarshalStrict([]byte(doc), &wf); err != nil {
+		t.Fatalf("workflow YAML: %v", err)
+	}
+	return &wf
+}
+
+// submit names the workflow (prefix + random suffix), registers its
+// behaviour before the controller can create a pod, and creates it.
+func submit(t *testing.T, wf *wfv1.Workflow, prefix string, behave standin.Func) *wfv1.Workflow {
+	t.Helper()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	wf.Name = prefix + "-" + hex.EncodeToString(b)
+	wf.GenerateName = ""
+	if wf.Spec.ActiveDeadlineSeconds == nil {
+		// A node whose outputs never arrive waits forever; bound it.
+		d := int64(300)
+		wf.Spec.ActiveDeadlineSeconds = &d
+	}
+	if behave != nil {
+		behaviours.Store(wf.Name, behave)
+		t.Cleanup(func() { behaviours.Delete(wf.Name) })
+	}
+	created, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Create(context.Background(), wf, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create workflow: %v", err)
+	}
+	return created
+}
+
+// waitDone polls the workflow until it completes and returns it.
+func waitDone(t *testing.T, name string, timeout time.Duration) *wfv1.Workflow {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var last *wfv1.Workflow
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		wf, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			last = wf
+			if wf.Status.Phase.Completed() {
+				return wf
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("workflow %s not done after %s: %s", name, timeout, describe(last))
+		case <-tick.C:
+		}
+	}
+}
+
+// describe summarizes a workflow's status for failure messages.
+func describe(wf *wfv1.Workflow) string {
+	if wf == nil {
+		return "(never read)"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "phase %q message %q", wf.Status.Phase, wf.Status.Message)
+	for _, n := range wf.Status.Nodes {
+		fmt.Fprintf(&b, "\n  node %s (%s, %s) %s %q", n.DisplayName, n.Type, n.TemplateName, n.Phase, n.Message)
+	}
+	return b.String()
+}
+
+// nodesByDisplayName groups a workflow's nodes by display name.
+func nodesByDisplayName(wf *wfv1.Workflow) map[string][]wfv1.NodeStatus {
+	out := map[string][]wfv1.NodeStatus{}
+	for _, n := range wf.Status.Nodes {
+		out[n.DisplayName] = append(out[n.DisplayName], n)
+	}
+	return out
+}
+
+// handled returns what the stand-in reported for a workflow's pods, by task
+// name. Complete once the workflow is: a pod is recorded before it can end.
+func handled(wf string) map[string][]standin.Handled {
+	out := map[string][]standin.Handled{}
+	for _, h := range env.standin.HandledFor(wf) {
+		out[h.Task.TaskName] = append(out[h.Task.TaskName], h)
+	}
+	return out
+}
