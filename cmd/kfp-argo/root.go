@@ -1,0 +1,17 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+// NewRootCommand builds the kfp-argo command tree.
+func NewRootCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:           "kfp-argo",
+		Short:         "Run Kubeflow Pipelines v2 pipeline specs on plain Argo Workflows",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.AddCommand(newCompileCommand(), newVersionCommand())
+	return cmd
+}

@@ -1,0 +1,624 @@
+package translate
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Labels and annotations kfp-argo puts on every object it compiles. The run records and the sync controller
+// read them back (experiments package), so a workflow alone is enough to rebuild its record.
+const (
+	LabelManagedBy          = "app.kubernetes.io/managed-by"
+	ManagedByValue          = "kfp-argo"
+	LabelPipeline           = "kfp-argo.io/pipeline"
+	AnnotationPipelineName  = "kfp-argo.io/pipeline-name"
+	AnnotationDisplayName   = "kfp-argo.io/pipeline-display-name"
+	AnnotationDescription   = "kfp-argo.io/pipeline-description"
+	AnnotationIRDigest      = "kfp-argo.io/ir-digest"
+	AnnotationTaskNames     = "kfp-argo.io/task-names"
+	AnnotationParameters    = "kfp-argo.io/parameters"
+	MetadataParameterPrefix = "kfp-argo-meta-"
+)
+
+// Options are the compile-time choices of the user.
+type Options struct {
+	// Parameters overrides pipeline input values. A string value for a non-STRING input is parsed as
+	// command-line text (-p name=value); other values (from a params file) must already have the input's type.
+	Parameters map[string]any
+	// InputArtifacts locates pipeline input artifacts: NAME -> URI (gs://, s3://, minio://, http(s)://).
+	InputArtifacts map[string]string
+	// NoCache turns KFP caching (Argo memoization) off for every task.
+	NoCache bool
+	// ArtifactRepositoryRef names the Argo artifact repository: "KEY" (in the artifact-repositories ConfigMap)
+	// or "CONFIGMAP/KEY". Empty means the namespace's default repository.
+	ArtifactRepositoryRef string
+	// Name sets metadata.name; otherwise GenerateName (default: the pipeline name and a dash) is used.
+	Name, GenerateName, Namespace string
+	Labels, Annotations           map[string]string
+}
+
+// TaskRef maps an Argo DAG task back to the IR (the kfp-argo.io/task-names annotation).
+type TaskRef struct {
+	Task        string `json:"task"`
+	DisplayName string `json:"displayName"`
+}
+
+// Compile translates a loaded pipeline into one Argo Workflow. It is pure: no I/O, same input same output.
+func Compile(p *Pipeline, opts Options) (*wfv1.Workflow, error) {
+	c := &compiler{p: p, s: p.Spec, opts: opts, templateNames: map[string]bool{}, variants: map[string]string{}, taskRefs: map[string]TaskRef{}}
+	wf, err := c.compile()
+	if err != nil {
+		return nil, inFile(p.File, err)
+	}
+	return wf, nil
+}
+
+type compiler struct {
+	p             *Pipeline
+	s             *PipelineSpec
+	opts          Options
+	templates     []wfv1.Template
+	templateNames map[string]bool
+	variants      map[string]string // variant key -> template name
+	taskRefs      map[string]TaskRef
+}
+
+// scope is what a DAG template knows: its component, IR path, and how each of its inputs is referenced.
+type scope struct {
+	comp      *ComponentSpec
+	path      string
+	inputs    map[string]string                // IR input parameter name -> Argo reference text; absent = not given
+	artifacts map[string]wfv1.ArtifactLocation // IR input artifact name -> where it is; absent = not given
+	tasks     map[string]*TaskSpec
+	virtual   map[string]*importerTask // importer tasks: no pod, consumers get the artifact location
+}
+
+func (c *compiler) compile() (*wfv1.Workflow, error) {
+	if err := c.unsupportedPlatform(); err != nil {
+		return nil, err
+	}
+	if c.opts.Name != "" {
+		if errs := validation.IsDNS1123Label(c.opts.Name); len(errs) > 0 {
+			return nil, fmt.Errorf("--name %q: %s", c.opts.Name, strings.Join(errs, "; "))
+		}
+	}
+	args, rootInputs, err := c.pipelineArguments()
+	if err != nil {
+		return nil, err
+	}
+	rootName := c.reserveName("pipeline-root")
+	rootArts, err := c.pipelineArtifacts()
+	if err != nil {
+		return nil, err
+	}
+	root, err := c.dagTemplate(rootName, scope{comp: c.s.Root, path: "root", inputs: rootInputs, artifacts: rootArts})
+	if err != nil {
+		return nil, err
+	}
+	c.templates = append([]wfv1.Template{root}, c.templates...)
+	sort.SliceStable(c.templates[1:], func(i, j int) bool { return c.templates[i+1].Name < c.templates[j+1].Name })
+
+	wf := &wfv1.Workflow{
+		TypeMeta: metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "Workflow"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        c.opts.Name,
+			Namespace:   c.opts.Namespace,
+			Labels:      map[string]string{},
+			Annotations: map[string]string{},
+		},
+		Spec: wfv1.WorkflowSpec{
+			Entrypoint: rootName,
+			Arguments:  wfv1.Arguments{Parameters: args},
+			Templates:  c.templates,
+		},
+	}
+	if wf.Name == "" {
+		wf.GenerateName = c.opts.GenerateName
+		if wf.GenerateName == "" {
+			wf.GenerateName = generateName(c.s.PipelineInfo.Name)
+		}
+	}
+	if ref := c.opts.ArtifactRepositoryRef; ref != "" {
+		cm, key, found := strings.Cut(ref, "/")
+		if !found {
+			cm, key = "", ref
+		}
+		if key == "" {
+			return nil, fmt.Errorf("--artifact-repository-ref %q: expected KEY or CONFIGMAP/KEY", ref)
+		}
+		wf.Spec.ArtifactRepositoryRef = &wfv1.ArtifactRepositoryRef{ConfigMap: cm, Key: key}
+	}
+	for k, v := range c.opts.Labels {
+		wf.Labels[k] = v
+	}
+	for k, v := range c.opts.Annotations {
+		wf.Annotations[k] = v
+	}
+	wf.Labels[LabelManagedBy] = ManagedByValue
+	wf.Labels[LabelPipeline] = LabelValue(c.s.PipelineInfo.Name)
+	wf.Annotations[AnnotationPipelineName] = c.s.PipelineInfo.Name
+	wf.Annotations[AnnotationIRDigest] = c.p.Digest
+	if d := c.s.PipelineInfo.DisplayName; d != "" {
+		wf.Annotations[AnnotationDisplayName] = d
+	}
+	if d := c.s.PipelineInfo.Description; d != "" {
+		wf.Annotations[AnnotationDescription] = d
+	}
+	refs, err := json.Marshal(c.taskRefs)
+	if err != nil {
+		return nil, err
+	}
+	wf.Annotations[AnnotationTaskNames] = string(refs)
+	return wf, nil
+}
+
+func (c *compiler) unsupportedPlatform() error {
+	if c.p.Platform == nil {
+		return nil
+	}
+	for _, name := range sortedMapKeys(c.p.Platform.Platforms) {
+		sp := c.p.Platform.Platforms[name]
+		if sp == nil {
+			continue
+		}
+		if len(sp.PipelineConfig) > 0 {
+			return unsupported(fmt.Sprintf("(platform spec) platforms[%q].pipelineConfig", name), "pipeline config (workspace)")
+		}
+		if sp.DeploymentSpec != nil {
+			for _, label := range sortedMapKeys(sp.DeploymentSpec.Executors) {
+				if len(sp.DeploymentSpec.Executors[label]) > 0 {
+					return unsupported(fmt.Sprintf("(platform spec) platforms[%q].deploymentSpec.executors[%q]", name, label), "kfp-kubernetes platform settings")
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// pipelineArguments turns root inputs into spec.arguments with defaults and overrides applied, and returns how
+// the root DAG references each input. Optional inputs with no value are left out: their consumers see them as
+// not given, as in KFP.
+func (c *compiler) pipelineArguments() ([]wfv1.Parameter, map[string]string, error) {
+	defs := map[string]*ParameterSpec{}
+	if c.s.Root.InputDefinitions != nil {
+		defs = c.s.Root.InputDefinitions.Parameters
+	}
+	for _, name := range sortedMapKeys(c.opts.Parameters) {
+		if defs[name] == nil {
+			known := strings.Join(sortedMapKeys(defs), ", ")
+			if known == "" {
+				known = "none"
+			}
+			return nil, nil, fmt.Errorf("parameter %q: the pipeline has no such input (inputs: %s)", name, known)
+		}
+	}
+	var args []wfv1.Parameter
+	refs := map[string]string{}
+	for _, name := range sortedMapKeys(defs) {
+		def := defs[name]
+		path := fmt.Sprintf("root.inputDefinitions.parameters[%q]", name)
+		if def.ParameterType == TypeTaskFinalStatus {
+			return nil, nil, unsupported(path, "dsl.PipelineTaskFinalStatus inputs")
+		}
+		value := def.DefaultValue
+		if v, ok := c.opts.Parameters[name]; ok {
+			if s, isText := v.(string); isText && def.ParameterType != TypeString {
+				parsed, err := ParseParameterText(def.ParameterType, s)
+				if err != nil {
+					return nil, nil, fmt.Errorf("parameter %q (%s): %w", name, def.ParameterType, err)
+				}
+				v = parsed
+			}
+			if _, err := canonicalValue(def.ParameterType, v); err != nil {
+				return nil, nil, fmt.Errorf("parameter %q (%s): %w", name, def.ParameterType, err)
+			}
+			value = v
+		}
+		p := wfv1.Parameter{Name: paramName(name)}
+		if def.Description != "" {
+			p.Description = wfv1.AnyStringPtr(def.Description)
+		}
+		if value != nil {
+			text, err := canonicalValue(def.ParameterType, value)
+			if err != nil {
+				return nil, nil, pathErrorf(path, "%v", err)
+			}
+			p.Value = wfv1.AnyStringPtr(inert(text))
+		} else if def.IsOptional {
+			continue
+		}
+		args = append(args, p)
+		// The root DAG reads pipeline inputs as globals: an input without a value stays valid for `argo lint`
+		// and is filled by `argo submit -p`.
+		refs[name] = fmt.Sprintf("{{workflow.parameters.%s}}", p.Name)
+	}
+	return args, refs, nil
+}
+
+// pipelineArtifacts locates pipeline input artifacts from --input-artifact NAME=URI: Argo cannot take an
+// artifact location at submit time the way it takes a parameter, so the URI is fixed when compiling.
+func (c *compiler) pipelineArtifacts() (map[string]wfv1.ArtifactLocation, error) {
+	locs := map[string]wfv1.ArtifactLocation{}
+	var defs map[string]*ArtifactSpec
+	if c.s.Root.InputDefinitions != nil {
+		defs = c.s.Root.InputDefinitions.Artifacts
+	}
+	for _, name := range sortedMapKeys(c.opts.InputArtifacts) {
+		if defs[name] == nil {
+			return nil, fmt.Errorf("input artifact %q: the pipeline has no such input artifact", name)
+		}
+	}
+	for _, name := range sortedMapKeys(defs) {
+		path := fmt.Sprintf("root.inputDefinitions.artifacts[%q]", name)
+		if defs[name].IsArtifactList {
+			return nil, unsupported(path, "pipeline input artifact lists")
+		}
+		uri, ok := c.opts.InputArtifacts[name]
+		if !ok {
+			if defs[name].IsOptional {
+				continue
+			}
+			return nil, pathErrorf(path, "the pipeline needs this input artifact: give its location with --input-artifact %s=URI", name)
+		}
+		loc, err := constantLocation(uri)
+		if err != nil {
+			return nil, &Error{Path: path, Err: err}
+		}
+		locs[name] = loc
+	}
+	return locs, nil
+}
+
+func (c *compiler) reserveName(want string) string {
+	name := fieldName(want)
+	for i := 2; c.templateNames[name]; i++ {
+		name = fieldName(fmt.Sprintf("%s-%d", want, i))
+	}
+	c.templateNames[name] = true
+	return name
+}
+
+func (c *compiler) dagTemplate(name string, sc scope) (wfv1.Template, error) {
+	dag := sc.comp.DAG
+	sc.tasks = dag.Tasks
+	sc.virtual = map[string]*importerTask{}
+	tmpl := wfv1.Template{Name: name, DAG: &wfv1.DAGTemplate{}}
+	taskNames := sortedMapKeys(dag.Tasks)
+	// Importers first: their consumers need to know the artifact location.
+	for _, tn := range taskNames {
+		t := dag.Tasks[tn]
+		comp := c.s.Components[t.ComponentRef.Name]
+		if comp.ExecutorLabel == "" || c.s.DeploymentSpec.Executors[comp.ExecutorLabel].Importer == nil {
+			continue
+		}
+		tp := fmt.Sprintf("%s.tasks[%q]", sc.path+".dag", tn)
+		if err := c.taskGates(t, tp); err != nil {
+			return tmpl, err
+		}
+		imp, err := c.importer(sc, t, comp, tp)
+		if err != nil {
+			return tmpl, err
+		}
+		sc.virtual[tn] = imp
+		c.taskRefs[fieldName(tn)] = TaskRef{Task: tn, DisplayName: t.TaskInfo.Name}
+	}
+	for _, tn := range taskNames {
+		if sc.virtual[tn] != nil {
+			continue
+		}
+		t := dag.Tasks[tn]
+		tp := fmt.Sprintf("%s.tasks[%q]", sc.path+".dag", tn)
+		task, err := c.dagTask(sc, tn, t, tp)
+		if err != nil {
+			return tmpl, err
+		}
+		tmpl.DAG.Tasks = append(tmpl.DAG.Tasks, task)
+		c.taskRefs[task.Name] = TaskRef{Task: tn, DisplayName: t.TaskInfo.Name}
+	}
+	if len(tmpl.DAG.Tasks) == 0 {
+		return tmpl, pathErrorf(sc.path+".dag.tasks", "the DAG has no task that runs a container")
+	}
+	if err := c.dagOutputs(sc, &tmpl); err != nil {
+		return tmpl, err
+	}
+	return tmpl, nil
+}
+
+// taskGates reports task features that belong to later work as unsupported, naming them.
+func (c *compiler) taskGates(t *TaskSpec, tp string) error {
+	switch {
+	case t.TriggerPolicy != nil && t.TriggerPolicy.Condition != "":
+		return unsupported(tp+".triggerPolicy.condition", "conditions (dsl.If/Elif/Else)")
+	case t.TriggerPolicy != nil && t.TriggerPolicy.Strategy != "":
+		return unsupported(tp+".triggerPolicy.strategy", "trigger strategy "+t.TriggerPolicy.Strategy+" (exit handlers, ignore_upstream_failure)")
+	case t.ParameterIterator != nil:
+		return unsupported(tp+".parameterIterator", "loops (dsl.ParallelFor)")
+	case t.ArtifactIterator != nil:
+		return unsupported(tp+".artifactIterator", "loops over artifacts (dsl.ParallelFor)")
+	case t.IteratorPolicy != nil:
+		return unsupported(tp+".iteratorPolicy", "loop parallelism")
+	case t.RetryPolicy != nil:
+		return unsupported(tp+".retryPolicy", "retry policies")
+	}
+	if t.Inputs != nil {
+		for _, n := range sortedMapKeys(t.Inputs.Parameters) {
+			if t.Inputs.Parameters[n].TaskFinalStatus != nil {
+				return unsupported(fmt.Sprintf("%s.inputs.parameters[%q].taskFinalStatus", tp, n), "dsl.PipelineTaskFinalStatus")
+			}
+			if t.Inputs.Parameters[n].ParameterExpressionSelector != "" {
+				return unsupported(fmt.Sprintf("%s.inputs.parameters[%q].parameterExpressionSelector", tp, n), "parameter expression selectors")
+			}
+		}
+	}
+	comp := c.s.Components[t.ComponentRef.Name]
+	if comp.DAG != nil {
+		return unsupported(tp+".componentRef", fmt.Sprintf("sub-pipelines (DAG component %q)", t.ComponentRef.Name))
+	}
+	return nil
+}
+
+func (c *compiler) dagTask(sc scope, tn string, t *TaskSpec, tp string) (wfv1.DAGTask, error) {
+	task := wfv1.DAGTask{Name: fieldName(tn)}
+	if err := c.taskGates(t, tp); err != nil {
+		return task, err
+	}
+	comp := c.s.Components[t.ComponentRef.Name]
+	exec := c.s.DeploymentSpec.Executors[comp.ExecutorLabel]
+	if exec.Container == nil {
+		kind := "resolver"
+		if exec.CustomJob != nil {
+			kind = "customJob"
+		}
+		return task, unsupported(fmt.Sprintf("deploymentSpec.executors[%q].%s", comp.ExecutorLabel, kind), kind+" executors")
+	}
+	given, err := c.taskArguments(sc, t, comp, tp, &task)
+	if err != nil {
+		return task, err
+	}
+	cache := !c.opts.NoCache && t.CachingOptions != nil && t.CachingOptions.EnableCache
+	name, err := c.containerTemplate(t.ComponentRef.Name, comp, exec.Container, cache, given, tp)
+	if err != nil {
+		return task, err
+	}
+	task.Template = name
+	task.Depends = c.depends(sc, t)
+	return task, nil
+}
+
+// depends joins explicit dependencies and producers of inputs; importers have no node to wait for.
+func (c *compiler) depends(sc scope, t *TaskSpec) string {
+	set := map[string]bool{}
+	for _, d := range t.DependentTasks {
+		set[d] = true
+	}
+	if t.Inputs != nil {
+		for _, p := range t.Inputs.Parameters {
+			if p.TaskOutputParameter != nil {
+				set[p.TaskOutputParameter.ProducerTask] = true
+			}
+		}
+		for _, a := range t.Inputs.Artifacts {
+			if a.TaskOutputArtifact != nil {
+				set[a.TaskOutputArtifact.ProducerTask] = true
+			}
+		}
+	}
+	var deps []string
+	for _, d := range sortedMapKeys(set) {
+		if sc.virtual[d] == nil {
+			deps = append(deps, fieldName(d))
+		}
+	}
+	return strings.Join(deps, " && ")
+}
+
+// taskArguments fills the DAG task's arguments and returns which component inputs the task gives.
+func (c *compiler) taskArguments(sc scope, t *TaskSpec, comp *ComponentSpec, tp string, task *wfv1.DAGTask) (map[string]bool, error) {
+	given := map[string]bool{}
+	if t.Inputs == nil {
+		return given, nil
+	}
+	for _, name := range sortedMapKeys(t.Inputs.Parameters) {
+		def := inputParam(comp, name)
+		if def == nil {
+			continue // a pipelinechannel-- operand: only read by placeholders in constants
+		}
+		pp := fmt.Sprintf("%s.inputs.parameters[%q]", tp, name)
+		value, ok, err := c.parameterSource(sc, t, name, def.ParameterType, pp)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		given[name] = true
+		task.Arguments.Parameters = append(task.Arguments.Parameters, wfv1.Parameter{Name: paramName(name), Value: wfv1.AnyStringPtr(value)})
+	}
+	for _, name := range sortedMapKeys(t.Inputs.Artifacts) {
+		ia := t.Inputs.Artifacts[name]
+		ap := fmt.Sprintf("%s.inputs.artifacts[%q]", tp, name)
+		def := inputArtifact(comp, name)
+		if def.IsArtifactList {
+			return nil, unsupported(ap, "artifact lists (dsl.Collected, List[Artifact] inputs)")
+		}
+		art := wfv1.Artifact{Name: paramName(name)}
+		var meta string
+		switch {
+		case ia.TaskOutputArtifact != nil:
+			ref := ia.TaskOutputArtifact
+			if imp := sc.virtual[ref.ProducerTask]; imp != nil {
+				art.ArtifactLocation = imp.location
+				meta = imp.metadata
+				break
+			}
+			art.From = fmt.Sprintf("{{tasks.%s.outputs.artifacts.%s}}", fieldName(ref.ProducerTask), paramName(ref.OutputArtifactKey))
+			meta = fmt.Sprintf("{{tasks.%s.outputs.parameters.%s%s}}", fieldName(ref.ProducerTask), MetadataParameterPrefix, paramName(ref.OutputArtifactKey))
+		default:
+			loc, ok := sc.artifacts[ia.ComponentInputArtifact]
+			if !ok {
+				continue // an optional pipeline input artifact that was not given
+			}
+			art.ArtifactLocation = loc
+			// An artifact given to the run from outside has no producer metadata: an empty document.
+			meta = `{"metadata":{}}`
+		}
+		given[name] = true
+		task.Arguments.Artifacts = append(task.Arguments.Artifacts, art)
+		task.Arguments.Parameters = append(task.Arguments.Parameters, wfv1.Parameter{Name: MetadataParameterPrefix + paramName(name), Value: wfv1.AnyStringPtr(meta)})
+	}
+	return given, nil
+}
+
+// parameterSource returns the Argo text for a task input parameter in the DAG's scope; ok=false when the
+// source is an optional input of the enclosing DAG that was not given.
+func (c *compiler) parameterSource(sc scope, t *TaskSpec, name, typ, pp string) (string, bool, error) {
+	ip := t.Inputs.Parameters[name]
+	switch {
+	case ip.ComponentInputParameter != "":
+		ref, ok := sc.inputs[ip.ComponentInputParameter]
+		return ref, ok, nil
+	case ip.TaskOutputParameter != nil:
+		ref := ip.TaskOutputParameter
+		if sc.virtual[ref.ProducerTask] != nil {
+			return "", false, pathErrorf(pp, "an importer has no output parameters")
+		}
+		return fmt.Sprintf("{{tasks.%s.outputs.parameters.%s}}", fieldName(ref.ProducerTask), paramName(ref.OutputParameterKey)), true, nil
+	case ip.RuntimeValue != nil:
+		v, err := c.constant(sc, t, ip.RuntimeValue.Constant, typ, pp+".runtimeValue.constant")
+		return v, err == nil, err
+	}
+	return "", false, pathErrorf(pp, "no value source")
+}
+
+// constant renders a task input constant. String constants may hold placeholders of the task's own
+// pipelinechannel inputs (f-strings) and of the run (job name, ...): those resolve in the DAG's scope.
+func (c *compiler) constant(sc scope, t *TaskSpec, v any, typ, path string) (string, error) {
+	if s, ok := v.(string); ok && strings.Contains(s, "{{$") {
+		return resolveText(s, func(ph placeholder, raw string) (string, error) {
+			if ph.builtin != "" {
+				return c.dagBuiltin(ph.builtin, t, path)
+			}
+			if ph.io == "inputs" && ph.kind == "parameters" && ph.attr == "" {
+				ch := t.Inputs.Parameters[ph.name]
+				if ch == nil {
+					return "", pathErrorf(path, "placeholder %s: the task has no input %q", raw, ph.name)
+				}
+				ref, ok, err := c.parameterSource(sc, t, ph.name, TypeString, path)
+				if err != nil {
+					return "", err
+				}
+				if !ok {
+					return noneValue, nil
+				}
+				return ref, nil
+			}
+			return "", pathErrorf(path, "placeholder %s cannot be used in a task input constant", raw)
+		})
+	}
+	if typ == TypeString {
+		if s, ok := v.(string); ok {
+			return inert(s), nil
+		}
+	}
+	text, err := canonicalValue(typ, v)
+	if err != nil {
+		return "", pathErrorf(path, "%v", err)
+	}
+	return inert(text), nil
+}
+
+// dagBuiltin maps run placeholders to Argo variables, as seen from a DAG task's arguments.
+func (c *compiler) dagBuiltin(name string, t *TaskSpec, path string) (string, error) {
+	switch name {
+	case "pipeline_job_name", "pipeline_job_resource_name":
+		return "{{workflow.name}}", nil
+	case "pipeline_job_uuid":
+		return "{{workflow.uid}}", nil
+	case "pipeline_task_name":
+		return inert(t.TaskInfo.Name), nil
+	case "pipeline_task_uuid":
+		// Argo has no variable for a node's id before it exists; the run uid and the IR task name identify
+		// the task within the run.
+		return "{{workflow.uid}}." + inert(t.TaskInfo.Name), nil
+	}
+	return "", unsupportedBuiltin(name, path)
+}
+
+func unsupportedBuiltin(name, path string) error {
+	switch name {
+	case "pipeline_google_cloud_project_id", "pipeline_google_cloud_location", "pipeline_persistent_resource_id":
+		return unsupported(path, "Vertex AI placeholder {{$."+name+"}}")
+	case "workspace_path":
+		return unsupported(path, "workspace placeholder {{$.workspace_path}}")
+	}
+	return pathErrorf(path, "unknown placeholder {{$.%s}}", name)
+}
+
+func (c *compiler) dagOutputs(sc scope, tmpl *wfv1.Template) error {
+	outs := sc.comp.DAG.Outputs
+	if outs == nil {
+		return nil
+	}
+	for _, name := range sortedMapKeys(outs.Parameters) {
+		o := outs.Parameters[name]
+		op := fmt.Sprintf("%s.dag.outputs.parameters[%q]", sc.path, name)
+		if o.ValueFromOneof != nil {
+			return unsupported(op+".valueFromOneof", "dsl.OneOf outputs")
+		}
+		sel := o.ValueFromParameter
+		if sc.virtual[sel.ProducerSubtask] != nil {
+			return pathErrorf(op, "an importer has no output parameters")
+		}
+		tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{
+			Name:      paramName(name),
+			ValueFrom: &wfv1.ValueFrom{Parameter: fmt.Sprintf("{{tasks.%s.outputs.parameters.%s}}", fieldName(sel.ProducerSubtask), paramName(sel.OutputParameterKey))},
+		})
+	}
+	for _, name := range sortedMapKeys(outs.Artifacts) {
+		o := outs.Artifacts[name]
+		op := fmt.Sprintf("%s.dag.outputs.artifacts[%q]", sc.path, name)
+		if len(o.ArtifactSelectors) != 1 {
+			return unsupported(op, "outputs collected from several tasks (dsl.Collected)")
+		}
+		sel := o.ArtifactSelectors[0]
+		if sc.virtual[sel.ProducerSubtask] != nil {
+			return unsupported(op, "pipeline outputs taken straight from an importer")
+		}
+		tmpl.Outputs.Artifacts = append(tmpl.Outputs.Artifacts, wfv1.Artifact{
+			Name: paramName(name),
+			From: fmt.Sprintf("{{tasks.%s.outputs.artifacts.%s}}", fieldName(sel.ProducerSubtask), paramName(sel.OutputArtifactKey)),
+		})
+		tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{
+			Name:      MetadataParameterPrefix + paramName(name),
+			ValueFrom: &wfv1.ValueFrom{Parameter: fmt.Sprintf("{{tasks.%s.outputs.parameters.%s%s}}", fieldName(sel.ProducerSubtask), MetadataParameterPrefix, paramName(sel.OutputArtifactKey))},
+		})
+	}
+	return nil
+}
+
+func digestOf(parts ...any) string {
+	h := sha256.New()
+	for _, p := range parts {
+		b, _ := json.Marshal(p)
+		h.Write(b)
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
+}

@@ -1,0 +1,435 @@
+package translate
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	apiv1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Paths inside the pod (DESIGN.md, "Runtime contract"): everything kfp-argo adds lives under one root.
+const (
+	podRoot            = "/tmp/kfp"
+	executorOutputFile = podRoot + "/executor_output.json"
+)
+
+func paramFile(n string) string   { return podRoot + "/parameters/" + paramName(n) }
+func inArtifact(n string) string  { return podRoot + "/artifacts/in/" + paramName(n) + "/data" }
+func outArtifact(n string) string { return podRoot + "/artifacts/out/" + paramName(n) + "/data" }
+func metaFile(n string) string    { return podRoot + "/meta/" + paramName(n) + ".json" }
+
+var (
+	//go:embed runtime/launcher.sh
+	launcherSource string
+	//go:embed runtime/wrapper.py
+	wrapperSource string
+
+	// The scripts go into every template that needs them: comments and blank lines are left in the sources.
+	launcherScript = stripComments(launcherSource)
+	wrapperScript  = stripComments(wrapperSource)
+)
+
+// stripComments drops full-line comments and blank lines; neither script has multi-line strings.
+func stripComments(src string) string {
+	var out []string
+	for _, line := range strings.Split(src, "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n") + "\n"
+}
+
+// metricsSchemas are artifact types whose content is their metadata: they may have no file, as in KFP.
+var metricsSchemas = map[string]bool{
+	"system.Metrics":                     true,
+	"system.ClassificationMetrics":       true,
+	"system.SlicedClassificationMetrics": true,
+}
+
+// contract is the static half of the ExecutorInput and the file layout, read by the Python wrapper.
+type contract struct {
+	ExecutorInput      map[string]any    `json:"executorInput"`
+	Parameters         []contractParam   `json:"parameters,omitempty"`
+	Artifacts          []contractArt     `json:"artifacts,omitempty"`
+	OutputParameters   []contractOutParm `json:"outputParameters,omitempty"`
+	OutputArtifacts    []contractOutArt  `json:"outputArtifacts,omitempty"`
+	ExecutorOutputFile string            `json:"executorOutputFile"`
+	Mkdirs             []string          `json:"mkdirs"`
+}
+
+type contractParam struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Env  string `json:"env"`
+}
+
+type contractArt struct {
+	Name          string `json:"name"`
+	Path          string `json:"path"`
+	MetaEnv       string `json:"metaEnv"`
+	SchemaTitle   string `json:"schemaTitle"`
+	SchemaVersion string `json:"schemaVersion,omitempty"`
+}
+
+type contractOutParm struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Path string `json:"path"`
+}
+
+type contractOutArt struct {
+	Name        string `json:"name"`
+	Path        string `json:"path"`
+	MetaPath    string `json:"metaPath"`
+	SchemaTitle string `json:"schemaTitle"`
+}
+
+// containerTemplate returns the name of the template that runs a container component, creating it on first
+// use. Tasks share a template unless caching or the inputs an IfPresent placeholder tests differ.
+func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *ContainerSpec, cache bool, given map[string]bool, tp string) (string, error) {
+	ep := fmt.Sprintf("deploymentSpec.executors[%q].container", comp.ExecutorLabel)
+	if ctr.Lifecycle != nil {
+		return "", unsupported(ep+".lifecycle", "container lifecycle hooks")
+	}
+	items := append(append([]string(nil), ctr.Command...), ctr.Args...)
+	tested := ifPresentInputs(items)
+	key := fmt.Sprintf("%s|cache=%v", compName, cache)
+	for _, n := range tested {
+		if inputParam(comp, n) == nil && inputArtifact(comp, n) == nil {
+			return "", pathErrorf(ep, "IfPresent names %q, which is not an input of component %q", n, compName)
+		}
+		key += fmt.Sprintf("|%s=%v", n, given[n])
+	}
+	if name, ok := c.variants[key]; ok {
+		return name, nil
+	}
+	name := c.reserveName(compName)
+	c.variants[key] = name
+
+	tmpl, err := c.buildContainer(name, comp, ctr, given, ep)
+	if err != nil {
+		return "", err
+	}
+	if cache {
+		tmpl.Memoize = c.memoize(comp, ctr, tmpl)
+	}
+	c.templates = append(c.templates, tmpl)
+	return name, nil
+}
+
+func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *ContainerSpec, given map[string]bool, ep string) (wfv1.Template, error) {
+	tmpl := wfv1.Template{Name: name}
+	in := comp.InputDefinitions
+	if in == nil {
+		in = &InputsSpec{}
+	}
+	out := comp.OutputDefinitions
+	if out == nil {
+		out = &OutputsSpec{}
+	}
+	python := false
+	for _, s := range append(append([]string(nil), ctr.Command...), ctr.Args...) {
+		if strings.Contains(s, "{{$}}") {
+			python = true
+		}
+	}
+	ct := contract{
+		ExecutorInput:      map[string]any{},
+		ExecutorOutputFile: executorOutputFile,
+	}
+	mkdirs := map[string]bool{}
+	var env []apiv1.EnvVar
+
+	for i, n := range sortedMapKeys(in.Parameters) {
+		def := in.Parameters[n]
+		p := wfv1.Parameter{Name: paramName(n)}
+		switch {
+		case def.DefaultValue != nil:
+			text, err := canonicalValue(def.ParameterType, def.DefaultValue)
+			if err != nil {
+				return tmpl, err
+			}
+			p.Default = wfv1.AnyStringPtr(inert(text))
+		case def.IsOptional:
+			p.Default = wfv1.AnyStringPtr(noneValue)
+		}
+		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, p)
+		if python {
+			envName := fmt.Sprintf("KFP_ARGO_IN_%d", i)
+			ct.Parameters = append(ct.Parameters, contractParam{Name: n, Type: def.ParameterType, Env: envName})
+			env = append(env, apiv1.EnvVar{Name: envName, Value: "{{inputs.parameters." + p.Name + "}}"})
+		}
+	}
+	for i, n := range sortedMapKeys(in.Artifacts) {
+		def := in.Artifacts[n]
+		if def.IsArtifactList {
+			return tmpl, unsupported(fmt.Sprintf("components[%q].inputDefinitions.artifacts[%q].isArtifactList", "", n), "artifact list inputs")
+		}
+		tmpl.Inputs.Artifacts = append(tmpl.Inputs.Artifacts, wfv1.Artifact{Name: paramName(n), Path: inArtifact(n), Optional: def.IsOptional})
+		mp := wfv1.Parameter{Name: MetadataParameterPrefix + paramName(n)}
+		if def.IsOptional {
+			mp.Default = wfv1.AnyStringPtr(noneValue)
+		}
+		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, mp)
+		if python {
+			envName := fmt.Sprintf("KFP_ARGO_AM_%d", i)
+			ct.Artifacts = append(ct.Artifacts, contractArt{Name: n, Path: inArtifact(n), MetaEnv: envName, SchemaTitle: def.ArtifactType.SchemaTitle, SchemaVersion: def.ArtifactType.SchemaVersion})
+			env = append(env, apiv1.EnvVar{Name: envName, Value: "{{inputs.parameters." + mp.Name + "}}"})
+		}
+	}
+	outParams := map[string]any{}
+	for _, n := range sortedMapKeys(out.Parameters) {
+		def := out.Parameters[n]
+		tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{Name: paramName(n), ValueFrom: &wfv1.ValueFrom{Path: paramFile(n)}})
+		mkdirs[podRoot+"/parameters"] = true
+		outParams[n] = map[string]any{"outputFile": paramFile(n)}
+		ct.OutputParameters = append(ct.OutputParameters, contractOutParm{Name: n, Type: def.ParameterType, Path: paramFile(n)})
+	}
+	outArts := map[string]any{}
+	var metaFiles []string
+	for _, n := range sortedMapKeys(out.Artifacts) {
+		def := out.Artifacts[n]
+		if def.IsArtifactList {
+			return tmpl, unsupported(fmt.Sprintf("outputDefinitions.artifacts[%q].isArtifactList", n), "artifact list outputs")
+		}
+		tmpl.Outputs.Artifacts = append(tmpl.Outputs.Artifacts, wfv1.Artifact{
+			Name:     paramName(n),
+			Path:     outArtifact(n),
+			Archive:  &wfv1.ArchiveStrategy{None: &wfv1.NoneStrategy{}},
+			Optional: metricsSchemas[def.ArtifactType.SchemaTitle],
+		})
+		tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{
+			Name:      MetadataParameterPrefix + paramName(n),
+			ValueFrom: &wfv1.ValueFrom{Path: metaFile(n), Default: wfv1.AnyStringPtr("{}")},
+		})
+		mkdirs[podRoot+"/artifacts/out/"+paramName(n)] = true
+		mkdirs[podRoot+"/meta"] = true
+		metaFiles = append(metaFiles, metaFile(n))
+		outArts[n] = map[string]any{"artifacts": []any{map[string]any{
+			"name":     n,
+			"uri":      outArtifact(n),
+			"metadata": map[string]any{},
+			"type":     map[string]any{"schemaTitle": def.ArtifactType.SchemaTitle, "schemaVersion": def.ArtifactType.SchemaVersion},
+		}}}
+		ct.OutputArtifacts = append(ct.OutputArtifacts, contractOutArt{Name: n, Path: outArtifact(n), MetaPath: metaFile(n), SchemaTitle: def.ArtifactType.SchemaTitle})
+	}
+	outputs := map[string]any{"outputFile": executorOutputFile}
+	if len(outParams) > 0 {
+		outputs["parameters"] = outParams
+	}
+	if len(outArts) > 0 {
+		outputs["artifacts"] = outArts
+	}
+	ct.ExecutorInput["outputs"] = outputs
+	ct.Mkdirs = sortedMapKeys(mkdirs)
+
+	resolve := c.templateResolver(comp, python, ep)
+	present := func(n string) (bool, error) { return given[n], nil }
+	var command, args []string
+	for i, s := range ctr.Command {
+		parts, err := expandArg(s, resolve, present)
+		if err != nil {
+			return tmpl, pathErrorf(fmt.Sprintf("%s.command[%d]", ep, i), "%v", err)
+		}
+		command = append(command, parts...)
+	}
+	for i, s := range ctr.Args {
+		parts, err := expandArg(s, resolve, present)
+		if err != nil {
+			return tmpl, pathErrorf(fmt.Sprintf("%s.args[%d]", ep, i), "%v", err)
+		}
+		args = append(args, parts...)
+	}
+	var decodeEnv []string
+	for _, e := range ctr.Env {
+		v := inert(e.Value)
+		if v != e.Value {
+			decodeEnv = append(decodeEnv, e.Name)
+		}
+		env = append(env, apiv1.EnvVar{Name: e.Name, Value: v})
+	}
+	container := &apiv1.Container{Image: ctr.Image}
+	switch {
+	case python:
+		blob, err := json.Marshal(ct)
+		if err != nil {
+			return tmpl, err
+		}
+		env = append(env, apiv1.EnvVar{Name: "KFP_ARGO_CONTRACT", Value: inert(string(blob))})
+		if len(decodeEnv) > 0 {
+			env = append(env, apiv1.EnvVar{Name: "KFP_ARGO_DECODE_ENV", Value: strings.Join(decodeEnv, " ")})
+		}
+		container.Command = append([]string{"python3", "-c", wrapperScript}, command...)
+		container.Args = args
+	case len(command) > 0:
+		container.Command = append([]string{"sh", "-c", launcherScript, "kfp-argo"}, command...)
+		container.Args = args
+		for k, v := range map[string][]string{"KFP_ARGO_MKDIRS": ct.Mkdirs, "KFP_ARGO_META_FILES": metaFiles, "KFP_ARGO_DECODE_ENV": decodeEnv} {
+			if len(v) > 0 {
+				env = append(env, apiv1.EnvVar{Name: k, Value: strings.Join(v, " ")})
+			}
+		}
+	default:
+		// No command: the image's entrypoint runs, so nothing of ours can run before it. Output folders must
+		// then exist in the image, and values cannot be decoded.
+		for i, a := range args {
+			if strings.Contains(a, inertPrefix) {
+				return tmpl, pathErrorf(fmt.Sprintf("%s.args[%d]", ep, i), "text with \"{{\" cannot be passed verbatim to a container without a command")
+			}
+		}
+		container.Args = args
+	}
+	container.Env = env
+	if ctr.Resources != nil {
+		res, err := containerResources(ctr.Resources, ep+".resources")
+		if err != nil {
+			return tmpl, err
+		}
+		container.Resources = res
+	}
+	tmpl.Container = container
+	return tmpl, nil
+}
+
+// containerResources maps IR resources to Kubernetes ones. The SDK writes both the string fields (resourceCpuLimit)
+// and the legacy numbers (cpuLimit, memory in GB); the strings win.
+func containerResources(r *ResourceSpec, ep string) (apiv1.ResourceRequirements, error) {
+	var out apiv1.ResourceRequirements
+	set := func(list *apiv1.ResourceList, name apiv1.ResourceName, text string, legacy float64, unit, field string) error {
+		if text == "" && legacy != 0 {
+			text = strconv.FormatFloat(legacy, 'f', -1, 64) + unit
+		}
+		if text == "" {
+			return nil
+		}
+		if strings.Contains(text, "{{$") {
+			return unsupported(ep+"."+field, "resource values taken from pipeline parameters")
+		}
+		q, err := resource.ParseQuantity(text)
+		if err != nil {
+			return pathErrorf(ep+"."+field, "invalid quantity %q: %v", text, err)
+		}
+		if *list == nil {
+			*list = apiv1.ResourceList{}
+		}
+		(*list)[name] = q
+		return nil
+	}
+	steps := []error{
+		set(&out.Limits, apiv1.ResourceCPU, r.ResourceCPULimit, r.CPULimit, "", "resourceCpuLimit"),
+		set(&out.Limits, apiv1.ResourceMemory, r.ResourceMemoryLimit, r.MemoryLimit, "G", "resourceMemoryLimit"),
+		set(&out.Requests, apiv1.ResourceCPU, r.ResourceCPURequest, r.CPURequest, "", "resourceCpuRequest"),
+		set(&out.Requests, apiv1.ResourceMemory, r.ResourceMemoryRequest, r.MemoryRequest, "G", "resourceMemoryRequest"),
+	}
+	for _, err := range steps {
+		if err != nil {
+			return out, err
+		}
+	}
+	if a := r.Accelerator; a != nil {
+		kind := a.ResourceType
+		if kind == "" {
+			kind = a.Type
+		}
+		count := a.ResourceCount
+		if count == "" && a.Count != 0 {
+			count = strconv.FormatInt(a.Count, 10)
+		}
+		if kind == "" || count == "" {
+			return out, pathErrorf(ep+".accelerator", "an accelerator needs a type and a count")
+		}
+		if strings.Contains(kind, "{{$") {
+			return out, unsupported(ep+".accelerator.resourceType", "accelerator types taken from pipeline parameters")
+		}
+		if errs := validation.IsQualifiedName(kind); len(errs) > 0 || !strings.Contains(kind, "/") {
+			return out, unsupported(ep+".accelerator.resourceType", fmt.Sprintf("accelerator type %q (kfp-argo needs a Kubernetes extended resource name such as nvidia.com/gpu)", kind))
+		}
+		// Extended resources are set as limits; Kubernetes copies them to requests.
+		if err := set(&out.Limits, apiv1.ResourceName(kind), count, 0, "", "accelerator.resourceCount"); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// templateResolver maps placeholders of a component's command line to Argo text inside its template.
+func (c *compiler) templateResolver(comp *ComponentSpec, python bool, ep string) resolveFunc {
+	return func(ph placeholder, raw string) (string, error) {
+		switch {
+		case ph.whole:
+			return executorInputToken, nil
+		case ph.builtin != "":
+			switch ph.builtin {
+			case "pipeline_job_name", "pipeline_job_resource_name":
+				return "{{workflow.name}}", nil
+			case "pipeline_job_uuid":
+				return "{{workflow.uid}}", nil
+			case "pipeline_task_uuid":
+				return "{{pod.name}}", nil
+			}
+			return "", unsupportedBuiltin(ph.builtin, ep)
+		case ph.io == "inputs" && ph.kind == "parameters":
+			if inputParam(comp, ph.name) == nil || ph.attr != "" {
+				return "", fmt.Errorf("placeholder %s: no input parameter %q", raw, ph.name)
+			}
+			return "{{inputs.parameters." + paramName(ph.name) + "}}", nil
+		case ph.io == "inputs" && ph.kind == "artifacts":
+			if inputArtifact(comp, ph.name) == nil {
+				return "", fmt.Errorf("placeholder %s: no input artifact %q", raw, ph.name)
+			}
+			switch ph.attr {
+			case "path", "uri":
+				return inArtifact(ph.name), nil
+			case "":
+				return "", unsupported(ep, "the artifact list placeholder "+raw)
+			}
+			return "", unsupported(ep, "the placeholder "+raw)
+		case ph.io == "outputs" && ph.kind == "parameters":
+			if comp.OutputDefinitions == nil || comp.OutputDefinitions.Parameters[ph.name] == nil || ph.attr != "output_file" {
+				return "", fmt.Errorf("placeholder %s: no output parameter %q with output_file", raw, ph.name)
+			}
+			return paramFile(ph.name), nil
+		case ph.io == "outputs" && ph.kind == "artifacts":
+			if comp.OutputDefinitions == nil || comp.OutputDefinitions.Artifacts[ph.name] == nil {
+				return "", fmt.Errorf("placeholder %s: no output artifact %q", raw, ph.name)
+			}
+			switch ph.attr {
+			case "path", "uri":
+				return outArtifact(ph.name), nil
+			case "metadata":
+				return "{}", nil
+			}
+		}
+		return "", fmt.Errorf("unknown placeholder %s", raw)
+	}
+}
+
+// memoize maps KFP caching to Argo memoization. The key is a sha256 over everything that makes a result
+// reusable: the component (image, command, args, env, interface) fixed at compile time, and every input value,
+// including the metadata documents that name the pods which produced the input artifacts.
+func (c *compiler) memoize(comp *ComponentSpec, ctr *ContainerSpec, tmpl wfv1.Template) *wfv1.Memoize {
+	static := digestOf(ctr, comp.InputDefinitions, comp.OutputDefinitions)
+	refs := make([]string, 0, len(tmpl.Inputs.Parameters))
+	for _, p := range tmpl.Inputs.Parameters {
+		refs = append(refs, fmt.Sprintf("inputs.parameters['%s']", p.Name))
+	}
+	key := fmt.Sprintf("{{=sprig.sha256sum('%s' + toJson([%s]))}}", static, strings.Join(refs, ", "))
+	return &wfv1.Memoize{
+		Key:   key,
+		Cache: &wfv1.Cache{ConfigMap: &apiv1.ConfigMapKeySelector{LocalObjectReference: apiv1.LocalObjectReference{Name: cacheConfigMap(c.s.PipelineInfo.Name)}}},
+	}
+}
+
+// cacheConfigMap names the memoization cache of a pipeline: one ConfigMap per pipeline.
+func cacheConfigMap(pipeline string) string {
+	return "kfp-argo-cache-" + strings.TrimSuffix(generateName(pipeline), "-")
+}

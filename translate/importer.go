@@ -1,0 +1,280 @@
+package translate
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+)
+
+// importerTask is an importer compiled away: it runs no pod (kfp-argo adds no image of its own); each consumer
+// receives the artifact straight from its location, with the importer's metadata.
+type importerTask struct {
+	location wfv1.ArtifactLocation
+	metadata string // the metadata document consumers get, as Argo text in the DAG's scope
+}
+
+func (c *compiler) importer(sc scope, t *TaskSpec, comp *ComponentSpec, tp string) (*importerTask, error) {
+	ep := fmt.Sprintf("deploymentSpec.executors[%q].importer", comp.ExecutorLabel)
+	spec := c.s.DeploymentSpec.Executors[comp.ExecutorLabel].Importer
+	if spec.DownloadToWorkspace {
+		return nil, unsupported(ep+".downloadToWorkspace", "importer downloads to a workspace")
+	}
+	imp := &importerTask{}
+	// inputExpr gives an expr-lang reference to one of the importer task's inputs in the DAG's scope.
+	inputExpr := func(name, path string) (string, string, error) {
+		if t.Inputs == nil || t.Inputs.Parameters[name] == nil {
+			return "", "", pathErrorf(path, "the importer task has no input %q", name)
+		}
+		ip := t.Inputs.Parameters[name]
+		switch {
+		case ip.ComponentInputParameter != "":
+			ref, ok := sc.inputs[ip.ComponentInputParameter]
+			if !ok {
+				return "", "", pathErrorf(path, "input %q is not given", ip.ComponentInputParameter)
+			}
+			scopeName, arg, _ := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(ref, "{{"), "}}"), ".parameters.")
+			return fmt.Sprintf("%s.parameters[%s]", scopeName, exprString(arg)), ref, nil
+		case ip.TaskOutputParameter != nil:
+			p, k := fieldName(ip.TaskOutputParameter.ProducerTask), paramName(ip.TaskOutputParameter.OutputParameterKey)
+			return fmt.Sprintf("tasks[%s].outputs.parameters[%s]", exprString(p), exprString(k)), fmt.Sprintf("{{tasks.%s.outputs.parameters.%s}}", p, k), nil
+		case ip.RuntimeValue != nil:
+			s, ok := ip.RuntimeValue.Constant.(string)
+			if !ok || strings.Contains(s, "{{") {
+				return "", "", pathErrorf(path, "expected a plain string constant")
+			}
+			return exprString(s), s, nil
+		}
+		return "", "", pathErrorf(path, "unsupported input source")
+	}
+
+	uriPath := ep + ".artifactUri"
+	switch {
+	case spec.ArtifactURI.Constant != nil:
+		s, ok := spec.ArtifactURI.Constant.(string)
+		if !ok {
+			return nil, pathErrorf(uriPath+".constant", "expected a string URI, got %s", jsonKind(spec.ArtifactURI.Constant))
+		}
+		loc, err := constantLocation(s)
+		if err != nil {
+			return nil, &Error{Path: uriPath + ".constant", Err: err}
+		}
+		imp.location = loc
+	default:
+		name := spec.ArtifactURI.RuntimeParameter
+		expr, _, err := inputExpr(name, fmt.Sprintf("%s.inputs.parameters[%q]", tp, name))
+		if err != nil {
+			return nil, err
+		}
+		known := c.knownValue(sc, t, name)
+		if known == "" {
+			return nil, pathErrorf(uriPath+".runtimeParameter", "the URI's scheme must be known when compiling: give input %q a default or a value", name)
+		}
+		loc, err := runtimeLocation(known, expr)
+		if err != nil {
+			return nil, &Error{Path: uriPath + ".runtimeParameter", Err: err}
+		}
+		imp.location = loc
+	}
+
+	meta, dynamic, err := c.metadataExpr(spec.Metadata, func(name string) (string, error) {
+		e, _, err := inputExpr(name, ep+".metadata")
+		return e, err
+	})
+	if err != nil {
+		return nil, pathErrorf(ep+".metadata", "%v", err)
+	}
+	if dynamic {
+		imp.metadata = "{{=toJson(sprig.dict('metadata', " + meta + "))}}"
+	} else {
+		text, err := compactJSON(map[string]any{"metadata": inertAll(spec.Metadata)})
+		if err != nil {
+			return nil, err
+		}
+		imp.metadata = inert(text)
+	}
+	return imp, nil
+}
+
+// knownValue is the compile-time value of an importer input, when there is one.
+func (c *compiler) knownValue(sc scope, t *TaskSpec, name string) string {
+	ip := t.Inputs.Parameters[name]
+	if ip.RuntimeValue != nil {
+		s, _ := ip.RuntimeValue.Constant.(string)
+		return s
+	}
+	if ip.ComponentInputParameter != "" && sc.path == "root" {
+		def := inputParam(c.s.Root, ip.ComponentInputParameter)
+		if v, ok := c.opts.Parameters[ip.ComponentInputParameter]; ok {
+			s, _ := v.(string)
+			return s
+		}
+		if def != nil {
+			s, _ := def.DefaultValue.(string)
+			return s
+		}
+	}
+	return ""
+}
+
+// constantLocation maps a URI to an Argo artifact location.
+func constantLocation(uri string) (wfv1.ArtifactLocation, error) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return wfv1.ArtifactLocation{}, fmt.Errorf("invalid URI %q: %v", uri, err)
+	}
+	key := strings.TrimPrefix(u.Path, "/")
+	switch u.Scheme {
+	case "gs":
+		return wfv1.ArtifactLocation{GCS: &wfv1.GCSArtifact{GCSBucket: wfv1.GCSBucket{Bucket: u.Host}, Key: key}}, nil
+	case "s3", "minio":
+		return wfv1.ArtifactLocation{S3: &wfv1.S3Artifact{S3Bucket: wfv1.S3Bucket{Bucket: u.Host}, Key: key}}, nil
+	case "http", "https":
+		return wfv1.ArtifactLocation{HTTP: &wfv1.HTTPArtifact{URL: uri}}, nil
+	}
+	if u.Scheme == "oci" {
+		return wfv1.ArtifactLocation{}, fmt.Errorf("URI %q: OCI model-car artifacts (mounted images): %w by kfp-argo: Argo moves artifacts through an artifact repository", uri, ErrUnsupported)
+	}
+	return wfv1.ArtifactLocation{}, fmt.Errorf("URI %q: scheme %q is not supported (gs, s3, minio, http, https)", uri, u.Scheme)
+}
+
+// runtimeLocation builds a location whose bucket and key Argo computes from the URI at run time; the scheme,
+// which picks the kind of location, comes from the value known now.
+func runtimeLocation(known, expr string) (wfv1.ArtifactLocation, error) {
+	loc, err := constantLocation(known)
+	if err != nil {
+		return loc, err
+	}
+	bucket := fmt.Sprintf("{{=sprig.splitList('/', %s)[2]}}", expr)
+	key := fmt.Sprintf("{{=sprig.join('/', sprig.splitList('/', %s)[3:])}}", expr)
+	switch {
+	case loc.GCS != nil:
+		loc.GCS.Bucket, loc.GCS.Key = bucket, key
+	case loc.S3 != nil:
+		loc.S3.Bucket, loc.S3.Key = bucket, key
+	case loc.HTTP != nil:
+		loc.HTTP.URL = "{{=" + expr + "}}"
+	}
+	return loc, nil
+}
+
+// metadataExpr renders importer metadata as an expr-lang value; dynamic reports whether any placeholder occurs.
+// Literal text is made inert first, so Argo cannot evaluate it in the consumer.
+func (c *compiler) metadataExpr(v any, input func(name string) (string, error)) (string, bool, error) {
+	switch x := v.(type) {
+	case string:
+		if !strings.Contains(x, "{{$") {
+			return exprString(inert(x)), false, nil
+		}
+		var parts []string
+		rest := x
+		for {
+			i := strings.Index(rest, "{{$")
+			j := strings.Index(rest[max(i, 0):], "}}")
+			if i < 0 || j < 0 {
+				break
+			}
+			raw := rest[i : i+j+2]
+			ph, ok := parsePlaceholder(raw[2 : len(raw)-2])
+			if !ok || ph.io != "inputs" || ph.kind != "parameters" || ph.attr != "" {
+				return "", false, fmt.Errorf("placeholder %s cannot be used in importer metadata", raw)
+			}
+			ref, err := input(ph.name)
+			if err != nil {
+				return "", false, err
+			}
+			if rest[:i] != "" {
+				parts = append(parts, exprString(inert(rest[:i])))
+			}
+			parts = append(parts, ref)
+			rest = rest[i+j+2:]
+		}
+		if rest != "" {
+			parts = append(parts, exprString(inert(rest)))
+		}
+		return "(" + strings.Join(parts, " + ") + ")", true, nil
+	case []any:
+		var items []string
+		dynamic := false
+		for _, e := range x {
+			s, d, err := c.metadataExpr(e, input)
+			if err != nil {
+				return "", false, err
+			}
+			items = append(items, s)
+			dynamic = dynamic || d
+		}
+		return "sprig.list(" + strings.Join(items, ", ") + ")", dynamic, nil
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var items []string
+		dynamic := false
+		for _, k := range keys {
+			ks, d1, err := c.metadataExpr(k, input)
+			if err != nil {
+				return "", false, err
+			}
+			vs, d2, err := c.metadataExpr(x[k], input)
+			if err != nil {
+				return "", false, err
+			}
+			items = append(items, ks, vs)
+			dynamic = dynamic || d1 || d2
+		}
+		return "sprig.dict(" + strings.Join(items, ", ") + ")", dynamic, nil
+	case nil:
+		return "nil", false, nil
+	case bool:
+		return strconv.FormatBool(x), false, nil
+	}
+	text, err := compactJSON(v)
+	return text, false, err
+}
+
+// exprString quotes text as an expr-lang string literal that contains no braces, so that it can sit inside an
+// Argo {{= }} tag.
+func exprString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '{' || r == '}' || r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// inertAll makes every string in a JSON value inert.
+func inertAll(v any) any {
+	switch x := v.(type) {
+	case string:
+		return inert(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = inertAll(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[inert(k)] = inertAll(e)
+		}
+		return out
+	}
+	return v
+}

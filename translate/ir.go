@@ -1,0 +1,285 @@
+package translate
+
+// This file is our Go model of the KFP pipeline spec (pipeline_spec.proto, schemaVersion 2.1.0), with the JSON
+// names the KFP SDK writes. The KFP Go module is not available here, so the model is written from the format and
+// checked against the corpus of SDK-compiled pipelines. Fields not modelled here are rejected by the strict
+// decoder, so an unknown IR feature can never be dropped silently.
+
+// PipelineSpec is the first (or only) document of a compiled pipeline file.
+type PipelineSpec struct {
+	PipelineInfo        PipelineInfo              `json:"pipelineInfo"`
+	DeploymentSpec      DeploymentSpec            `json:"deploymentSpec"`
+	SDKVersion          string                    `json:"sdkVersion"`
+	SchemaVersion       string                    `json:"schemaVersion"`
+	Components          map[string]*ComponentSpec `json:"components"`
+	Root                *ComponentSpec            `json:"root"`
+	DefaultPipelineRoot string                    `json:"defaultPipelineRoot"`
+}
+
+type PipelineInfo struct {
+	Name        string `json:"name"`
+	DisplayName string `json:"displayName"`
+	Description string `json:"description"`
+}
+
+// ComponentSpec is either an executor-backed component (ExecutorLabel) or a DAG (sub-pipeline).
+type ComponentSpec struct {
+	InputDefinitions  *InputsSpec  `json:"inputDefinitions"`
+	OutputDefinitions *OutputsSpec `json:"outputDefinitions"`
+	DAG               *DAGSpec     `json:"dag"`
+	ExecutorLabel     string       `json:"executorLabel"`
+}
+
+type InputsSpec struct {
+	Artifacts  map[string]*ArtifactSpec  `json:"artifacts"`
+	Parameters map[string]*ParameterSpec `json:"parameters"`
+}
+
+type OutputsSpec struct {
+	Artifacts  map[string]*ArtifactSpec        `json:"artifacts"`
+	Parameters map[string]*OutputParameterSpec `json:"parameters"`
+}
+
+type ArtifactSpec struct {
+	ArtifactType   ArtifactTypeSchema `json:"artifactType"`
+	IsArtifactList bool               `json:"isArtifactList"`
+	IsOptional     bool               `json:"isOptional"`
+	Description    string             `json:"description"`
+}
+
+type ArtifactTypeSchema struct {
+	SchemaTitle    string `json:"schemaTitle"`
+	SchemaVersion  string `json:"schemaVersion"`
+	InstanceSchema string `json:"instanceSchema"`
+}
+
+// ParameterSpec is an input parameter definition. DefaultValue is a google.protobuf.Value: any JSON value.
+type ParameterSpec struct {
+	ParameterType string `json:"parameterType"`
+	DefaultValue  any    `json:"defaultValue"`
+	IsOptional    bool   `json:"isOptional"`
+	Description   string `json:"description"`
+}
+
+type OutputParameterSpec struct {
+	ParameterType string `json:"parameterType"`
+	Description   string `json:"description"`
+}
+
+type DAGSpec struct {
+	Tasks   map[string]*TaskSpec `json:"tasks"`
+	Outputs *DAGOutputsSpec      `json:"outputs"`
+}
+
+type DAGOutputsSpec struct {
+	Artifacts  map[string]*DAGOutputArtifactSpec  `json:"artifacts"`
+	Parameters map[string]*DAGOutputParameterSpec `json:"parameters"`
+}
+
+type DAGOutputArtifactSpec struct {
+	ArtifactSelectors []ArtifactSelector `json:"artifactSelectors"`
+}
+
+type ArtifactSelector struct {
+	ProducerSubtask   string `json:"producerSubtask"`
+	OutputArtifactKey string `json:"outputArtifactKey"`
+}
+
+type DAGOutputParameterSpec struct {
+	ValueFromParameter *ParameterSelector  `json:"valueFromParameter"`
+	ValueFromOneof     *ParameterSelectors `json:"valueFromOneof"`
+}
+
+type ParameterSelector struct {
+	ProducerSubtask    string `json:"producerSubtask"`
+	OutputParameterKey string `json:"outputParameterKey"`
+}
+
+type ParameterSelectors struct {
+	ParameterSelectors []ParameterSelector `json:"parameterSelectors"`
+}
+
+// TaskSpec is one node of a DAG (PipelineTaskSpec in the proto).
+type TaskSpec struct {
+	TaskInfo          TaskInfo               `json:"taskInfo"`
+	Inputs            *TaskInputsSpec        `json:"inputs"`
+	DependentTasks    []string               `json:"dependentTasks"`
+	CachingOptions    *CachingOptions        `json:"cachingOptions"`
+	ComponentRef      ComponentRef           `json:"componentRef"`
+	TriggerPolicy     *TriggerPolicy         `json:"triggerPolicy"`
+	ParameterIterator *ParameterIteratorSpec `json:"parameterIterator"`
+	ArtifactIterator  *ArtifactIteratorSpec  `json:"artifactIterator"`
+	IteratorPolicy    *IteratorPolicy        `json:"iteratorPolicy"`
+	RetryPolicy       *RetryPolicy           `json:"retryPolicy"`
+}
+
+type TaskInfo struct {
+	Name string `json:"name"`
+}
+
+type ComponentRef struct {
+	Name string `json:"name"`
+}
+
+type CachingOptions struct {
+	EnableCache bool   `json:"enableCache"`
+	CacheKey    string `json:"cacheKey"`
+}
+
+type TriggerPolicy struct {
+	Condition string `json:"condition"`
+	Strategy  string `json:"strategy"`
+}
+
+type ParameterIteratorSpec struct {
+	Items     ParameterItems `json:"items"`
+	ItemInput string         `json:"itemInput"`
+}
+
+type ParameterItems struct {
+	Raw            string `json:"raw"`
+	InputParameter string `json:"inputParameter"`
+}
+
+type ArtifactIteratorSpec struct {
+	Items     ArtifactItems `json:"items"`
+	ItemInput string        `json:"itemInput"`
+}
+
+type ArtifactItems struct {
+	InputArtifact string `json:"inputArtifact"`
+}
+
+type IteratorPolicy struct {
+	ParallelismLimit int `json:"parallelismLimit"`
+}
+
+type RetryPolicy struct {
+	MaxRetryCount      int     `json:"maxRetryCount"`
+	BackoffDuration    string  `json:"backoffDuration"`
+	BackoffFactor      float64 `json:"backoffFactor"`
+	BackoffMaxDuration string  `json:"backoffMaxDuration"`
+}
+
+type TaskInputsSpec struct {
+	Parameters map[string]*TaskInputParameter `json:"parameters"`
+	Artifacts  map[string]*TaskInputArtifact  `json:"artifacts"`
+}
+
+// TaskInputParameter has exactly one source.
+type TaskInputParameter struct {
+	ComponentInputParameter     string               `json:"componentInputParameter"`
+	TaskOutputParameter         *TaskOutputParameter `json:"taskOutputParameter"`
+	RuntimeValue                *RuntimeValue        `json:"runtimeValue"`
+	TaskFinalStatus             *TaskFinalStatus     `json:"taskFinalStatus"`
+	ParameterExpressionSelector string               `json:"parameterExpressionSelector"`
+}
+
+type TaskOutputParameter struct {
+	ProducerTask       string `json:"producerTask"`
+	OutputParameterKey string `json:"outputParameterKey"`
+}
+
+// RuntimeValue holds a constant (a google.protobuf.Value: any JSON value).
+type RuntimeValue struct {
+	Constant any `json:"constant"`
+}
+
+type TaskFinalStatus struct {
+	ProducerTask string `json:"producerTask"`
+}
+
+type TaskInputArtifact struct {
+	TaskOutputArtifact     *TaskOutputArtifact `json:"taskOutputArtifact"`
+	ComponentInputArtifact string              `json:"componentInputArtifact"`
+}
+
+type TaskOutputArtifact struct {
+	ProducerTask      string `json:"producerTask"`
+	OutputArtifactKey string `json:"outputArtifactKey"`
+}
+
+type DeploymentSpec struct {
+	Executors map[string]*ExecutorSpec `json:"executors"`
+}
+
+type ExecutorSpec struct {
+	Container *ContainerSpec `json:"container"`
+	Importer  *ImporterSpec  `json:"importer"`
+	// Resolver and CustomJob are executor kinds of the format that kfp-argo does not run; they are modelled so
+	// that they are reported by name instead of as unknown fields.
+	Resolver  any `json:"resolver"`
+	CustomJob any `json:"customJob"`
+}
+
+type ContainerSpec struct {
+	Image     string        `json:"image"`
+	Command   []string      `json:"command"`
+	Args      []string      `json:"args"`
+	Env       []EnvVar      `json:"env"`
+	Resources *ResourceSpec `json:"resources"`
+	Lifecycle any           `json:"lifecycle"`
+}
+
+type EnvVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type ResourceSpec struct {
+	CPULimit              float64            `json:"cpuLimit"`
+	MemoryLimit           float64            `json:"memoryLimit"`
+	CPURequest            float64            `json:"cpuRequest"`
+	MemoryRequest         float64            `json:"memoryRequest"`
+	ResourceCPULimit      string             `json:"resourceCpuLimit"`
+	ResourceMemoryLimit   string             `json:"resourceMemoryLimit"`
+	ResourceCPURequest    string             `json:"resourceCpuRequest"`
+	ResourceMemoryRequest string             `json:"resourceMemoryRequest"`
+	Accelerator           *AcceleratorConfig `json:"accelerator"`
+}
+
+type AcceleratorConfig struct {
+	Type          string `json:"type"`
+	Count         int64  `json:"count"`
+	ResourceType  string `json:"resourceType"`
+	ResourceCount string `json:"resourceCount"`
+}
+
+type ImporterSpec struct {
+	ArtifactURI         ImporterURI        `json:"artifactUri"`
+	TypeSchema          ArtifactTypeSchema `json:"typeSchema"`
+	Reimport            bool               `json:"reimport"`
+	Metadata            map[string]any     `json:"metadata"`
+	DownloadToWorkspace bool               `json:"downloadToWorkspace"`
+}
+
+type ImporterURI struct {
+	Constant         any    `json:"constant"`
+	RuntimeParameter string `json:"runtimeParameter"`
+}
+
+// PlatformSpec is the optional second document written by kfp-kubernetes. Its executor configuration is kept
+// as raw JSON objects until the platform features are compiled; the keys are still checked.
+type PlatformSpec struct {
+	Platforms map[string]*SinglePlatformSpec `json:"platforms"`
+}
+
+type SinglePlatformSpec struct {
+	DeploymentSpec *PlatformDeploymentSpec `json:"deploymentSpec"`
+	PipelineConfig map[string]any          `json:"pipelineConfig"`
+}
+
+type PlatformDeploymentSpec struct {
+	Executors map[string]map[string]any `json:"executors"`
+}
+
+// Parameter types of the IR (ParameterType enum).
+const (
+	TypeString          = "STRING"
+	TypeInteger         = "NUMBER_INTEGER"
+	TypeDouble          = "NUMBER_DOUBLE"
+	TypeBoolean         = "BOOLEAN"
+	TypeList            = "LIST"
+	TypeStruct          = "STRUCT"
+	TypeTaskFinalStatus = "TASK_FINAL_STATUS"
+)

@@ -1,0 +1,137 @@
+package translate
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// canonicalValue renders a JSON value (decoded with UseNumber) as the Argo parameter string for an IR type: the
+// raw text for STRING, JSON text for every other type. Integers never become 3.0 or 3e+06: the integer is
+// checked and printed in full. This is the one encoding used end to end (DESIGN.md, "Parameter encoding").
+func canonicalValue(typ string, v any) (string, error) {
+	switch typ {
+	case TypeString:
+		s, ok := v.(string)
+		if !ok {
+			return "", fmt.Errorf("expected a string, got %s", jsonKind(v))
+		}
+		return s, nil
+	case TypeInteger:
+		n, err := integerOf(v)
+		if err != nil {
+			return "", err
+		}
+		return strconv.FormatInt(n, 10), nil
+	case TypeDouble:
+		switch x := v.(type) {
+		case json.Number:
+			if _, err := x.Float64(); err != nil {
+				return "", fmt.Errorf("expected a number, got %s", x)
+			}
+			return x.String(), nil
+		case float64:
+			if math.IsInf(x, 0) || math.IsNaN(x) {
+				return "", fmt.Errorf("expected a finite number, got %v", x)
+			}
+			return strconv.FormatFloat(x, 'g', -1, 64), nil
+		}
+		return "", fmt.Errorf("expected a number, got %s", jsonKind(v))
+	case TypeBoolean:
+		b, ok := v.(bool)
+		if !ok {
+			return "", fmt.Errorf("expected true or false, got %s", jsonKind(v))
+		}
+		return strconv.FormatBool(b), nil
+	case TypeList:
+		if _, ok := v.([]any); !ok {
+			return "", fmt.Errorf("expected a list, got %s", jsonKind(v))
+		}
+		return compactJSON(v)
+	case TypeStruct:
+		if _, ok := v.(map[string]any); !ok {
+			return "", fmt.Errorf("expected an object (struct), got %s", jsonKind(v))
+		}
+		return compactJSON(v)
+	}
+	return "", fmt.Errorf("parameters of type %s take no value", typ)
+}
+
+func integerOf(v any) (int64, error) {
+	switch x := v.(type) {
+	case json.Number:
+		if n, err := strconv.ParseInt(x.String(), 10, 64); err == nil {
+			return n, nil
+		}
+		// YAML may have turned 3 into 3.0; accept a float only when it is a whole number in range.
+		if f, err := x.Float64(); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			return int64(f), nil
+		}
+		return 0, fmt.Errorf("expected an integer, got %s", x)
+	case int:
+		return int64(x), nil
+	case int64:
+		return x, nil
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x), nil
+		}
+		return 0, fmt.Errorf("expected an integer, got %v", x)
+	}
+	return 0, fmt.Errorf("expected an integer, got %s", jsonKind(v))
+}
+
+func compactJSON(v any) (string, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(buf.String(), "\n"), nil
+}
+
+// ParseParameterText turns command-line text (-p name=value) into a value of the IR type, the way the KFP CLI
+// reads values: JSON for lists, structs, numbers and booleans, the raw text for strings.
+func ParseParameterText(typ, text string) (any, error) {
+	switch typ {
+	case TypeString:
+		return text, nil
+	case TypeInteger:
+		n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("expected an integer, got %q", text)
+		}
+		return json.Number(strconv.FormatInt(n, 10)), nil
+	case TypeDouble:
+		t := strings.TrimSpace(text)
+		f, err := strconv.ParseFloat(t, 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return nil, fmt.Errorf("expected a number, got %q", text)
+		}
+		return json.Number(t), nil
+	case TypeBoolean:
+		switch strings.TrimSpace(text) {
+		case "true", "True":
+			return true, nil
+		case "false", "False":
+			return false, nil
+		}
+		return nil, fmt.Errorf("expected true or false, got %q", text)
+	case TypeList, TypeStruct:
+		dec := json.NewDecoder(strings.NewReader(text))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("expected JSON (%s), got %q: %v", strings.ToLower(typ), text, err)
+		}
+		if dec.More() {
+			return nil, fmt.Errorf("expected one JSON value, got %q", text)
+		}
+		return v, nil
+	}
+	return nil, fmt.Errorf("parameters of type %s cannot be set", typ)
+}

@@ -1,0 +1,158 @@
+# kfp-argo wrapper for lightweight Python components (see DESIGN.md, "Runtime contract"). It builds the
+# ExecutorInput (the $ placeholder) from the contract and the input values Argo put in the environment, runs the component's
+# own command unchanged, and after a zero exit splits the executor output file into the files Argo reads: one
+# per output parameter, one metadata document per output artifact. A non-zero exit code is passed through.
+import base64, json, os, re, signal, subprocess, sys
+
+MARK = re.compile(r"%%kfpb64:([A-Za-z0-9+/=]*)%%")
+NONE = "%%kfpb64:%%"
+TOKEN = "%%kfpexec%%"
+METRICS = ("system.Metrics", "system.ClassificationMetrics", "system.SlicedClassificationMetrics")
+
+
+def dec(s):
+    return MARK.sub(lambda m: base64.b64decode(m.group(1)).decode("utf-8"), s)
+
+
+def enc(s):
+    if "{" + "{" in s or "%%kfp" in s:
+        return "%%kfpb64:" + base64.b64encode(s.encode("utf-8")).decode("ascii") + "%%"
+    return s
+
+
+def fail(msg):
+    sys.stderr.write("kfp-argo: " + msg + "\n")
+    sys.exit(1)
+
+
+def typed(kind, raw, name):
+    if kind == "STRING":
+        return raw
+    try:
+        v = json.loads(raw)
+    except ValueError:
+        if kind == "BOOLEAN" and raw in ("True", "False"):
+            return raw == "True"
+        fail("input parameter %s: expected %s, got %r" % (name, kind, raw))
+    ok = {
+        "NUMBER_INTEGER": lambda x: isinstance(x, int) and not isinstance(x, bool),
+        "NUMBER_DOUBLE": lambda x: isinstance(x, (int, float)) and not isinstance(x, bool),
+        "BOOLEAN": lambda x: isinstance(x, bool),
+        "LIST": lambda x: isinstance(x, list),
+        "STRUCT": lambda x: isinstance(x, dict),
+        "TASK_FINAL_STATUS": lambda x: isinstance(x, dict),
+    }[kind]
+    if kind == "NUMBER_INTEGER" and isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if not ok(v):
+        fail("input parameter %s: expected %s, got %r" % (name, kind, raw))
+    if kind == "NUMBER_DOUBLE":
+        v = float(v)
+    return v
+
+
+def deep_dec(v):
+    if isinstance(v, str):
+        return dec(v)
+    if isinstance(v, list):
+        return [deep_dec(x) for x in v]
+    if isinstance(v, dict):
+        return {dec(k): deep_dec(x) for k, x in v.items()}
+    return v
+
+
+def parse_meta(raw):
+    # A producer writes {"metadata": ..., "producer": pod}, inert as a whole when it holds braces; an importer's
+    # metadata is built by Argo expressions, with inert strings inside.
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        doc = json.loads(dec(raw))
+    doc = deep_dec(doc)
+    return doc.get("metadata", {}) if isinstance(doc, dict) else {}
+
+
+def canonical(kind, v):
+    if kind == "STRING" and isinstance(v, str):
+        return v
+    if kind == "NUMBER_INTEGER" and isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+
+
+def write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def main(argv):
+    c = json.loads(dec(os.environ["KFP_ARGO_CONTRACT"]))
+    ei = c["executorInput"]
+    inputs = {}
+    values = {}
+    for p in c.get("parameters", []):
+        raw = os.environ.get(p["env"], NONE)
+        if raw != NONE:
+            values[p["name"]] = typed(p["type"], dec(raw), p["name"])
+    if values:
+        inputs["parameterValues"] = values
+    arts = {}
+    for a in c.get("artifacts", []):
+        meta = os.environ.get(a["metaEnv"], NONE)
+        if meta == NONE:
+            continue
+        meta = parse_meta(meta)
+        arts[a["name"]] = {"artifacts": [{
+            "name": a["name"], "uri": a["path"], "metadata": meta,
+            "type": {"schemaTitle": a["schemaTitle"], "schemaVersion": a.get("schemaVersion", "")},
+        }]}
+    if arts:
+        inputs["artifacts"] = arts
+    ei["inputs"] = inputs
+    for d in c.get("mkdirs", []):
+        os.makedirs(d, exist_ok=True)
+    executor_input = json.dumps(ei, ensure_ascii=False)
+    args = [dec(a).replace(TOKEN, executor_input) for a in argv]
+
+    child = subprocess.Popen(args)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda s, _f: child.send_signal(s))
+    rc = child.wait()
+    if rc < 0:
+        rc = 128 - rc
+    if rc != 0:
+        sys.exit(rc)
+
+    out = {}
+    eo = c["executorOutputFile"]
+    if os.path.exists(eo):
+        with open(eo, encoding="utf-8") as f:
+            out = json.load(f)
+    pv = out.get("parameterValues", {})
+    for o in c.get("outputParameters", []):
+        if o["name"] in pv:
+            text = canonical(o["type"], pv[o["name"]])
+        elif os.path.exists(o["path"]):
+            with open(o["path"], encoding="utf-8") as f:
+                text = f.read()
+            if o["type"] != "STRING":
+                try:
+                    text = canonical(o["type"], json.loads(text))
+                except ValueError:
+                    pass
+        else:
+            fail("output parameter %s was not written" % o["name"])
+        write(o["path"], enc(text))
+    produced = out.get("artifacts", {})
+    for a in c.get("outputArtifacts", []):
+        listed = produced.get(a["name"], {}).get("artifacts", [])
+        meta = (listed[0].get("metadata") if listed else None) or {}
+        doc = {"metadata": meta, "producer": os.environ.get("HOSTNAME", "")}
+        write(a["metaPath"], enc(json.dumps(doc, separators=(",", ":"), ensure_ascii=False)))
+        if a["schemaTitle"] in METRICS and not os.path.exists(a["path"]):
+            write(a["path"], json.dumps(meta, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
