@@ -70,8 +70,9 @@ func MapWorkflow(wf *wfv1.Workflow, prev *Run, now time.Time) Run {
 		}
 	}
 	frozen := run.State.Terminal() && !reopen
-	if frozen && !state.Terminal() {
-		// An old or resubmitted status seen after the final one: the record already holds the truth.
+	if frozen && state != run.State {
+		// An old status, or one from a retry kfp-argo did not make, seen after the final one: the record
+		// already holds the truth, and rows from another outcome would contradict it.
 		return run
 	}
 
@@ -96,8 +97,8 @@ func MapWorkflow(wf *wfv1.Workflow, prev *Run, now time.Time) Run {
 	run.Warnings = warnings
 
 	if frozen {
-		// Terminal both before and now: details (rows, metrics) may still be filled in by Argo's last
-		// updates, but the state and its history are settled.
+		// The same terminal state before and now: Argo's last updates may still fill in rows and
+		// metrics, but the state and its history are settled.
 		return run
 	}
 	if reopen {
@@ -107,6 +108,11 @@ func MapWorkflow(wf *wfv1.Workflow, prev *Run, now time.Time) Run {
 			Reason: fmt.Sprintf("retry %d", run.RetryCount)})
 		run.State = StateRunning
 	}
+	errMsg := ""
+	if state == StateFailed || state == StateCanceled {
+		errMsg = runError(wf, run.Tasks)
+		reason = errMsg
+	}
 	transition(&run, wf, state, reason, now)
 	if state.Terminal() {
 		if !wf.Status.FinishedAt.IsZero() {
@@ -115,10 +121,7 @@ func MapWorkflow(wf *wfv1.Workflow, prev *Run, now time.Time) Run {
 			run.FinishedAt = now
 		}
 	}
-	run.Error = ""
-	if state == StateFailed || state == StateCanceled {
-		run.Error = runError(wf, run.Tasks)
-	}
+	run.Error = errMsg
 	return run
 }
 
@@ -242,7 +245,7 @@ func transition(run *Run, wf *wfv1.Workflow, state State, reason string, now tim
 	if state != last {
 		at := now
 		switch {
-		case state == StateRunning:
+		case state == StateRunning && last == StatePending:
 			at = timeOr(started)
 		case state.Terminal():
 			at = timeOr(wf.Status.FinishedAt.Time)
@@ -413,9 +416,16 @@ func mapNodes(wf *wfv1.Workflow, nodes wfv1.Nodes, names map[string]TaskName) ([
 		}
 		return out
 	}
+	// Rows inside an exit hook's DAG are part of the exit handling too.
+	var inHook func(id string, depth int) bool
+	inHook = func(id string, depth int) bool {
+		r, ok := rows[id]
+		return ok && depth <= 64 && (r.task.ExitHook || inHook(r.task.Parent, depth+1))
+	}
 	list := make([]*nodeRow, 0, len(rows))
 	for id, r := range rows {
 		r.task.Iteration = iterations(id, 0)
+		r.task.ExitHook = inHook(id, 0)
 		list = append(list, r)
 	}
 	sort.Slice(list, func(i, j int) bool {
@@ -495,9 +505,10 @@ func newRow(wf *wfv1.Workflow, nodes wfv1.Nodes, n *wfv1.NodeStatus, tries []*wf
 		t.Pod = podName(wf, work)
 	}
 	if t.State == StateFailed || t.State == StateCanceled {
-		t.Error = n.Message
+		// The last attempt says why it failed; a Retry node only says that retries ran out.
+		t.Error = work.Message
 		if t.Error == "" {
-			t.Error = work.Message
+			t.Error = n.Message
 		}
 	}
 	outputs := n.Outputs
@@ -685,17 +696,31 @@ func jsonNumber(s string) (float64, bool) {
 	return f, true
 }
 
-// runError is the message a failed or canceled run shows: Argo's, else the first failed task's.
+// argoChildFailed is Argo's message for a DAG or steps node that failed because a child did; it names
+// the child by node ID, which means nothing to a pipeline's user.
+var argoChildFailed = regexp.MustCompile(`^child '[^']*' failed$`)
+
+// runError is the message a failed or canceled run shows: Argo's, unless it only points at a failed
+// child, in which case the first failed task (by finish time) and its error.
 func runError(wf *wfv1.Workflow, tasks []Task) string {
-	if wf.Status.Message != "" {
-		return wf.Status.Message
+	msg := wf.Status.Message
+	if msg != "" && !argoChildFailed.MatchString(msg) {
+		return msg
 	}
-	for _, t := range tasks {
-		if t.State == StateFailed && t.Error != "" {
-			return fmt.Sprintf("task %s: %s", metricPrefix(t), t.Error)
+	var first *Task
+	for i := range tasks {
+		t := &tasks[i]
+		if t.State != StateFailed || t.Error == "" || t.Type == string(wfv1.NodeTypeDAG) || t.Type == string(wfv1.NodeTypeTaskGroup) {
+			continue
+		}
+		if first == nil || (!t.Finished.IsZero() && t.Finished.Before(first.Finished)) {
+			first = t
 		}
 	}
-	return ""
+	if first == nil {
+		return msg
+	}
+	return fmt.Sprintf("task %s failed: %s", metricPrefix(*first), first.Error)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
