@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 )
 
@@ -415,14 +414,3 @@ func Decode(data map[string]string, binaryData map[string][]byte) (Record, error
 type sentinel string
 
 func (s sentinel) Error() string { return string(s) }
-
-// joinNonEmpty is strings.Join without the empty strings.
-func joinNonEmpty(sep string, parts ...string) string {
-	out := parts[:0:0]
-	for _, p := range parts {
-		if p != "" {
-			out = append(out, p)
-		}
-	}
-	return strings.Join(out, sep)
-}

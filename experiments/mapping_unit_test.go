@@ -1,0 +1,174 @@
+package experiments
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"testing"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// podName copies Argo's naming rather than importing it (workflow/util pulls in Argo's server and needs
+// modules this one does not have); these cases are Argo's own (workflow/util/pod_name_v2_test.go).
+func TestPodNameMatchesArgo(t *testing.T) {
+	fnvOf := func(s string) uint32 {
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(s))
+		return h.Sum32()
+	}
+	longWf := "alongworkflownamethatincludeslotsofdetailsandisessentiallyalargerunonsentencewithpoorstyleandnopunctuationtobehadwhatsoever"
+	longTmpl := "alongtemplatenamethatincludessliightlymoredetailsandiscertainlyalargerunonstnencewithevenworsestylisticconcernsandpreposterouslyeliminatespunctuation"
+	tests := []struct {
+		wf, node, tmpl, format, want string
+	}{
+		{"wfname", "nodename", "templatename", "", fmt.Sprintf("wfname-templatename-%d", fnvOf("nodename"))},
+		{longWf, "nodename", longTmpl, "", fmt.Sprintf("%s-%d", (longWf + "-" + longTmpl)[:242], fnvOf("nodename"))},
+		{"wfname", "stp.inline", "", "", fmt.Sprintf("wfname-%d", fnvOf("stp.inline"))},
+		{"wfname", "wfname", "root", "", "wfname"},
+		{"wfname", "wfname.train", "impl", "v1", fmt.Sprintf("wfname-%d", fnvOf("wfname.train"))},
+		// A pod-name-format annotation of v2 is the default spelled out.
+		{"wfname", "wfname.loop(0:a).train(1)", "impl", "v2", fmt.Sprintf("wfname-impl-%d", fnvOf("wfname.loop(0:a).train(1)"))},
+	}
+	for _, tc := range tests {
+		wf := &wfv1.Workflow{ObjectMeta: metav1.ObjectMeta{Name: tc.wf}}
+		if tc.format != "" {
+			wf.Annotations = map[string]string{argoPodNameFormatAnnotation: tc.format}
+		}
+		n := &wfv1.NodeStatus{ID: wf.NodeID(tc.node), Name: tc.node, TemplateName: tc.tmpl}
+		if got := podName(wf, n); got != tc.want {
+			t.Errorf("podName(%.20s, %s, %.20s) = %s, want %s", tc.wf, tc.node, tc.tmpl, got, tc.want)
+		}
+	}
+}
+
+func TestSplitIteration(t *testing.T) {
+	tests := []struct {
+		in   string
+		base string
+		iter int
+	}{
+		{"train", "train", -1},
+		{"for-loop-2(0:0.01)", "for-loop-2", 0},
+		{"square(12:{\"a\":\"(x)\"})", "square", 12},
+		{"train(3)", "train", -1},
+		{"loop(1:a)(2)", "loop", 1},
+	}
+	for _, tc := range tests {
+		base, iter := splitIteration(tc.in)
+		if base != tc.base || iter != tc.iter {
+			t.Errorf("splitIteration(%q) = %q, %d; want %q, %d", tc.in, base, iter, tc.base, tc.iter)
+		}
+	}
+}
+
+func TestJSONNumber(t *testing.T) {
+	tests := []struct {
+		in string
+		ok bool
+		f  float64
+	}{
+		{"3", true, 3}, {"-0.5", true, -0.5}, {" 1e3 ", true, 1000}, {"0.93", true, 0.93},
+		{"true", false, 0}, {`"3"`, false, 0}, {"NaN", false, 0}, {"Infinity", false, 0}, {"0x10", false, 0},
+		{"", false, 0}, {"1_000", false, 0}, {"3 apples", false, 0}, {"[1]", false, 0},
+	}
+	for _, tc := range tests {
+		f, ok := jsonNumber(tc.in)
+		if ok != tc.ok || f != tc.f {
+			t.Errorf("jsonNumber(%q) = %v, %v; want %v, %v", tc.in, f, ok, tc.f, tc.ok)
+		}
+	}
+}
+
+func TestStates(t *testing.T) {
+	for _, s := range States() {
+		got, err := ParseState(strings.ToLower(string(s)))
+		if err != nil || got != s {
+			t.Errorf("ParseState(%q) = %q, %v", strings.ToLower(string(s)), got, err)
+		}
+	}
+	if _, err := ParseState("DONE"); err == nil || !strings.Contains(err.Error(), "PENDING") {
+		t.Errorf("ParseState(DONE) err = %v, want the list of states", err)
+	}
+	terminal := map[State]bool{StateSucceeded: true, StateSkipped: true, StateFailed: true, StateCanceled: true, StateWorkflowDeleted: true}
+	for _, s := range States() {
+		if s.Terminal() != terminal[s] {
+			t.Errorf("%s.Terminal() = %v", s, s.Terminal())
+		}
+	}
+}
+
+func TestMarkWorkflowDeleted(t *testing.T) {
+	now := sec(100)
+	running := Run{Name: "r", State: StateRunning, History: []StateChange{{State: StatePending, Time: sec(0)}, {State: StateRunning, Time: sec(1)}},
+		Tasks: []Task{{ID: "a", State: StateSucceeded}, {ID: "b", State: StateRunning}, {ID: "c", State: StatePending}}}
+	canceling := running
+	canceling.State = StateCanceling
+	canceling.History = append(append([]StateChange(nil), running.History...), StateChange{State: StateCanceling, Time: sec(50)})
+	done := running
+	done.State = StateSucceeded
+	done.History = append(append([]StateChange(nil), running.History...), StateChange{State: StateSucceeded, Time: sec(60)})
+	tests := []struct {
+		name       string
+		prev       Run
+		reason     string
+		want       State
+		wantTasks  []State
+		wantReason string
+	}{
+		{"running", running, "deleted by TTL", StateWorkflowDeleted, []State{StateSucceeded, StateWorkflowDeleted, StateWorkflowDeleted}, "deleted by TTL"},
+		{"canceling", canceling, "", StateWorkflowDeleted, []State{StateSucceeded, StateWorkflowDeleted, StateWorkflowDeleted}, "workflow deleted before its final state was recorded"},
+		{"terminal stays", done, "deleted by TTL", StateSucceeded, []State{StateSucceeded, StateRunning, StatePending}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := MarkWorkflowDeleted(tc.prev, tc.reason, now)
+			if got.State != tc.want {
+				t.Errorf("state = %s, want %s", got.State, tc.want)
+			}
+			var states []State
+			for _, task := range got.Tasks {
+				states = append(states, task.State)
+			}
+			if diff := cmp.Diff(tc.wantTasks, states); diff != "" {
+				t.Errorf("task states (-want +got):\n%s", diff)
+			}
+			if tc.prev.State.Terminal() {
+				if diff := cmp.Diff(tc.prev, got); diff != "" {
+					t.Errorf("terminal run changed:\n%s", diff)
+				}
+				return
+			}
+			last := got.History[len(got.History)-1]
+			if len(got.History) != len(tc.prev.History)+1 || last.Reason != tc.wantReason || !last.Time.Equal(now) || got.Error != tc.wantReason {
+				t.Errorf("history %+v, error %q; want one more entry with reason %q", got.History, got.Error, tc.wantReason)
+			}
+			if tc.prev.Tasks[1].State != StateRunning {
+				t.Error("MarkWorkflowDeleted changed its input")
+			}
+		})
+	}
+}
+
+// TestMapWorkflowDoesNotTouchInputs guards purity: prev and wf are the caller's.
+func TestMapWorkflowDoesNotTouchInputs(t *testing.T) {
+	wfs := readWorkflows(t, "testdata/mapping/retry-reopen.yaml")
+	first := MapWorkflow(wfs[0], nil, sec(0))
+	before := *first.DeepCopy()
+	wfBefore := wfs[1].DeepCopy()
+	_ = MapWorkflow(wfs[1], &first, sec(1))
+	if diff := cmp.Diff(before, first); diff != "" {
+		t.Errorf("prev changed:\n%s", diff)
+	}
+	if diff := cmp.Diff(wfBefore, wfs[1]); diff != "" {
+		t.Errorf("workflow changed:\n%s", diff)
+	}
+	// A Workflow with another UID under the same name is not this run's.
+	other := wfs[1].DeepCopy()
+	other.UID = "another"
+	if got := MapWorkflow(other, &first, sec(2)); !cmp.Equal(got, first) {
+		t.Errorf("workflow with another UID changed the run: %s -> %s", first.State, got.State)
+	}
+}
