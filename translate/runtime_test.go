@@ -340,7 +340,7 @@ func TestIfPresentAndRunPlaceholders(t *testing.T) {
 		t.Errorf("write-2 (prefix): %q", got)
 	}
 	read := renderTask(t, wf, dagTask(t, wf, "read"), g, map[string]string{
-		"tasks.write.outputs.parameters.length":                          "11",
+		"tasks.write.outputs.parameters.length":                                  "11",
 		"tasks.write.outputs.parameters." + MetadataParameterPrefix + "out_data": `{"metadata":{},"producer":"p"}`,
 	})
 	if got := read.Container.Args[len(read.Container.Args)-1]; got != "length=11 job="+wfName+"/read" {
