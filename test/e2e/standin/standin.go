@@ -69,8 +69,8 @@ type Task struct {
 	// Attempt is the retry number: 0 for the first try (and for tasks
 	// without a retryStrategy).
 	Attempt int
-	// Inputs holds the input parameter values the controller resolved into
-	// the pod; InputArtifacts the keys of its input artifacts.
+	// Inputs holds the input parameter values the controller resolved for
+	// the node; InputArtifacts the keys of the pod's input artifacts.
 	Inputs         map[string]string
 	InputArtifacts map[string]string
 	Labels         map[string]string
@@ -314,9 +314,18 @@ func (s *StandIn) task(ctx context.Context, pod *corev1.Pod) (Task, error) {
 	}
 	t.Template = &tmpl
 	t.TemplateName = tmpl.Name
-	for _, p := range tmpl.Inputs.Parameters {
-		if p.Value != nil {
-			t.Inputs[p.Name] = p.Value.String()
+	// The controller strips input parameters from ARGO_TEMPLATE (they are
+	// already substituted into the pod); the resolved values are on the
+	// workflow's node, written in the same reconcile that created the pod.
+	node, err := s.waitNode(ctx, pod.Namespace, t.Workflow, t.NodeID)
+	if err != nil {
+		return t, err
+	}
+	if node.Inputs != nil {
+		for _, p := range node.Inputs.Parameters {
+			if p.Value != nil {
+				t.Inputs[p.Name] = p.Value.String()
+			}
 		}
 	}
 	for _, a := range tmpl.Inputs.Artifacts {
@@ -327,6 +336,31 @@ func (s *StandIn) task(ctx context.Context, pod *corev1.Pod) (Task, error) {
 		}
 	}
 	return t, nil
+}
+
+// waitNode polls the workflow until its status has the node. Workflows large
+// enough for Argo to compress their node status are not supported.
+func (s *StandIn) waitNode(ctx context.Context, ns, wf, nodeID string) (wfv1.NodeStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		w, err := s.argo.ArgoprojV1alpha1().Workflows(ns).Get(ctx, wf, metav1.GetOptions{})
+		if err == nil {
+			if n, ok := w.Status.Nodes[nodeID]; ok {
+				return n, nil
+			}
+			if w.Status.CompressedNodes != "" {
+				return wfv1.NodeStatus{}, fmt.Errorf("workflow %s has compressed node status; not supported", wf)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return wfv1.NodeStatus{}, fmt.Errorf("node %s of workflow %s: %w (last error: %v)", nodeID, wf, ctx.Err(), err)
+		case <-tick.C:
+		}
+	}
 }
 
 var (
