@@ -273,9 +273,12 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 	case len(command) > 0:
 		container.Command = append([]string{"sh", "-c", launcherScript, "kfp-argo"}, command...)
 		container.Args = args
-		for k, v := range map[string][]string{"KFP_ARGO_MKDIRS": ct.Mkdirs, "KFP_ARGO_META_FILES": metaFiles, "KFP_ARGO_DECODE_ENV": decodeEnv} {
-			if len(v) > 0 {
-				env = append(env, apiv1.EnvVar{Name: k, Value: strings.Join(v, " ")})
+		for _, kv := range []struct {
+			name   string
+			values []string
+		}{{"KFP_ARGO_MKDIRS", ct.Mkdirs}, {"KFP_ARGO_META_FILES", metaFiles}, {"KFP_ARGO_DECODE_ENV", decodeEnv}} {
+			if len(kv.values) > 0 {
+				env = append(env, apiv1.EnvVar{Name: kv.name, Value: strings.Join(kv.values, " ")})
 			}
 		}
 	default:

@@ -58,3 +58,30 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestCompileIsDeterministic: the same input gives the same bytes (GitOps diffs must be real changes).
+func TestCompileIsDeterministic(t *testing.T) {
+	fixtures, _ := filepath.Glob(filepath.Join("..", "testdata", "pipelines", "*.yaml"))
+	for _, f := range fixtures {
+		var first []byte
+		for i := 0; i < 20; i++ {
+			p, err := LoadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wf, err := Compile(p, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := argo.Marshal(wf, "yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				first = out
+			} else if !bytes.Equal(first, out) {
+				t.Fatalf("%s: run %d differs from run 0", f, i)
+			}
+		}
+	}
+}
