@@ -69,6 +69,11 @@ func MapWorkflow(wf *wfv1.Workflow, prev *Run, now time.Time) Run {
 			run.RetryCount = retries
 		}
 	}
+	if prev != nil && state == StatePending && len(run.History) > 0 && run.History[len(run.History)-1].State != StatePending && !reopen {
+		// A status from before the run started (an informer cache catching up) is older than the
+		// record: nothing goes back to PENDING.
+		return run
+	}
 	frozen := run.State.Terminal() && !reopen
 	if frozen && state != run.State {
 		// An old status, or one from a retry kfp-argo did not make, seen after the final one: the record

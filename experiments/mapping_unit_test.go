@@ -172,3 +172,14 @@ func TestMapWorkflowDoesNotTouchInputs(t *testing.T) {
 		t.Errorf("workflow with another UID changed the run: %s -> %s", first.State, got.State)
 	}
 }
+
+func TestStalePendingStatusIsIgnored(t *testing.T) {
+	wfs := readWorkflows(t, "testdata/mapping/running-dag.yaml")
+	running := MapWorkflow(wfs[0], nil, sec(0))
+	stale := wfs[0].DeepCopy()
+	stale.Status = wfv1.WorkflowStatus{}
+	got := MapWorkflow(stale, &running, sec(1))
+	if diff := cmp.Diff(running, got); diff != "" {
+		t.Errorf("a stale PENDING status changed a RUNNING record (-want +got):\n%s", diff)
+	}
+}
