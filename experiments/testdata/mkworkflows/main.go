@@ -15,8 +15,10 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,8 +69,9 @@ func newWF(name, pipeline string, names map[string]string, params map[string]str
 		},
 		Spec: wfv1.WorkflowSpec{Entrypoint: "root", ServiceAccountName: "pipeline-runner"},
 	}
-	for k, v := range params {
-		wf.Spec.Arguments.Parameters = append(wf.Spec.Arguments.Parameters, wfv1.Parameter{Name: k, Value: wfv1.AnyStringPtr(v)})
+	// Sorted, so that regenerating gives the same files.
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		wf.Spec.Arguments.Parameters = append(wf.Spec.Arguments.Parameters, wfv1.Parameter{Name: k, Value: wfv1.AnyStringPtr(params[k])})
 	}
 	return &builder{wf: wf}
 }
