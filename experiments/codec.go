@@ -102,9 +102,12 @@ type compaction struct {
 }
 
 // taskColumns is the column order of compacted task rows for SchemaVersion 1. Times are Unix seconds
-// (Argo records seconds) and an empty displayName means "same as name".
-var taskColumns = [...]string{"id", "parent", "name", "displayName", "iteration", "type", "state", "cached",
-	"exitHook", "startedAt", "finishedAt", "pod", "attempts", "error", "outputs"}
+// (Argo records seconds) and an empty displayName means "same as name". A function, not a variable, so
+// that nothing can change the schema at run time.
+func taskColumns() []string {
+	return []string{"id", "parent", "name", "displayName", "iteration", "type", "state", "cached",
+		"exitHook", "startedAt", "finishedAt", "pod", "attempts", "error", "outputs"}
+}
 
 // ErrTooLarge is returned when a record does not fit a ConfigMap even compacted, compressed and without
 // task outputs.
@@ -145,7 +148,7 @@ func Encode(rec Record, lim Limits) (Payload, error) {
 	tasks := run.Tasks
 	for {
 		env.Compaction = &compaction{TaskRows: "columns", DroppedTaskOutputs: enc.DroppedTaskOutputs}
-		env.TaskColumns = taskColumns[:]
+		env.TaskColumns = taskColumns()
 		env.TaskRows, err = compactTasks(tasks)
 		if err != nil {
 			return Payload{}, fmt.Errorf("encode run %q: %w", run.Name, err)
@@ -223,7 +226,7 @@ func compactTasks(tasks []Task) ([][]json.RawMessage, error) {
 		for j, v := range vals {
 			b, err := json.Marshal(v)
 			if err != nil {
-				return nil, fmt.Errorf("task %q column %s: %w", t.ID, taskColumns[j], err)
+				return nil, fmt.Errorf("task %q column %d: %w", t.ID, j, err)
 			}
 			row[j] = b
 		}
@@ -251,7 +254,7 @@ func expandTasks(columns []string, rows [][]json.RawMessage) ([]Task, error) {
 		return nil, errors.New("task rows without taskColumns")
 	}
 	known := map[string]bool{}
-	for _, c := range taskColumns {
+	for _, c := range taskColumns() {
 		known[c] = true
 	}
 	seen := map[string]bool{}

@@ -9,7 +9,6 @@ import (
 	"hash/fnv"
 	"io"
 	"maps"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -328,12 +327,6 @@ func parseTaskNames(wf *wfv1.Workflow) (map[string]TaskName, string) {
 	return names, ""
 }
 
-// iterationSuffix matches what Argo appends to a loop task's name for one iteration: "(<index>:<item>)".
-var iterationSuffix = regexp.MustCompile(`^\((\d+):`)
-
-// stepOrDAGSeparator is how Argo joins a node's name to its boundary's: "." for DAG tasks, "[n]." for steps.
-var stepOrDAGSeparator = regexp.MustCompile(`^(\[\d+\])?\.`)
-
 // nodeRow is a task row under construction, with what sorting and folding need.
 type nodeRow struct {
 	task      Task
@@ -549,7 +542,34 @@ func relativeName(wf *wfv1.Workflow, nodes wfv1.Nodes, n *wfv1.NodeStatus) strin
 	if !strings.HasPrefix(n.Name, prefix) {
 		return n.Name
 	}
-	return stepOrDAGSeparator.ReplaceAllString(strings.TrimPrefix(n.Name, prefix), "")
+	return trimStepOrDAGSeparator(strings.TrimPrefix(n.Name, prefix))
+}
+
+// trimStepOrDAGSeparator removes how Argo joins a node's name to its boundary's: "." for DAG tasks,
+// "[<n>]." for steps.
+func trimStepOrDAGSeparator(s string) string {
+	if rest, ok := strings.CutPrefix(s, "."); ok {
+		return rest
+	}
+	if strings.HasPrefix(s, "[") {
+		end := strings.Index(s, "].")
+		if end > 1 && isDigits(s[1:end]) {
+			return s[end+2:]
+		}
+	}
+	return s
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // splitIteration splits "train(3:{...})" into "train" and 3; a name without a loop suffix gives -1.
@@ -558,11 +578,12 @@ func splitIteration(rel string) (string, int) {
 	if i < 0 {
 		return rel, -1
 	}
-	m := iterationSuffix.FindStringSubmatch(rel[i:])
-	if m == nil {
+	// Argo appends "(<index>:<item>)" for a loop iteration, "(<n>)" for a retry attempt.
+	digits, _, isLoop := strings.Cut(rel[i+1:], ":")
+	if !isLoop || !isDigits(digits) {
 		return rel[:i], -1
 	}
-	n, err := strconv.Atoi(m[1])
+	n, err := strconv.Atoi(digits)
 	if err != nil {
 		return rel[:i], -1
 	}
@@ -701,15 +722,22 @@ func jsonNumber(s string) (float64, bool) {
 	return f, true
 }
 
-// argoChildFailed is Argo's message for a DAG or steps node that failed because a child did; it names
-// the child by node ID, which means nothing to a pipeline's user.
-var argoChildFailed = regexp.MustCompile(`^child '[^']*' failed$`)
+// isArgoChildFailed recognizes Argo's message for a DAG or steps node that failed because a child did,
+// "child '<node id>' failed": it names the child by node ID, which means nothing to a pipeline's user.
+func isArgoChildFailed(msg string) bool {
+	id, ok := strings.CutPrefix(msg, "child '")
+	if !ok {
+		return false
+	}
+	id, ok = strings.CutSuffix(id, "' failed")
+	return ok && id != "" && !strings.Contains(id, "'")
+}
 
 // runError is the message a failed or canceled run shows: Argo's, unless it only points at a failed
 // child, in which case the first failed task (by finish time) and its error.
 func runError(wf *wfv1.Workflow, tasks []Task) string {
 	msg := wf.Status.Message
-	if msg != "" && !argoChildFailed.MatchString(msg) {
+	if msg != "" && !isArgoChildFailed(msg) {
 		return msg
 	}
 	var first *Task

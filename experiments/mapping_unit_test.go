@@ -183,3 +183,19 @@ func TestStalePendingStatusIsIgnored(t *testing.T) {
 		t.Errorf("a stale PENDING status changed a RUNNING record (-want +got):\n%s", diff)
 	}
 }
+
+func TestArgoNameParts(t *testing.T) {
+	trims := map[string]string{".train": "train", "[0].step": "step", "[12].a.b": "a.b", "[x].step": "[x].step", "train": "train", "[0]": "[0]"}
+	for in, want := range trims {
+		if got := trimStepOrDAGSeparator(in); got != want {
+			t.Errorf("trimStepOrDAGSeparator(%q) = %q, want %q", in, got, want)
+		}
+	}
+	childFailed := map[string]bool{"child 'wf-123' failed": true, "child '' failed": false, "child 'wf-1' failed badly": false,
+		"Stopped with strategy 'Stop'": false, "child 'a'b' failed": false}
+	for in, want := range childFailed {
+		if got := isArgoChildFailed(in); got != want {
+			t.Errorf("isArgoChildFailed(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
