@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -57,12 +58,25 @@ func run(m *testing.M) int {
 	defer c.Stop()
 	fmt.Fprintf(os.Stderr, "e2e: cluster up in %.1fs\n", time.Since(began).Seconds())
 
+	// The stand-in's log joins the processes' logs rather than the test
+	// output: one line per pod would drown the test results.
+	standinLog, err := os.Create(filepath.Join(c.LogDir(), "standin.log"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer standinLog.Close()
+	var logMu sync.Mutex
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s, err := standin.Start(ctx, c.RESTConfig(), standin.Options{
 		Namespace: c.Namespace(),
 		Behave:    dispatch,
-		Logf:      func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) },
+		Logf: func(f string, a ...any) {
+			logMu.Lock()
+			defer logMu.Unlock()
+			fmt.Fprintf(standinLog, time.Now().Format("15:04:05.000 ")+f+"\n", a...)
+		},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting the stand-in:", err)
@@ -77,6 +91,12 @@ func run(m *testing.M) int {
 	if code != 0 {
 		fmt.Fprintln(os.Stderr, "e2e: tests failed; logs of every process follow")
 		c.DumpLogs(os.Stderr, 20000)
+		if b, err := os.ReadFile(standinLog.Name()); err == nil {
+			if len(b) > 20000 {
+				b = b[len(b)-20000:]
+			}
+			fmt.Fprintf(os.Stderr, "===== executor stand-in %s =====\n%s\n", standinLog.Name(), b)
+		}
 	}
 	cancel()
 	s.Wait()

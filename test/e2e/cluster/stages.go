@@ -54,11 +54,17 @@ spec:
       allocatable:
         cpu: 1k
         memory: 1Ti
+        ephemeral-storage: 1Pi
         pods: 1M
+        nvidia.com/gpu: 64
+        amd.com/gpu: 64
       capacity:
         cpu: 1k
         memory: 1Ti
+        ephemeral-storage: 1Pi
         pods: 1M
+        nvidia.com/gpu: 64
+        amd.com/gpu: 64
       nodeInfo:
         architecture: amd64
         operatingSystem: linux
@@ -66,6 +72,8 @@ spec:
         kubeProxyVersion: fake
       phase: Running
 ---
+# The scheduler is real: the node offers plenty of everything, GPUs
+# included, so pipelines that request accelerators are scheduled too.
 # A new pod goes straight to Running: Argo's init container has finished,
 # main and wait (and any sidecars) are running.
 apiVersion: kwok.x-k8s.io/v1alpha1

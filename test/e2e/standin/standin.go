@@ -74,6 +74,9 @@ type Task struct {
 	Inputs         map[string]string
 	InputArtifacts map[string]string
 	Labels         map[string]string
+	// MainEnv is the main container's environment as written in the pod
+	// spec (valueFrom entries are left out).
+	MainEnv map[string]string
 	// Template is the resolved template (from the pod's ARGO_TEMPLATE).
 	Template *wfv1.Template
 }
@@ -115,7 +118,9 @@ type Handled struct {
 	Task    Task
 	Result  Result
 	Outputs map[string]string // every output parameter value reported
-	Err     error
+	// OutputArtifacts are the keys reported for output artifacts.
+	OutputArtifacts map[string]string
+	Err             error
 }
 
 // StandIn serves pods until its context ends.
@@ -255,6 +260,12 @@ func (s *StandIn) handle(ctx context.Context, pod *corev1.Pod) {
 	}
 	outputs, values := s.outputs(t, res)
 	h.Outputs = values
+	h.OutputArtifacts = map[string]string{}
+	for _, a := range outputs.Artifacts {
+		if k, err := a.GetKey(); err == nil {
+			h.OutputArtifacts[a.Name] = k
+		}
+	}
 	if err := s.report(ctx, pod, t, outputs); err != nil {
 		h.Err = err
 		s.record(h)
@@ -286,6 +297,16 @@ func (s *StandIn) task(ctx context.Context, pod *corev1.Pod) (Task, error) {
 		Inputs:         map[string]string{},
 		InputArtifacts: map[string]string{},
 		Labels:         pod.Labels,
+		MainEnv:        map[string]string{},
+	}
+	for _, c := range pod.Spec.Containers {
+		if c.Name == "main" {
+			for _, e := range c.Env {
+				if e.ValueFrom == nil {
+					t.MainEnv[e.Name] = e.Value
+				}
+			}
+		}
 	}
 	t.TaskName, t.Attempt = ParseNodeName(t.NodeName)
 	raw := ""
@@ -406,7 +427,8 @@ func Placeholder(typ, name string) string {
 
 // outputs builds the reported outputs: every declared output parameter
 // (chosen value, else enum's first value, else placeholder of the declared
-// type) and every declared output artifact with a key in the archive
+// type if TypeOf knows it, else valueFrom.default as when the file is
+// missing, else a string placeholder) and every declared output artifact with a key in the archive
 // location, computed as the executor would.
 func (s *StandIn) outputs(t Task, res Result) (*wfv1.Outputs, map[string]string) {
 	values := map[string]string{}
@@ -428,7 +450,11 @@ func (s *StandIn) outputs(t Task, res Result) (*wfv1.Outputs, map[string]string)
 			if s.opts.TypeOf != nil {
 				typ = s.opts.TypeOf(t, p.Name)
 			}
-			v = Placeholder(typ, p.Name)
+			if typ == "" && p.ValueFrom != nil && p.ValueFrom.Default != nil {
+				v = p.ValueFrom.Default.String()
+			} else {
+				v = Placeholder(typ, p.Name)
+			}
 		}
 		values[p.Name] = v
 		out.Parameters = append(out.Parameters, wfv1.Parameter{Name: p.Name, Value: wfv1.AnyStringPtr(v)})

@@ -166,7 +166,7 @@ func runStandin(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	s, err := standin.Start(ctx, cfg, standin.Options{Namespace: *ns, Logf: log.Printf})
+	s, err := standin.Start(ctx, cfg, standin.Options{Namespace: *ns, TypeOf: standin.KFPContractTypes, Logf: log.Printf})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,430 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kfp-argo/kfp-argo/test/e2e/cluster"
+	"github.com/kfp-argo/kfp-argo/test/e2e/standin"
+	"github.com/kfp-argo/kfp-argo/translate"
+)
+
+// corpusEnv names a KFP IR corpus other than ../shared/kfp-ir/valid.
+const corpusEnv = "KFP_IR_CORPUS"
+
+// mustSucceed are corpus pipelines whose run is asserted in detail: they
+// must reach Succeeded and at least one output must be seen to flow from a
+// producer pod to a consumer pod.
+var mustSucceed = []string{
+	"critical/two_step_pipeline_containerized.yaml",
+	"essential/lightweight_python_functions_with_outputs.yaml",
+}
+
+// expected lists corpus pipelines that do not end Succeeded here, and why.
+// Anything else must end Succeeded.
+var expected = map[string]struct {
+	phase   wfv1.WorkflowPhase
+	message string // substring of some node's message
+}{
+	// Their containers have args but no command, so Argo's controller
+	// looks the image's entrypoint up in its registry; there is no
+	// network here (and these stub images exist nowhere). On a real
+	// cluster the lookup would be made, and would fail for these images.
+	"critical/pipeline_with_volume_long_name.yaml": {wfv1.WorkflowError, "failed to look-up entrypoint/cmd"},
+	"pipeline_with_various_io_types.yaml":          {wfv1.WorkflowError, "failed to look-up entrypoint/cmd"},
+}
+
+func corpusDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv(corpusEnv)
+	if dir == "" {
+		root, err := cluster.RepoRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = filepath.Join(root, "..", "shared", "kfp-ir", "valid")
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("KFP IR corpus not found at %s (set %s): %v", dir, corpusEnv, err)
+	}
+	return dir
+}
+
+// corpusFiles lists the pipeline files under dir, relative to it.
+func corpusFiles(t *testing.T, dir string, exts ...string) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		for _, e := range exts {
+			if strings.HasSuffix(path, e) {
+				rel, _ := filepath.Rel(dir, path)
+				files = append(files, rel)
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	return files
+}
+
+// TestCorpusDryRun compiles every corpus pipeline and submits each that
+// compiles with a server-side dry run: the apiserver, with Argo's full CRD
+// schemas, must accept all of them.
+func TestCorpusDryRun(t *testing.T) {
+	dir := corpusDir(t)
+	files := corpusFiles(t, dir, ".yaml", ".yml", ".json", ".zip", ".tar.gz")
+	compiled, accepted := 0, 0
+	var notCompiled []string
+	for _, f := range files {
+		p, err := translate.LoadFile(filepath.Join(dir, f))
+		if err != nil {
+			notCompiled = append(notCompiled, fmt.Sprintf("%s: load: %v", f, err))
+			continue
+		}
+		wf, err := translate.Compile(p, translate.Options{Parameters: sampleParameters(p), InputArtifacts: sampleInputArtifacts(p)})
+		if err != nil {
+			notCompiled = append(notCompiled, fmt.Sprintf("%s: %v", f, err))
+			continue
+		}
+		compiled++
+		_, err = env.argo.ArgoprojV1alpha1().Workflows(env.ns).Create(context.Background(), wf,
+			metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil {
+			t.Errorf("%s: server-side dry run rejected the compiled workflow: %v", f, err)
+			continue
+		}
+		accepted++
+	}
+	for _, s := range notCompiled {
+		t.Logf("not compiled (not submitted): %s", s)
+	}
+	t.Logf("corpus dry run: %d files, %d compiled, %d accepted by the apiserver", len(files), compiled, accepted)
+	if compiled == 0 {
+		t.Errorf("no corpus pipeline compiled")
+	}
+}
+
+// TestCorpusRun compiles every corpus pipeline (.yaml), submits the ones that
+// compile and drives them to completion with the stand-in giving every
+// output a distinct value of its IR type. Each completed run is checked for
+// parameter and artifact flow: whatever a producer pod reported must be what
+// the consumer pod was given.
+func TestCorpusRun(t *testing.T) {
+	dir := corpusDir(t)
+	files := corpusFiles(t, dir, ".yaml")
+
+	type run struct {
+		file   string
+		wf     *wfv1.Workflow
+		done   *wfv1.Workflow
+		flows  int
+		issues []string
+		// expectedNote says why a run listed in expected is fine.
+		expectedNote string
+	}
+	var runs []*run
+	for _, f := range files {
+		p, err := translate.LoadFile(filepath.Join(dir, f))
+		if err != nil {
+			continue
+		}
+		b := make([]byte, 3)
+		_, _ = rand.Read(b)
+		wf, err := translate.Compile(p, translate.Options{
+			Name:           "corpus-" + hex.EncodeToString(b),
+			NoCache:        true, // every run must create its pods
+			Parameters:     sampleParameters(p),
+			InputArtifacts: sampleInputArtifacts(p),
+		})
+		if err != nil {
+			continue
+		}
+		if wf.Spec.ActiveDeadlineSeconds == nil {
+			d := int64(180)
+			wf.Spec.ActiveDeadlineSeconds = &d
+		}
+		types := outputTypes(p)
+		behaviours.Store(wf.Name, standin.Func(func(task standin.Task) standin.Result {
+			out := map[string]string{}
+			for _, o := range task.Template.Outputs.Parameters {
+				if typ := types[task.TemplateName][o.Name]; typ != "" {
+					out[o.Name] = distinctValue(typ, task.NodeName+"/"+o.Name)
+				}
+			}
+			return standin.Result{Outputs: out}
+		}))
+		t.Cleanup(func() { behaviours.Delete(wf.Name) })
+		runs = append(runs, &run{file: f, wf: wf})
+	}
+	if len(runs) == 0 {
+		t.Fatal("no corpus pipeline compiled")
+	}
+
+	// A few at a time: all at once would measure the machine, not the
+	// workflows.
+	began := time.Now()
+	sem := make(chan struct{}, 6)
+	var wg sync.WaitGroup
+	for _, r := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			ctx := context.Background()
+			if _, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Create(ctx, r.wf, metav1.CreateOptions{}); err != nil {
+				r.issues = append(r.issues, "create: "+err.Error())
+				return
+			}
+			r.done = pollDone(ctx, r.wf.Name, 3*time.Minute)
+		}()
+	}
+	wg.Wait()
+	t.Logf("corpus run: %d workflows completed in %.1fs", len(runs), time.Since(began).Seconds())
+
+	asExpected := 0
+	byFile := map[string]*run{}
+	for _, r := range runs {
+		byFile[r.file] = r
+		if r.done == nil {
+			r.issues = append(r.issues, "did not complete")
+			continue
+		}
+		if exp, ok := expected[r.file]; ok {
+			if r.done.Status.Phase != exp.phase || !nodeMessageContains(r.done, exp.message) {
+				r.issues = append(r.issues, fmt.Sprintf("want %s with %q, got %s", exp.phase, exp.message, describe(r.done)))
+				continue
+			}
+			asExpected++
+			r.expectedNote = fmt.Sprintf("%s as expected (%s)", exp.phase, exp.message)
+			continue
+		}
+		if r.done.Status.Phase != wfv1.WorkflowSucceeded {
+			r.issues = append(r.issues, describe(r.done))
+			continue
+		}
+		asExpected++
+		r.flows, r.issues = checkFlows(r.done)
+	}
+	for _, r := range runs {
+		if len(r.issues) > 0 {
+			t.Errorf("%s (%s): %s", r.file, r.wf.Name, strings.Join(r.issues, "; "))
+		} else if r.expectedNote != "" {
+			t.Logf("%s: %s", r.file, r.expectedNote)
+		} else {
+			t.Logf("%s: Succeeded, %d producer->consumer flows checked", r.file, r.flows)
+		}
+	}
+	for _, f := range mustSucceed {
+		r := byFile[f]
+		switch {
+		case r == nil:
+			t.Errorf("%s: not compiled or missing from the corpus", f)
+		case r.flows == 0 && len(r.issues) == 0:
+			t.Errorf("%s: no output was seen flowing from a producer to a consumer", f)
+		}
+	}
+	t.Logf("corpus: %d pipelines compiled and submitted, %d ran to the expected phase on the real controller", len(runs), asExpected)
+}
+
+func nodeMessageContains(wf *wfv1.Workflow, s string) bool {
+	for _, n := range wf.Status.Nodes {
+		if strings.Contains(n.Message, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// pollDone is waitDone for goroutines: it returns nil instead of failing.
+func pollDone(ctx context.Context, name string, timeout time.Duration) *wfv1.Workflow {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var last *wfv1.Workflow
+	for {
+		wf, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			last = wf
+			if wf.Status.Phase.Completed() {
+				return wf
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return last
+		case <-tick.C:
+		}
+	}
+}
+
+var (
+	taskParamRef = regexp.MustCompile(`^\{\{tasks\.([A-Za-z0-9_-]+)\.outputs\.parameters\.([A-Za-z0-9_-]+)\}\}$`)
+	taskArtRef   = regexp.MustCompile(`^\{\{tasks\.([A-Za-z0-9_-]+)\.outputs\.artifacts\.([A-Za-z0-9_-]+)\}\}$`)
+)
+
+// checkFlows compares, for every DAG task argument that is exactly a
+// sibling task's output, what the stand-in reported for the producer pod with
+// what the controller gave the consumer pod. Tasks that ran more than once
+// (loops, retries) or whose name is not unique in the workflow are skipped.
+func checkFlows(wf *wfv1.Workflow) (checked int, issues []string) {
+	got := handled(wf.Name)
+	one := func(task string) (standin.Handled, bool) {
+		if hs := got[task]; len(hs) == 1 {
+			return hs[0], true
+		}
+		return standin.Handled{}, false
+	}
+	for _, tmpl := range wf.Spec.Templates {
+		if tmpl.DAG == nil {
+			continue
+		}
+		for _, task := range tmpl.DAG.Tasks {
+			consumer, ok := one(task.Name)
+			if !ok {
+				continue
+			}
+			for _, a := range task.Arguments.Parameters {
+				if a.Value == nil {
+					continue
+				}
+				m := taskParamRef.FindStringSubmatch(a.Value.String())
+				if m == nil {
+					continue
+				}
+				producer, ok := one(m[1])
+				if !ok {
+					continue
+				}
+				want, have := producer.Outputs[m[2]], consumer.Task.Inputs[a.Name]
+				if want != have {
+					issues = append(issues, fmt.Sprintf("task %s input %s = %q, producer %s reported %s = %q", task.Name, a.Name, have, m[1], m[2], want))
+				}
+				checked++
+			}
+			for _, a := range task.Arguments.Artifacts {
+				m := taskArtRef.FindStringSubmatch(a.From)
+				if m == nil {
+					continue
+				}
+				producer, ok := one(m[1])
+				if !ok {
+					continue
+				}
+				want, have := producer.OutputArtifacts[m[2]], consumer.Task.InputArtifacts[a.Name]
+				if want == "" || want != have {
+					issues = append(issues, fmt.Sprintf("task %s artifact %s = %q, producer %s reported %s = %q", task.Name, a.Name, have, m[1], m[2], want))
+				}
+				checked++
+			}
+		}
+	}
+	return checked, issues
+}
+
+// outputTypes maps compiled template name (the IR component key) to its
+// output parameters' IR types.
+func outputTypes(p *translate.Pipeline) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for name, c := range p.Spec.Components {
+		if c == nil || c.OutputDefinitions == nil {
+			continue
+		}
+		m := map[string]string{}
+		for pn, ps := range c.OutputDefinitions.Parameters {
+			m[pn] = ps.ParameterType
+		}
+		out[name] = m
+	}
+	return out
+}
+
+// distinctValue is a value of the IR type that differs per seed, so a
+// consumer receiving the wrong producer's output is noticed.
+func distinctValue(typ, seed string) string {
+	h := fnv.New32a()
+	h.Write([]byte(seed))
+	n := h.Sum32() % 100000
+	switch typ {
+	case "NUMBER_INTEGER":
+		return fmt.Sprint(n)
+	case "NUMBER_DOUBLE":
+		return fmt.Sprintf("%d.5", n)
+	case "BOOLEAN":
+		return fmt.Sprint(n%2 == 0)
+	case "LIST":
+		return fmt.Sprintf(`["v%d"]`, n)
+	case "STRUCT":
+		return fmt.Sprintf(`{"v":%d}`, n)
+	default:
+		return fmt.Sprintf("v%d", n)
+	}
+}
+
+// sampleParameters gives every root input without a default a value of its
+// type, so the workflow can run.
+func sampleParameters(p *translate.Pipeline) map[string]any {
+	out := map[string]any{}
+	if p.Spec.Root == nil || p.Spec.Root.InputDefinitions == nil {
+		return out
+	}
+	for name, ps := range p.Spec.Root.InputDefinitions.Parameters {
+		if ps.DefaultValue != nil || ps.IsOptional {
+			continue
+		}
+		switch ps.ParameterType {
+		case "NUMBER_INTEGER":
+			out[name] = 3
+		case "NUMBER_DOUBLE":
+			out[name] = 1.5
+		case "BOOLEAN":
+			out[name] = true
+		case "LIST":
+			out[name] = []any{"a", "b"}
+		case "STRUCT":
+			out[name] = map[string]any{"k": "v"}
+		default:
+			out[name] = "e2e"
+		}
+	}
+	return out
+}
+
+// sampleInputArtifacts locates every required root input artifact in the
+// configured bucket (never read: pods don't run).
+func sampleInputArtifacts(p *translate.Pipeline) map[string]string {
+	out := map[string]string{}
+	if p.Spec.Root == nil || p.Spec.Root.InputDefinitions == nil {
+		return out
+	}
+	for name, a := range p.Spec.Root.InputDefinitions.Artifacts {
+		if !a.IsOptional {
+			out[name] = "s3://" + cluster.ArtifactBucket + "/inputs/" + name
+		}
+	}
+	return out
+}
