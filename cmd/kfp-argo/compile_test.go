@@ -77,11 +77,15 @@ func TestCompileJSONAndParamsFile(t *testing.T) {
 	if err := os.WriteFile(pf, []byte("text: from file\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, _, err := run("compile", "../../testdata/pipelines/container-io.yaml", "--params-file", pf, "-o", "json", "--no-cache", "--name", "my-run")
+	out, _, err := run("compile", "../../testdata/pipelines/container-io.yaml", "--params-file", pf, "-o", "json", "--no-cache", "--name", "my-run", "--artifact-repository-ref", "repos/s3-main")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(out, "{") || !strings.Contains(out, `"value": "from file"`) || strings.Contains(out, "memoize") || !strings.Contains(out, `"name": "my-run"`) {
+	if !strings.HasPrefix(out, "{") || !strings.Contains(out, `"value": "from file"`) || strings.Contains(out, "memoize") || !strings.Contains(out, `"name": "my-run"`) ||
+		!strings.Contains(out, `"artifactRepositoryRef": {
+      "configMap": "repos",
+      "key": "s3-main"
+    }`) {
 		t.Errorf("unexpected output:\n%s", out[:min(len(out), 600)])
 	}
 }
