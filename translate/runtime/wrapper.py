@@ -147,7 +147,7 @@ def main(argv):
     for a in c.get("outputArtifacts", []):
         listed = produced.get(a["name"], {}).get("artifacts", [])
         meta = (listed[0].get("metadata") if listed else None) or {}
-        doc = {"metadata": meta, "producer": os.environ.get("HOSTNAME", "")}
+        doc = {"metadata": meta, "schemaTitle": a["schemaTitle"], "producer": os.environ.get("HOSTNAME", "")}
         write(a["metaPath"], enc(json.dumps(doc, separators=(",", ":"), ensure_ascii=False)))
         if a["schemaTitle"] in METRICS and not os.path.exists(a["path"]):
             write(a["path"], json.dumps(meta, ensure_ascii=False))
