@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/kfp-argo/kfp-argo/translate"
 )
 
 // Record ConfigMap names. The dots cannot appear in an experiment's sanitized part or a run (Workflow)
@@ -20,18 +22,9 @@ const (
 // different names sanitizing alike practically never collide, and Store checks the real value anyway.
 const hashSuffixLen = 8
 
-// LabelValue returns s if it is a valid label value, else a valid one derived from it: characters outside
-// [A-Za-z0-9._-] become '-', leading and trailing non-alphanumerics go, the rest is cut to fit, and "-"
-// plus the first 8 hex digits of sha256(s) is appended so different names stay apart. The result is
-// deterministic; the compiler applies the same rule to Workflow labels so selectors match both.
-func LabelValue(s string) string {
-	if len(validation.IsValidLabelValue(s)) == 0 {
-		return s
-	}
-	return sanitize(s, s, validation.LabelValueMaxLength, func(r rune) bool {
-		return isAlnum(r) || r == '-' || r == '_' || r == '.'
-	})
-}
+// LabelValue returns s if it is a valid label value, else a valid one derived from it, by the compiler's rule
+// (translate.LabelValue): one algorithm, so that one selector finds a run's Workflow and its record.
+func LabelValue(s string) string { return translate.LabelValue(s) }
 
 // objectNamePart returns s if it is a valid DNS-1123 label (so it can follow a prefix in a ConfigMap
 // name), else a lowercase sanitized form with a hash suffix, as LabelValue.

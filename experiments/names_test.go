@@ -18,9 +18,9 @@ func TestLabelValue(t *testing.T) {
 		{"lr sweep 3", "lr-sweep-3-96e96670"},
 		{"Lr Sweep 3", "Lr-Sweep-3-da9ee217"},
 		{"-leading", "leading-58a376df"},
-		{"größe", "gr--e-d353a267"},
-		{"!!!", "e84c538e"},
-		{long, ""}, // checked below: valid, cut, hashed
+		{"größe", "gr-e-d353a267"}, // runs of other characters become one "-"
+		{"!!!", "x-e84c538e"},      // nothing left: the compiler's "x" placeholder
+		{long, ""},                 // checked below: valid, cut, hashed
 	}
 	seen := map[string]string{}
 	for _, tc := range tests {
