@@ -15,6 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kfp-argo/kfp-argo/translate"
 )
 
 var ignoreEncoding = cmpopts.IgnoreFields(Run{}, "Encoding")
@@ -59,7 +61,7 @@ func bigRun(n int) *Run {
 func configMapSize(t *testing.T, name string, p Payload) int {
 	t.Helper()
 	cm := corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "kubeflow-user-example-com",
-		Labels: map[string]string{LabelManagedBy: ManagedByValue, LabelKind: KindRun}}, Data: p.Data, BinaryData: p.BinaryData}
+		Labels: map[string]string{translate.LabelManagedBy: translate.ManagedByValue, LabelKind: KindRun}}, Data: p.Data, BinaryData: p.BinaryData}
 	b, err := json.Marshal(cm)
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+
+	"github.com/kfp-argo/kfp-argo/translate"
 )
 
 // Argo's own strings that mapping depends on. They are copied, not imported, because the packages that
@@ -31,7 +33,7 @@ const (
 // over a few MiB, so anything larger is not a real status.
 const maxDecompressedNodes = 256 << 20
 
-// TaskName is one entry of AnnotationTaskNames.
+// TaskName is one entry of translate.AnnotationTaskNames.
 type TaskName struct {
 	Task        string `json:"task"`
 	DisplayName string `json:"displayName,omitempty"`
@@ -169,8 +171,8 @@ func fillIdentity(run *Run, wf *wfv1.Workflow) []string {
 	setIfEmpty(&run.Name, wf.Name)
 	setIfEmpty(&run.DisplayName, ann[AnnotationRunDisplayName], wf.Name)
 	setIfEmpty(&run.Experiment, ann[AnnotationExperiment], wf.Labels[LabelExperiment], DefaultExperiment)
-	setIfEmpty(&run.PipelineName, ann[AnnotationPipelineName], wf.Labels[LabelPipeline])
-	setIfEmpty(&run.PipelineDigest, ann[AnnotationIRDigest])
+	setIfEmpty(&run.PipelineName, ann[translate.AnnotationPipelineName], wf.Labels[translate.LabelPipeline])
+	setIfEmpty(&run.PipelineDigest, ann[translate.AnnotationIRDigest])
 	setIfEmpty(&run.Workflow.Name, wf.Name)
 	setIfEmpty(&run.Workflow.UID, string(wf.UID))
 	if run.StorageState == "" {
@@ -180,10 +182,10 @@ func fillIdentity(run *Run, wf *wfv1.Workflow) []string {
 		run.CreatedAt = wf.CreationTimestamp.UTC()
 	}
 	if run.Parameters == nil {
-		if raw, ok := ann[AnnotationParameters]; ok {
+		if raw, ok := ann[translate.AnnotationParameters]; ok {
 			params := map[string]string{}
 			if err := json.Unmarshal([]byte(raw), &params); err != nil {
-				warnings = append(warnings, fmt.Sprintf("annotation %s: %v", AnnotationParameters, err))
+				warnings = append(warnings, fmt.Sprintf("annotation %s: %v", translate.AnnotationParameters, err))
 			} else if len(params) > 0 {
 				run.Parameters = params
 			}
@@ -192,8 +194,12 @@ func fillIdentity(run *Run, wf *wfv1.Workflow) []string {
 	if run.Parameters == nil && len(wf.Spec.Arguments.Parameters) > 0 {
 		run.Parameters = map[string]string{}
 		for _, p := range wf.Spec.Arguments.Parameters {
-			if p.Value != nil {
-				run.Parameters[p.Name] = p.Value.String()
+			if p.Value == nil {
+				continue
+			}
+			// Compiled values containing "{{" are inert-encoded; the record keeps what the user gave.
+			if v, given := translate.DecodeValue(p.Value.String()); given {
+				run.Parameters[p.Name] = v
 			}
 		}
 	}
@@ -315,14 +321,14 @@ func decompressNodes(s string) (wfv1.Nodes, error) {
 	return nodes, nil
 }
 
-func parseTaskNames(wf *wfv1.Workflow) (map[string]TaskName, string) {
-	raw, ok := wf.Annotations[AnnotationTaskNames]
+func parseTaskNames(wf *wfv1.Workflow) (map[string]translate.TaskRef, string) {
+	raw, ok := wf.Annotations[translate.AnnotationTaskNames]
 	if !ok {
 		return nil, ""
 	}
-	names := map[string]TaskName{}
+	names := map[string]translate.TaskRef{}
 	if err := json.Unmarshal([]byte(raw), &names); err != nil {
-		return nil, fmt.Sprintf("annotation %s: %v", AnnotationTaskNames, err)
+		return nil, fmt.Sprintf("annotation %s: %v", translate.AnnotationTaskNames, err)
 	}
 	return names, ""
 }
@@ -331,13 +337,13 @@ func parseTaskNames(wf *wfv1.Workflow) (map[string]TaskName, string) {
 type nodeRow struct {
 	task      Task
 	node      *wfv1.NodeStatus
-	iteration int    // own loop index, -1 when not an iteration
-	metadata  string // the MetadataOutputParameter value, if any
+	iteration int               // own loop index, -1 when not an iteration
+	metadata  map[string]string // Argo artifact name -> its metadata document (translate.MetadataParameterPrefix)
 }
 
 // mapNodes turns Argo nodes into task rows and metrics. The root node and step groups are structure, not
 // tasks; the attempts of a Retry node fold into the Retry node's row.
-func mapNodes(wf *wfv1.Workflow, nodes wfv1.Nodes, names map[string]TaskName) ([]Task, map[string]float64, []string) {
+func mapNodes(wf *wfv1.Workflow, nodes wfv1.Nodes, names map[string]translate.TaskRef) ([]Task, map[string]float64, []string) {
 	if len(nodes) == 0 {
 		return nil, nil, nil
 	}
@@ -459,7 +465,7 @@ func mapNodes(wf *wfv1.Workflow, nodes wfv1.Nodes, names map[string]TaskName) ([
 	return tasks, metrics, warnings
 }
 
-func newRow(wf *wfv1.Workflow, nodes wfv1.Nodes, n *wfv1.NodeStatus, tries []*wfv1.NodeStatus, names map[string]TaskName) *nodeRow {
+func newRow(wf *wfv1.Workflow, nodes wfv1.Nodes, n *wfv1.NodeStatus, tries []*wfv1.NodeStatus, names map[string]translate.TaskRef) *nodeRow {
 	rel := relativeName(wf, nodes, n)
 	hook := (n.NodeFlag != nil && n.NodeFlag.Hooked) || strings.HasSuffix(rel, ".onExit") || rel == "onExit"
 	base, iteration := rel, -1
@@ -513,20 +519,28 @@ func newRow(wf *wfv1.Workflow, nodes wfv1.Nodes, n *wfv1.NodeStatus, tries []*wf
 	if (outputs == nil || len(outputs.Parameters) == 0) && work != n {
 		outputs = work.Outputs
 	}
-	var meta string
+	var meta map[string]string
 	if outputs != nil {
 		for _, p := range outputs.Parameters {
 			if p.Value == nil {
 				continue
 			}
-			if p.Name == MetadataOutputParameter {
-				meta = p.Value.String()
+			// Values containing "{{" travel inert (translate's encoding); records show what the task wrote.
+			v, given := translate.DecodeValue(p.Value.String())
+			if !given {
+				continue
+			}
+			if art, ok := strings.CutPrefix(p.Name, translate.MetadataParameterPrefix); ok {
+				if meta == nil {
+					meta = map[string]string{}
+				}
+				meta[art] = v
 				continue
 			}
 			if t.Outputs == nil {
 				t.Outputs = map[string]string{}
 			}
-			t.Outputs[p.Name] = p.Value.String()
+			t.Outputs[p.Name] = v
 		}
 	}
 	return &nodeRow{task: t, node: n, iteration: iteration, metadata: meta}
@@ -662,13 +676,23 @@ func metricPrefix(t Task) string {
 	return b.String()
 }
 
+// artifactMetadata is the document the pod-side wrapper or launcher writes for each output artifact
+// (docs/compile.md, "Runtime contract"); container components write no schemaTitle.
 type artifactMetadata struct {
-	SchemaTitle string                     `json:"schemaTitle"`
 	Metadata    map[string]json.RawMessage `json:"metadata"`
+	SchemaTitle string                     `json:"schemaTitle"`
+	Producer    string                     `json:"producer"`
+}
+
+// metricsSchema reports artifact types whose numeric metadata values are run metrics. KFP's
+// ClassificationMetrics keep their curves and matrices in structured values, which are skipped; only
+// top-level numbers (an AUC logged with log_metric, say) count.
+func metricsSchema(title string) bool {
+	return title == "system.Metrics" || title == "system.ClassificationMetrics"
 }
 
 // rowMetrics collects a row's metrics: numeric output parameters of pods, then the numeric metadata of
-// its system.Metrics artifacts, which win on a clash because they are metrics by declaration.
+// its Metrics artifacts, which win on a clash because they are metrics by declaration.
 func rowMetrics(r *nodeRow) (map[string]float64, []string) {
 	t := r.task
 	prefix := metricPrefix(t)
@@ -681,20 +705,21 @@ func rowMetrics(r *nodeRow) (map[string]float64, []string) {
 			}
 		}
 	}
-	if r.metadata == "" {
-		return out, nil
-	}
-	var arts map[string]artifactMetadata
-	if err := json.Unmarshal([]byte(r.metadata), &arts); err != nil {
-		return out, []string{fmt.Sprintf("task %s: output %s: %v", prefix, MetadataOutputParameter, err)}
+	arts := map[string]artifactMetadata{}
+	for _, name := range sortedKeys(r.metadata) {
+		var a artifactMetadata
+		if err := json.Unmarshal([]byte(r.metadata[name]), &a); err != nil {
+			warnings = append(warnings, fmt.Sprintf("task %s: output %s%s: %v", prefix, translate.MetadataParameterPrefix, name, err))
+			continue
+		}
+		arts[name] = a
 	}
 	var metricArts []string
-	for name, a := range arts {
-		if a.SchemaTitle == "system.Metrics" {
+	for _, name := range sortedKeys(arts) {
+		if metricsSchema(arts[name].SchemaTitle) {
 			metricArts = append(metricArts, name)
 		}
 	}
-	sort.Strings(metricArts)
 	for _, name := range metricArts {
 		p := prefix
 		if len(metricArts) > 1 {

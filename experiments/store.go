@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/kfp-argo/kfp-argo/translate"
 )
 
 // Errors returned by Store, matched with errors.Is. The API server's error is wrapped alongside when
@@ -144,7 +146,7 @@ type ExperimentFilter struct {
 // ListExperiments returns the matching experiments by name. Records that cannot be decoded are reported
 // in the error, and the readable ones are still returned.
 func (s *Store) ListExperiments(ctx context.Context, f ExperimentFilter) ([]Experiment, error) {
-	set := labels.Set{LabelManagedBy: ManagedByValue, LabelKind: KindExperiment}
+	set := labels.Set{translate.LabelManagedBy: translate.ManagedByValue, LabelKind: KindExperiment}
 	if f.StorageState != "" {
 		set[LabelStorageState] = string(f.StorageState)
 	}
@@ -345,12 +347,12 @@ type RunFilter struct {
 // experiment and pipeline names in the records decide, so two names that sanitize alike never mix.
 // Records that cannot be decoded are reported in the error, and the readable ones are still returned.
 func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
-	set := labels.Set{LabelManagedBy: ManagedByValue, LabelKind: KindRun}
+	set := labels.Set{translate.LabelManagedBy: translate.ManagedByValue, LabelKind: KindRun}
 	if f.Experiment != "" {
 		set[LabelExperiment] = LabelValue(f.Experiment)
 	}
 	if f.Pipeline != "" {
-		set[LabelPipeline] = LabelValue(f.Pipeline)
+		set[translate.LabelPipeline] = LabelValue(f.Pipeline)
 	}
 	if f.State != "" {
 		set[LabelState] = string(f.State)
@@ -524,8 +526,8 @@ func (s *Store) get(ctx context.Context, objName string) (Record, *corev1.Config
 }
 
 func decodeConfigMap(cm *corev1.ConfigMap) (Record, error) {
-	if cm.Labels[LabelManagedBy] != ManagedByValue {
-		return nil, fmt.Errorf("%w: ConfigMap %s is not managed by %s", ErrNotFound, cm.Name, ManagedByValue)
+	if cm.Labels[translate.LabelManagedBy] != translate.ManagedByValue {
+		return nil, fmt.Errorf("%w: ConfigMap %s is not managed by %s", ErrNotFound, cm.Name, translate.ManagedByValue)
 	}
 	rec, err := Decode(cm.Data, cm.BinaryData)
 	if err != nil {
@@ -644,7 +646,7 @@ func (s *Store) fill(cm *corev1.ConfigMap, rec Record) (Encoding, error) {
 		cm.Labels = map[string]string{}
 	}
 	// Labels of ours that no longer apply (a pipeline name removed) must go, others' must stay.
-	for _, k := range []string{LabelExperiment, LabelPipeline, LabelRun, LabelState, LabelStorageState} {
+	for _, k := range []string{LabelExperiment, translate.LabelPipeline, LabelRun, LabelState, LabelStorageState} {
 		delete(cm.Labels, k)
 	}
 	maps.Copy(cm.Labels, recordLabels(rec))
@@ -656,7 +658,7 @@ func (s *Store) fill(cm *corev1.ConfigMap, rec Record) (Encoding, error) {
 }
 
 func recordLabels(rec Record) labels.Set {
-	set := labels.Set{LabelManagedBy: ManagedByValue, LabelKind: rec.recordKind()}
+	set := labels.Set{translate.LabelManagedBy: translate.ManagedByValue, LabelKind: rec.recordKind()}
 	switch r := rec.(type) {
 	case *Experiment:
 		set[LabelExperiment] = LabelValue(r.Name)
@@ -667,7 +669,7 @@ func recordLabels(rec Record) labels.Set {
 		set[LabelState] = string(r.State)
 		set[LabelStorageState] = string(r.StorageState)
 		if r.PipelineName != "" {
-			set[LabelPipeline] = LabelValue(r.PipelineName)
+			set[translate.LabelPipeline] = LabelValue(r.PipelineName)
 		}
 	}
 	return set

@@ -24,6 +24,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kfp-argo/kfp-argo/translate"
 )
 
 const testNS = "team-a"
@@ -111,7 +113,7 @@ func TestExperimentLifecycle(t *testing.T) {
 		t.Errorf("GetExperiment (-want +got):\n%s", diff)
 	}
 	cm := fc.configMap(t, ExperimentObjectName("lr sweep"))
-	if cm.Labels[LabelExperiment] != LabelValue("lr sweep") || cm.Labels[LabelKind] != KindExperiment || cm.Labels[LabelManagedBy] != ManagedByValue {
+	if cm.Labels[LabelExperiment] != LabelValue("lr sweep") || cm.Labels[LabelKind] != KindExperiment || cm.Labels[translate.LabelManagedBy] != translate.ManagedByValue {
 		t.Errorf("labels = %v", cm.Labels)
 	}
 	if _, err := s.GetExperiment(ctx, "missing"); !errors.Is(err, ErrNotFound) {
@@ -192,8 +194,8 @@ func TestCreateRunLabelsAndDefaults(t *testing.T) {
 			t.Errorf("label %s=%q invalid: %v", k, v, errs)
 		}
 	}
-	wantLabels := map[string]string{LabelManagedBy: ManagedByValue, LabelKind: KindRun, LabelRun: "train-x7k2p",
-		LabelExperiment: DefaultExperiment, LabelState: "PENDING", LabelStorageState: "AVAILABLE", LabelPipeline: LabelValue(longPipeline)}
+	wantLabels := map[string]string{translate.LabelManagedBy: translate.ManagedByValue, LabelKind: KindRun, LabelRun: "train-x7k2p",
+		LabelExperiment: DefaultExperiment, LabelState: "PENDING", LabelStorageState: "AVAILABLE", translate.LabelPipeline: LabelValue(longPipeline)}
 	if diff := cmp.Diff(wantLabels, cm.Labels); diff != "" {
 		t.Errorf("labels (-want +got):\n%s", diff)
 	}
@@ -275,7 +277,7 @@ func TestListReportsUndecodableRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	future := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: RunObjectName("future"),
-		Labels: map[string]string{LabelManagedBy: ManagedByValue, LabelKind: KindRun}},
+		Labels: map[string]string{translate.LabelManagedBy: translate.ManagedByValue, LabelKind: KindRun}},
 		Data: map[string]string{DataKey: `{"schemaVersion":2,"kind":"run"}`}}
 	if _, err := fc.cs.CoreV1().ConfigMaps(testNS).Create(ctx, future, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -466,9 +468,9 @@ func TestReconcileRun(t *testing.T) {
 	s := fc.store()
 	wf := &wfv1.Workflow{
 		ObjectMeta: metav1.ObjectMeta{Name: "train-x7k2p", Namespace: testNS, UID: types.UID("uid-1"), CreationTimestamp: metav1.NewTime(sec(0)),
-			Labels: map[string]string{LabelManagedBy: ManagedByValue, LabelRun: "train-x7k2p", LabelExperiment: LabelValue("lr sweep")},
-			Annotations: map[string]string{AnnotationExperiment: "lr sweep", AnnotationPipelineName: "train", AnnotationIRDigest: "sha256:00",
-				AnnotationParameters: `{"lr":"0.1"}`}},
+			Labels: map[string]string{translate.LabelManagedBy: translate.ManagedByValue, LabelRun: "train-x7k2p", LabelExperiment: LabelValue("lr sweep")},
+			Annotations: map[string]string{AnnotationExperiment: "lr sweep", translate.AnnotationPipelineName: "train", translate.AnnotationIRDigest: "sha256:00",
+				translate.AnnotationParameters: `{"lr":"0.1"}`}},
 		Status: wfv1.WorkflowStatus{Phase: wfv1.WorkflowRunning, StartedAt: metav1.NewTime(sec(1))},
 	}
 	r, wrote, err := s.ReconcileRun(ctx, wf)

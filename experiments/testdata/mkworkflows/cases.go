@@ -32,12 +32,16 @@ func cases() map[string][]*builder {
 	succeeded := func(w string) *builder {
 		b := newWF(w, "train", std, params).phase(wfv1.WorkflowSucceeded, 1, 95, "")
 		b.node(w, DAG, "root", S, "", "", 1, 95).
-			node(w+".preprocess", Pod, "system-container-impl", S, w, w, 2, 20, out("num_rows", "1200", "split", "train")).
+			node(w+".preprocess", Pod, "system-container-impl", S, w, w, 2, 20, out("num_rows", "1200", "split", "train"), meta("dataset", "", map[string]any{})).
 			node(w+".train", Pod, "system-container-impl-2", S, w, w+".preprocess", 21, 21, cacheHit(),
 				out("model_version", "3"),
-				rawMetadata(`{"metrics":{"schemaTitle":"system.Metrics","metadata":{"accuracy":0.93,"loss":0.21,"note":"ok"}},"model":{"schemaTitle":"system.Model","metadata":{"framework":"torch","size_mb":12.5}}}`)).
+				inertMeta("metrics", "system.Metrics", map[string]any{"accuracy": 0.93, "loss": 0.21, "note": "{{not a tag}}"}),
+				meta("model", "system.Model", map[string]any{"framework": "torch", "size_mb": 12.5})).
 			node(w+".evaluate", Pod, "system-container-impl-3", S, w, w+".train", 22, 94,
-				rawMetadata(`{"val_metrics":{"schemaTitle":"system.Metrics","metadata":{"f1":0.81}},"test_metrics":{"schemaTitle":"system.Metrics","metadata":{"f1":0.78,"threshold":"0.5"}}}`))
+				metrics("val_metrics", map[string]any{"f1": 0.81}),
+				metrics("test_metrics", map[string]any{"f1": 0.78, "threshold": "0.5"}),
+				meta("roc", "system.ClassificationMetrics", map[string]any{"auc": 0.88,
+					"confusionMatrix": map[string]any{"categories": []string{"a", "b"}, "rows": []any{map[string]any{"row": []int{5, 1}}}}}))
 		return b
 	}
 	c["succeeded-metrics"] = []*builder{succeeded("train-ok-7hd2c")}
@@ -246,7 +250,7 @@ func cases() map[string][]*builder {
 		b.wf.Annotations["kfp-argo.io/retry-count"] = "x"
 		b.node(w, DAG, "root", R, "", "", 1, -1).
 			node(w+".train", Pod, "system-container-impl", S, w, w, 2, 20,
-				rawMetadata(`{"metrics":{"schemaTitle":"system.Metrics","metadata":{"accuracy":NaN}}}`), out("loss", "Infinity", "epochs_done", "3"))
+				rawMeta("metrics", `{"metadata":{"accuracy":NaN},"schemaTitle":"system.Metrics"}`), out("loss", "Infinity", "epochs_done", "3"))
 		c["bad-annotations"] = []*builder{b}
 	}
 	return c

@@ -109,15 +109,31 @@ func out(kv ...string) nodeOpt {
 	}
 }
 
-func metrics(artifact string, kv map[string]any) nodeOpt {
+// meta adds the metadata document of output artifact art, as the pod-side wrapper writes it
+// (docs/compile.md, "Runtime contract"); an empty schemaTitle is a container component's document.
+func meta(art, schemaTitle string, md map[string]any) nodeOpt {
 	return func(n *wfv1.NodeStatus) {
-		md, _ := json.Marshal(map[string]any{artifact: map[string]any{"schemaTitle": "system.Metrics", "metadata": kv}})
-		out("kfp-argo-metadata", string(md))(n)
+		doc := map[string]any{"metadata": md, "producer": n.ID}
+		if schemaTitle != "" {
+			doc["schemaTitle"] = schemaTitle
+		}
+		js, _ := json.Marshal(doc)
+		out("kfp-argo-meta-"+art, string(js))(n)
 	}
 }
 
-func rawMetadata(s string) nodeOpt { return out("kfp-argo-metadata", s) }
-func msg(m string) nodeOpt         { return func(n *wfv1.NodeStatus) { n.Message = m } }
+func metrics(art string, kv map[string]any) nodeOpt { return meta(art, "system.Metrics", kv) }
+
+// inertMeta is meta in the inert form the wrapper uses when the document contains "{{".
+func inertMeta(art, schemaTitle string, md map[string]any) nodeOpt {
+	return func(n *wfv1.NodeStatus) {
+		js, _ := json.Marshal(map[string]any{"metadata": md, "schemaTitle": schemaTitle, "producer": n.ID})
+		out("kfp-argo-meta-"+art, "%%kfpb64:"+base64.StdEncoding.EncodeToString(js)+"%%")(n)
+	}
+}
+
+func rawMeta(art, s string) nodeOpt { return out("kfp-argo-meta-"+art, s) }
+func msg(m string) nodeOpt          { return func(n *wfv1.NodeStatus) { n.Message = m } }
 func hooked() nodeOpt {
 	return func(n *wfv1.NodeStatus) { n.NodeFlag = &wfv1.NodeFlag{Hooked: true} }
 }
