@@ -51,9 +51,11 @@ func MapWorkflow(wf *wfv1.Workflow, prev *Run, now time.Time) Run {
 	var run Run
 	if prev != nil {
 		run = *prev.DeepCopy()
-		if run.Workflow.UID != "" && wf.UID != "" && string(wf.UID) != run.Workflow.UID {
+		if !SameExecution(&run, wf) {
 			return run
 		}
+		// A retry resubmits the Workflow under the same name (argo.NewAttempt): the record follows it.
+		run.Workflow.UID = string(wf.UID)
 	}
 	warnings := fillIdentity(&run, wf)
 
@@ -74,6 +76,11 @@ func MapWorkflow(wf *wfv1.Workflow, prev *Run, now time.Time) Run {
 		// A status from before the run started (an informer cache catching up) is older than the
 		// record: nothing goes back to PENDING.
 		return run
+	}
+	if reopen && state == StatePending {
+		// The retried Workflow is not picked up yet; the run is running again (history: RUNNING "retry N"),
+		// and PENDING never follows another state.
+		state = StateRunning
 	}
 	frozen := run.State.Terminal() && !reopen
 	if frozen && state != run.State {
@@ -129,6 +136,17 @@ func MapWorkflow(wf *wfv1.Workflow, prev *Run, now time.Time) Run {
 	}
 	run.Error = errMsg
 	return run
+}
+
+// SameExecution reports whether wf is the Workflow run records, or its successor: a Workflow of another UID
+// under the run's name is a different execution unless it carries a larger AnnotationRetryCount than the
+// record, which only `run retry` writes when it resubmits the run.
+func SameExecution(run *Run, wf *wfv1.Workflow) bool {
+	if run.Workflow.UID == "" || wf.UID == "" || string(wf.UID) == run.Workflow.UID {
+		return true
+	}
+	n, _ := retryCount(wf)
+	return n > run.RetryCount
 }
 
 // MarkWorkflowDeleted records that a run's Workflow is gone before its final state was seen. A terminal

@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"strings"
 	"testing"
+	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/google/go-cmp/cmp"
@@ -165,11 +166,27 @@ func TestMapWorkflowDoesNotTouchInputs(t *testing.T) {
 	if diff := cmp.Diff(wfBefore, wfs[1]); diff != "" {
 		t.Errorf("workflow changed:\n%s", diff)
 	}
-	// A Workflow with another UID under the same name is not this run's.
+	// A Workflow with another UID under the same name is not this run's...
 	other := wfs[1].DeepCopy()
 	other.UID = "another"
+	delete(other.Annotations, AnnotationRetryCount)
 	if got := MapWorkflow(other, &first, sec(2)); !cmp.Equal(got, first) {
 		t.Errorf("workflow with another UID changed the run: %s -> %s", first.State, got.State)
+	}
+	// ...unless it is the run's resubmitted attempt: a larger retry count than the record's.
+	resubmitted := wfs[1].DeepCopy()
+	resubmitted.UID = "another"
+	resubmitted.Status = wfv1.WorkflowStatus{}
+	got := MapWorkflow(resubmitted, &first, sec(3))
+	if got.Workflow.UID != "another" || got.State != StateRunning || got.RetryCount != 1 || got.FinishedAt != (time.Time{}) {
+		t.Errorf("resubmitted attempt: uid %s state %s retryCount %d finished %v; want another RUNNING 1 zero",
+			got.Workflow.UID, got.State, got.RetryCount, got.FinishedAt)
+	}
+	if last := got.History[len(got.History)-1]; last.State != StateRunning || last.Reason != "retry 1" {
+		t.Errorf("history ends in %+v, want RUNNING \"retry 1\" (never PENDING after a start)", last)
+	}
+	if !first.State.Terminal() {
+		t.Fatalf("fixture: first snapshot of retry-reopen should be terminal, is %s", first.State)
 	}
 }
 

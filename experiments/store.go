@@ -421,7 +421,7 @@ func (s *Store) ReconcileRun(ctx context.Context, wf *wfv1.Workflow) (Run, bool,
 		return Run{}, false, fmt.Errorf("reconcile run from workflow %q: %w", wf.Name, err)
 	}
 	r, wrote, err := s.UpdateRun(ctx, wf.Name, func(cur *Run) error {
-		if cur.Workflow.UID != "" && wf.UID != "" && cur.Workflow.UID != string(wf.UID) {
+		if !SameExecution(cur, wf) {
 			return fmt.Errorf("%w (record %s, workflow %s)", ErrWorkflowMismatch, cur.Workflow.UID, wf.UID)
 		}
 		*cur = MapWorkflow(wf, cur, s.clock())
