@@ -54,7 +54,7 @@ type TaskRef struct {
 
 // Compile translates a loaded pipeline into one Argo Workflow. It is pure: no I/O, same input same output.
 func Compile(p *Pipeline, opts Options) (*wfv1.Workflow, error) {
-	c := &compiler{p: p, s: p.Spec, opts: opts, templateNames: map[string]bool{}, variants: map[string]string{}, taskRefs: map[string]TaskRef{}}
+	c := &compiler{p: p, s: p.Spec, opts: opts, templateNames: map[string]bool{}, variants: map[string]string{}, building: map[string]bool{}, taskRefs: map[string]TaskRef{}}
 	wf, err := c.compile()
 	if err != nil {
 		return nil, inFile(p.File, err)
@@ -69,15 +69,26 @@ type compiler struct {
 	templates     []wfv1.Template
 	templateNames map[string]bool
 	variants      map[string]string // variant key -> template name
+	building      map[string]bool   // DAG components being compiled, to report recursion
 	taskRefs      map[string]TaskRef
 }
 
 // scope is what a DAG template knows: its component, IR path, and how each of its inputs is referenced.
+// artifactSource is where an artifact comes from in a DAG: a fixed location (pipeline input artifacts) or an
+// Argo reference (a DAG template's input), with the Argo text of its metadata document.
+type artifactSource struct {
+	location *wfv1.ArtifactLocation
+	from     string
+	meta     string
+}
+
 type scope struct {
 	comp      *ComponentSpec
 	path      string
-	inputs    map[string]string                // IR input parameter name -> Argo reference text; absent = not given
-	artifacts map[string]wfv1.ArtifactLocation // IR input artifact name -> where it is; absent = not given
+	inputs    map[string]string         // IR input parameter name -> Argo reference text; absent = not given
+	artifacts map[string]artifactSource // IR input artifact name -> where it comes from; absent = not given
+	retry     *RetryPolicy              // inherited from an enclosing task's retryPolicy
+	schemes   map[string]string         // URI schemes of inputs whose value is known when compiling (importers need them)
 	tasks     map[string]*TaskSpec
 	virtual   map[string]*importerTask // importer tasks: no pod, consumers get the artifact location
 }
@@ -246,8 +257,8 @@ func (c *compiler) pipelineArguments() ([]wfv1.Parameter, map[string]string, err
 
 // pipelineArtifacts locates pipeline input artifacts from --input-artifact NAME=URI: Argo cannot take an
 // artifact location at submit time the way it takes a parameter, so the URI is fixed when compiling.
-func (c *compiler) pipelineArtifacts() (map[string]wfv1.ArtifactLocation, error) {
-	locs := map[string]wfv1.ArtifactLocation{}
+func (c *compiler) pipelineArtifacts() (map[string]artifactSource, error) {
+	locs := map[string]artifactSource{}
 	var defs map[string]*ArtifactSpec
 	if c.s.Root.InputDefinitions != nil {
 		defs = c.s.Root.InputDefinitions.Artifacts
@@ -273,7 +284,8 @@ func (c *compiler) pipelineArtifacts() (map[string]wfv1.ArtifactLocation, error)
 		if err != nil {
 			return nil, &Error{Path: path, Err: err}
 		}
-		locs[name] = loc
+		// An artifact given to the run from outside has no producer metadata: an empty document.
+		locs[name] = artifactSource{location: &loc, meta: `{"metadata":{}}`}
 	}
 	return locs, nil
 }
@@ -309,7 +321,7 @@ func (c *compiler) dagTemplate(name string, sc scope) (wfv1.Template, error) {
 			return tmpl, err
 		}
 		sc.virtual[tn] = imp
-		c.taskRefs[fieldName(tn)] = TaskRef{Task: tn, DisplayName: t.TaskInfo.Name}
+		c.taskRefs[taskRefKey(sc.path, name, fieldName(tn))] = TaskRef{Task: tn, DisplayName: t.TaskInfo.Name}
 	}
 	for _, tn := range taskNames {
 		if sc.virtual[tn] != nil {
@@ -322,7 +334,7 @@ func (c *compiler) dagTemplate(name string, sc scope) (wfv1.Template, error) {
 			return tmpl, err
 		}
 		tmpl.DAG.Tasks = append(tmpl.DAG.Tasks, task)
-		c.taskRefs[task.Name] = TaskRef{Task: tn, DisplayName: t.TaskInfo.Name}
+		c.taskRefs[taskRefKey(sc.path, name, task.Name)] = TaskRef{Task: tn, DisplayName: t.TaskInfo.Name}
 	}
 	if len(tmpl.DAG.Tasks) == 0 {
 		return tmpl, pathErrorf(sc.path+".dag.tasks", "the DAG has no task that runs a container")
@@ -333,11 +345,18 @@ func (c *compiler) dagTemplate(name string, sc scope) (wfv1.Template, error) {
 	return tmpl, nil
 }
 
+// taskRefKey keys the kfp-argo.io/task-names annotation: the Argo task name in the root DAG, and
+// "<DAG template>/<task>" inside sub-pipelines, where the same task name may occur in several templates.
+func taskRefKey(scopePath, template, task string) string {
+	if scopePath == "root" {
+		return task
+	}
+	return template + "/" + task
+}
+
 // taskGates reports task features that belong to later work as unsupported, naming them.
 func (c *compiler) taskGates(t *TaskSpec, tp string) error {
 	switch {
-	case t.TriggerPolicy != nil && t.TriggerPolicy.Condition != "":
-		return unsupported(tp+".triggerPolicy.condition", "conditions (dsl.If/Elif/Else)")
 	case t.TriggerPolicy != nil && t.TriggerPolicy.Strategy != "":
 		return unsupported(tp+".triggerPolicy.strategy", "trigger strategy "+t.TriggerPolicy.Strategy+" (exit handlers, ignore_upstream_failure)")
 	case t.ParameterIterator != nil:
@@ -346,8 +365,6 @@ func (c *compiler) taskGates(t *TaskSpec, tp string) error {
 		return unsupported(tp+".artifactIterator", "loops over artifacts (dsl.ParallelFor)")
 	case t.IteratorPolicy != nil:
 		return unsupported(tp+".iteratorPolicy", "loop parallelism")
-	case t.RetryPolicy != nil:
-		return unsupported(tp+".retryPolicy", "retry policies")
 	}
 	if t.Inputs != nil {
 		for _, n := range sortedMapKeys(t.Inputs.Parameters) {
@@ -359,10 +376,6 @@ func (c *compiler) taskGates(t *TaskSpec, tp string) error {
 			}
 		}
 	}
-	comp := c.s.Components[t.ComponentRef.Name]
-	if comp.DAG != nil {
-		return unsupported(tp+".componentRef", fmt.Sprintf("sub-pipelines (DAG component %q)", t.ComponentRef.Name))
-	}
 	return nil
 }
 
@@ -372,26 +385,103 @@ func (c *compiler) dagTask(sc scope, tn string, t *TaskSpec, tp string) (wfv1.DA
 		return task, err
 	}
 	comp := c.s.Components[t.ComponentRef.Name]
-	exec := c.s.DeploymentSpec.Executors[comp.ExecutorLabel]
-	if exec.Container == nil {
-		kind := "resolver"
-		if exec.CustomJob != nil {
-			kind = "customJob"
-		}
-		return task, unsupported(fmt.Sprintf("deploymentSpec.executors[%q].%s", comp.ExecutorLabel, kind), kind+" executors")
-	}
 	given, err := c.taskArguments(sc, t, comp, tp, &task)
 	if err != nil {
 		return task, err
 	}
-	cache := !c.opts.NoCache && t.CachingOptions != nil && t.CachingOptions.EnableCache
-	name, err := c.containerTemplate(t.ComponentRef.Name, comp, exec.Container, cache, given, tp)
-	if err != nil {
-		return task, err
+	retry := sc.retry
+	if t.RetryPolicy != nil {
+		retry = t.RetryPolicy
 	}
-	task.Template = name
+	if comp.DAG != nil {
+		name, err := c.dagComponentTemplate(t.ComponentRef.Name, comp, retry, c.knownSchemes(sc, t))
+		if err != nil {
+			return task, err
+		}
+		task.Template = name
+	} else {
+		exec := c.s.DeploymentSpec.Executors[comp.ExecutorLabel]
+		if exec.Container == nil {
+			kind := "resolver"
+			if exec.CustomJob != nil {
+				kind = "customJob"
+			}
+			return task, unsupported(fmt.Sprintf("deploymentSpec.executors[%q].%s", comp.ExecutorLabel, kind), kind+" executors")
+		}
+		cache := !c.opts.NoCache && t.CachingOptions != nil && t.CachingOptions.EnableCache
+		name, err := c.containerTemplate(t.ComponentRef.Name, comp, exec.Container, cache, given, retry, tp)
+		if err != nil {
+			return task, err
+		}
+		task.Template = name
+	}
+	if t.TriggerPolicy != nil && t.TriggerPolicy.Condition != "" {
+		when, err := c.condition(sc, t, comp, t.TriggerPolicy.Condition)
+		if err != nil {
+			return task, pathErrorf(tp+".triggerPolicy.condition", "%v", err)
+		}
+		task.When = when
+	}
 	task.Depends = c.depends(sc, t)
 	return task, nil
+}
+
+// dagComponentTemplate compiles a DAG component (sub-pipeline, condition branch, exit handler body) into a DAG
+// template with the component's inputs, shared by every task that uses it with the same inherited retry policy.
+func (c *compiler) dagComponentTemplate(compName string, comp *ComponentSpec, retry *RetryPolicy, schemes map[string]string) (string, error) {
+	key := "dag|" + compName + "|" + digestOf(retry, schemes)
+	if name, ok := c.variants[key]; ok {
+		return name, nil
+	}
+	path := fmt.Sprintf("components[%q]", compName)
+	if c.building[compName] {
+		return "", pathErrorf(path, "the component uses itself")
+	}
+	c.building[compName] = true
+	defer delete(c.building, compName)
+	name := c.reserveName(compName)
+	c.variants[key] = name
+
+	sc := scope{comp: comp, path: path, inputs: map[string]string{}, artifacts: map[string]artifactSource{}, retry: retry, schemes: schemes}
+	var inputs wfv1.Inputs
+	if in := comp.InputDefinitions; in != nil {
+		for _, n := range sortedMapKeys(in.Parameters) {
+			def := in.Parameters[n]
+			p := wfv1.Parameter{Name: paramName(n)}
+			switch {
+			case def.DefaultValue != nil:
+				text, err := canonicalValue(def.ParameterType, def.DefaultValue)
+				if err != nil {
+					return "", pathErrorf(fmt.Sprintf("%s.inputDefinitions.parameters[%q].defaultValue", path, n), "%v", err)
+				}
+				p.Default = wfv1.AnyStringPtr(inert(text))
+			case def.IsOptional:
+				p.Default = wfv1.AnyStringPtr(noneValue)
+			}
+			inputs.Parameters = append(inputs.Parameters, p)
+			sc.inputs[n] = "{{inputs.parameters." + p.Name + "}}"
+		}
+		for _, n := range sortedMapKeys(in.Artifacts) {
+			def := in.Artifacts[n]
+			if def.IsArtifactList {
+				return "", unsupported(fmt.Sprintf("%s.inputDefinitions.artifacts[%q]", path, n), "artifact lists (dsl.Collected) passed into a sub-pipeline")
+			}
+			inputs.Artifacts = append(inputs.Artifacts, wfv1.Artifact{Name: paramName(n), Optional: def.IsOptional})
+			mp := wfv1.Parameter{Name: MetadataParameterPrefix + paramName(n)}
+			if def.IsOptional {
+				mp.Default = wfv1.AnyStringPtr(noneValue)
+			}
+			inputs.Parameters = append(inputs.Parameters, mp)
+			sc.artifacts[n] = artifactSource{from: "{{inputs.artifacts." + paramName(n) + "}}", meta: "{{inputs.parameters." + mp.Name + "}}"}
+		}
+	}
+	tmpl, err := c.dagTemplate(name, sc)
+	if err != nil {
+		return "", err
+	}
+	tmpl.Inputs = inputs
+	c.templates = append(c.templates, tmpl)
+	return name, nil
 }
 
 // depends joins explicit dependencies and producers of inputs; importers have no node to wait for.
@@ -463,13 +553,15 @@ func (c *compiler) taskArguments(sc scope, t *TaskSpec, comp *ComponentSpec, tp 
 			art.From = fmt.Sprintf("{{tasks.%s.outputs.artifacts.%s}}", fieldName(ref.ProducerTask), paramName(ref.OutputArtifactKey))
 			meta = fmt.Sprintf("{{tasks.%s.outputs.parameters.%s%s}}", fieldName(ref.ProducerTask), MetadataParameterPrefix, paramName(ref.OutputArtifactKey))
 		default:
-			loc, ok := sc.artifacts[ia.ComponentInputArtifact]
+			src, ok := sc.artifacts[ia.ComponentInputArtifact]
 			if !ok {
 				continue // an optional pipeline input artifact that was not given
 			}
-			art.ArtifactLocation = loc
-			// An artifact given to the run from outside has no producer metadata: an empty document.
-			meta = `{"metadata":{}}`
+			if src.location != nil {
+				art.ArtifactLocation = *src.location
+			}
+			art.From = src.from
+			meta = src.meta
 		}
 		given[name] = true
 		task.Arguments.Artifacts = append(task.Arguments.Artifacts, art)

@@ -95,14 +95,14 @@ type contractOutArt struct {
 
 // containerTemplate returns the name of the template that runs a container component, creating it on first
 // use. Tasks share a template unless caching or the inputs an IfPresent placeholder tests differ.
-func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *ContainerSpec, cache bool, given map[string]bool, tp string) (string, error) {
+func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *ContainerSpec, cache bool, given map[string]bool, retry *RetryPolicy, tp string) (string, error) {
 	ep := fmt.Sprintf("deploymentSpec.executors[%q].container", comp.ExecutorLabel)
 	if ctr.Lifecycle != nil {
 		return "", unsupported(ep+".lifecycle", "container lifecycle hooks")
 	}
 	items := append(append([]string(nil), ctr.Command...), ctr.Args...)
 	tested := ifPresentInputs(items)
-	key := fmt.Sprintf("%s|cache=%v", compName, cache)
+	key := fmt.Sprintf("%s|cache=%v|retry=%s", compName, cache, digestOf(retry))
 	for _, n := range tested {
 		if inputParam(comp, n) == nil && inputArtifact(comp, n) == nil {
 			return "", pathErrorf(ep, "IfPresent names %q, which is not an input of component %q", n, compName)
@@ -121,6 +121,13 @@ func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *
 	}
 	if cache {
 		tmpl.Memoize = c.memoize(comp, ctr, tmpl)
+	}
+	if retry != nil {
+		rs, err := retryStrategy(retry)
+		if err != nil {
+			return "", pathErrorf(tp+".retryPolicy", "%v", err)
+		}
+		tmpl.RetryStrategy = rs
 	}
 	c.templates = append(c.templates, tmpl)
 	return name, nil

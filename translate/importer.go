@@ -73,7 +73,7 @@ func (c *compiler) importer(sc scope, t *TaskSpec, comp *ComponentSpec, tp strin
 		if known == "" {
 			return nil, pathErrorf(uriPath+".runtimeParameter", "the URI's scheme must be known when compiling: give input %q a default or a value", name)
 		}
-		loc, err := runtimeLocation(known, expr)
+		loc, err := runtimeLocation(known+"bucket/key", expr)
 		if err != nil {
 			return nil, &Error{Path: uriPath + ".runtimeParameter", Err: err}
 		}
@@ -99,25 +99,37 @@ func (c *compiler) importer(sc scope, t *TaskSpec, comp *ComponentSpec, tp strin
 	return imp, nil
 }
 
-// knownValue is the compile-time value of an importer input, when there is one.
+// knownValue is the URI scheme of an importer input when it is known at compile time, as "scheme://".
 func (c *compiler) knownValue(sc scope, t *TaskSpec, name string) string {
-	ip := t.Inputs.Parameters[name]
-	if ip.RuntimeValue != nil {
-		s, _ := ip.RuntimeValue.Constant.(string)
-		return s
+	return c.knownSchemes(sc, t)[name]
+}
+
+// knownSchemes gives, for the task's string inputs whose value is known when compiling (a constant, a root
+// input's default or -p value, or such a value passed down into a sub-pipeline), the URI scheme of that value.
+func (c *compiler) knownSchemes(sc scope, t *TaskSpec) map[string]string {
+	out := map[string]string{}
+	if t.Inputs == nil {
+		return out
 	}
-	if ip.ComponentInputParameter != "" && sc.path == "root" {
-		def := inputParam(c.s.Root, ip.ComponentInputParameter)
-		if v, ok := c.opts.Parameters[ip.ComponentInputParameter]; ok {
-			s, _ := v.(string)
-			return s
+	for name, ip := range t.Inputs.Parameters {
+		var v string
+		switch {
+		case ip.RuntimeValue != nil:
+			v, _ = ip.RuntimeValue.Constant.(string)
+		case ip.ComponentInputParameter != "" && sc.path == "root":
+			if o, ok := c.opts.Parameters[ip.ComponentInputParameter]; ok {
+				v, _ = o.(string)
+			} else if def := inputParam(c.s.Root, ip.ComponentInputParameter); def != nil {
+				v, _ = def.DefaultValue.(string)
+			}
+		case ip.ComponentInputParameter != "":
+			v = sc.schemes[ip.ComponentInputParameter]
 		}
-		if def != nil {
-			s, _ := def.DefaultValue.(string)
-			return s
+		if scheme, _, ok := strings.Cut(v, "://"); ok && scheme != "" {
+			out[name] = scheme + "://"
 		}
 	}
-	return ""
+	return out
 }
 
 // constantLocation maps a URI to an Argo artifact location.
@@ -136,7 +148,7 @@ func constantLocation(uri string) (wfv1.ArtifactLocation, error) {
 		return wfv1.ArtifactLocation{HTTP: &wfv1.HTTPArtifact{URL: uri}}, nil
 	}
 	if u.Scheme == "oci" {
-		return wfv1.ArtifactLocation{}, fmt.Errorf("URI %q: OCI model-car artifacts (mounted images): %w by kfp-argo: Argo moves artifacts through an artifact repository", uri, ErrUnsupported)
+		return wfv1.ArtifactLocation{}, fmt.Errorf("oci:// URIs, OCI model-car artifacts (mounted images): %w by kfp-argo: Argo moves artifacts through an artifact repository", ErrUnsupported)
 	}
 	return wfv1.ArtifactLocation{}, fmt.Errorf("URI %q: scheme %q is not supported (gs, s3, minio, http, https)", uri, u.Scheme)
 }
@@ -148,8 +160,10 @@ func runtimeLocation(known, expr string) (wfv1.ArtifactLocation, error) {
 	if err != nil {
 		return loc, err
 	}
-	bucket := fmt.Sprintf("{{=sprig.splitList('/', %s)[2]}}", expr)
-	key := fmt.Sprintf("{{=sprig.join('/', sprig.splitList('/', %s)[3:])}}", expr)
+	// Out-of-range parts give "-" rather than an expression error: Argo's validator evaluates these with
+	// placeholder values, and at run time a malformed URI then fails with a readable location.
+	bucket := fmt.Sprintf("{{=sprig.default('-', get(sprig.splitList('/', %s), 2))}}", expr)
+	key := fmt.Sprintf("{{=sprig.default('-', sprig.join('/', sprig.rest(sprig.rest(sprig.rest(sprig.splitList('/', %s))))))}}", expr)
 	switch {
 	case loc.GCS != nil:
 		loc.GCS.Bucket, loc.GCS.Key = bucket, key
