@@ -128,4 +128,3 @@ func TestSubPipelineAndRetry(t *testing.T) {
 		t.Errorf("task-names annotation: %v", refs)
 	}
 }
-
