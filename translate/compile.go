@@ -88,6 +88,7 @@ type scope struct {
 	inputs    map[string]string         // IR input parameter name -> Argo reference text; absent = not given
 	artifacts map[string]artifactSource // IR input artifact name -> where it comes from; absent = not given
 	retry     *RetryPolicy              // inherited from an enclosing task's retryPolicy
+	hookFor   string                    // set while compiling a task that runs as the exit hook of this IR task
 	schemes   map[string]string         // URI schemes of inputs whose value is known when compiling (importers need them)
 	tasks     map[string]*TaskSpec
 	virtual   map[string]*importerTask // importer tasks: no pod, consumers get the artifact location
@@ -217,9 +218,7 @@ func (c *compiler) pipelineArguments() ([]wfv1.Parameter, map[string]string, err
 	for _, name := range sortedMapKeys(defs) {
 		def := defs[name]
 		path := fmt.Sprintf("root.inputDefinitions.parameters[%q]", name)
-		if def.ParameterType == TypeTaskFinalStatus {
-			return nil, nil, unsupported(path, "dsl.PipelineTaskFinalStatus inputs")
-		}
+
 		value := def.DefaultValue
 		if v, ok := c.opts.Parameters[name]; ok {
 			if s, isText := v.(string); isText && def.ParameterType != TypeString {
@@ -247,6 +246,8 @@ func (c *compiler) pipelineArguments() ([]wfv1.Parameter, map[string]string, err
 		} else if def.IsOptional {
 			continue
 		}
+		// A TASK_FINAL_STATUS pipeline input (a component compiled on its own) has no producer: it is an
+		// argument without value that the user gives as JSON, like any required input.
 		args = append(args, p)
 		// The root DAG reads pipeline inputs as globals: an input without a value stays valid for `argo lint`
 		// and is filled by `argo submit -p`.
@@ -323,8 +324,16 @@ func (c *compiler) dagTemplate(name string, sc scope) (wfv1.Template, error) {
 		sc.virtual[tn] = imp
 		c.taskRefs[taskRefKey(sc.path, name, fieldName(tn))] = TaskRef{Task: tn, DisplayName: t.TaskInfo.Name}
 	}
+	hooks, err := c.exitHooks(sc)
+	if err != nil {
+		return tmpl, err
+	}
+	hooked := map[string]bool{}
+	for _, h := range hooks {
+		hooked[h] = true
+	}
 	for _, tn := range taskNames {
-		if sc.virtual[tn] != nil {
+		if sc.virtual[tn] != nil || hooked[tn] {
 			continue
 		}
 		t := dag.Tasks[tn]
@@ -332,6 +341,14 @@ func (c *compiler) dagTemplate(name string, sc scope) (wfv1.Template, error) {
 		task, err := c.dagTask(sc, tn, t, tp)
 		if err != nil {
 			return tmpl, err
+		}
+		if h, ok := hooks[tn]; ok {
+			hook, err := c.exitHook(sc, tn, h)
+			if err != nil {
+				return tmpl, err
+			}
+			task.Hooks = wfv1.LifecycleHooks{wfv1.ExitLifecycleEvent: hook}
+			c.taskRefs[taskRefKey(sc.path, name, task.Name)+".onExit"] = TaskRef{Task: h, DisplayName: dag.Tasks[h].TaskInfo.Name}
 		}
 		tmpl.DAG.Tasks = append(tmpl.DAG.Tasks, task)
 		c.taskRefs[taskRefKey(sc.path, name, task.Name)] = TaskRef{Task: tn, DisplayName: t.TaskInfo.Name}
@@ -343,6 +360,88 @@ func (c *compiler) dagTemplate(name string, sc scope) (wfv1.Template, error) {
 		return tmpl, err
 	}
 	return tmpl, nil
+}
+
+// exitHooks finds the tasks that run after one upstream task however it ended (dsl.ExitHandler and
+// ignore_upstream_failure: trigger strategy ALL_UPSTREAM_TASKS_COMPLETED). Each becomes the Argo exit hook of
+// that upstream task: it runs once the upstream is done, and the upstream keeps its own phase, so a failed
+// body still fails the run even when the exit task succeeds. Returns upstream -> hook task.
+func (c *compiler) exitHooks(sc scope) (map[string]string, error) {
+	hooks := map[string]string{}
+	for _, tn := range sortedMapKeys(sc.tasks) {
+		t := sc.tasks[tn]
+		if t.TriggerPolicy == nil || t.TriggerPolicy.Strategy == "" {
+			continue
+		}
+		tp := fmt.Sprintf("%s.dag.tasks[%q].triggerPolicy", sc.path, tn)
+		if t.TriggerPolicy.Strategy != "ALL_UPSTREAM_TASKS_COMPLETED" {
+			return nil, unsupported(tp+".strategy", "trigger strategy "+t.TriggerPolicy.Strategy)
+		}
+		if t.TriggerPolicy.Condition != "" {
+			return nil, unsupported(tp, "a condition on a task that ignores upstream failures")
+		}
+		ups := upstreams(t)
+		if len(ups) != 1 || sc.virtual[ups[0]] != nil {
+			return nil, unsupported(tp+".strategy", fmt.Sprintf("ignoring the failure of %d upstream tasks (kfp-argo maps one upstream task to an Argo exit hook)", len(ups)))
+		}
+		for _, other := range sortedMapKeys(sc.tasks) {
+			for _, u := range upstreams(sc.tasks[other]) {
+				if u == tn {
+					return nil, unsupported(tp+".strategy", fmt.Sprintf("task %q depends on %q, which runs as an exit hook", other, tn))
+				}
+			}
+		}
+		if prev, ok := hooks[ups[0]]; ok {
+			return nil, unsupported(tp+".strategy", fmt.Sprintf("tasks %q and %q both run after %q completes", prev, tn, ups[0]))
+		}
+		hooks[ups[0]] = tn
+	}
+	return hooks, nil
+}
+
+// upstreams lists the sibling tasks a task waits for: its dependencies and the producers of its inputs.
+func upstreams(t *TaskSpec) []string {
+	set := map[string]bool{}
+	for _, d := range t.DependentTasks {
+		set[d] = true
+	}
+	if t.Inputs != nil {
+		for _, p := range t.Inputs.Parameters {
+			if p.TaskOutputParameter != nil {
+				set[p.TaskOutputParameter.ProducerTask] = true
+			}
+			if p.TaskFinalStatus != nil {
+				set[p.TaskFinalStatus.ProducerTask] = true
+			}
+		}
+		for _, a := range t.Inputs.Artifacts {
+			if a.TaskOutputArtifact != nil {
+				set[a.TaskOutputArtifact.ProducerTask] = true
+			}
+		}
+	}
+	return sortedMapKeys(set)
+}
+
+// exitHook compiles hook task h as the exit hook of upstream u.
+func (c *compiler) exitHook(sc scope, u, h string) (wfv1.LifecycleHook, error) {
+	sc.hookFor = u
+	tp := fmt.Sprintf("%s.dag.tasks[%q]", sc.path, h)
+	task, err := c.dagTask(sc, h, sc.tasks[h], tp)
+	if err != nil {
+		return wfv1.LifecycleHook{}, err
+	}
+	return wfv1.LifecycleHook{Template: task.Template, Arguments: task.Arguments}, nil
+}
+
+// finalStatus is the PipelineTaskFinalStatus of the hooked task, built by Argo from the task's phase.
+func (c *compiler) finalStatus(sc scope, producer string) string {
+	status := fmt.Sprintf("tasks[%s].status", exprString(fieldName(producer)))
+	state := fmt.Sprintf("(%[1]s == 'Succeeded' ? 'SUCCEEDED' : (%[1]s == 'Skipped' || %[1]s == 'Omitted' ? 'SKIPPED' : 'FAILED'))", status)
+	message := fmt.Sprintf("(%[1]s == 'Succeeded' ? '' : %[2]s + ' ended ' + %[1]s)", status, exprString(producer))
+	code := fmt.Sprintf("(%s == 'Succeeded' ? 0 : 2)", status)
+	return fmt.Sprintf("{{=toJson(sprig.dict('state', %s, 'pipelineJobResourceName', workflow.name, 'pipelineTaskName', %s, 'error', sprig.dict('code', %s, 'message', %s)))}}",
+		state, exprString(producer), code, message)
 }
 
 // taskRefKey keys the kfp-argo.io/task-names annotation: the Argo task name in the root DAG, and
@@ -357,8 +456,6 @@ func taskRefKey(scopePath, template, task string) string {
 // taskGates reports task features that belong to later work as unsupported, naming them.
 func (c *compiler) taskGates(t *TaskSpec, tp string) error {
 	switch {
-	case t.TriggerPolicy != nil && t.TriggerPolicy.Strategy != "":
-		return unsupported(tp+".triggerPolicy.strategy", "trigger strategy "+t.TriggerPolicy.Strategy+" (exit handlers, ignore_upstream_failure)")
 	case t.ParameterIterator != nil:
 		return unsupported(tp+".parameterIterator", "loops (dsl.ParallelFor)")
 	case t.ArtifactIterator != nil:
@@ -368,9 +465,6 @@ func (c *compiler) taskGates(t *TaskSpec, tp string) error {
 	}
 	if t.Inputs != nil {
 		for _, n := range sortedMapKeys(t.Inputs.Parameters) {
-			if t.Inputs.Parameters[n].TaskFinalStatus != nil {
-				return unsupported(fmt.Sprintf("%s.inputs.parameters[%q].taskFinalStatus", tp, n), "dsl.PipelineTaskFinalStatus")
-			}
 			if t.Inputs.Parameters[n].ParameterExpressionSelector != "" {
 				return unsupported(fmt.Sprintf("%s.inputs.parameters[%q].parameterExpressionSelector", tp, n), "parameter expression selectors")
 			}
@@ -552,6 +646,10 @@ func (c *compiler) taskArguments(sc scope, t *TaskSpec, comp *ComponentSpec, tp 
 			}
 			art.From = fmt.Sprintf("{{tasks.%s.outputs.artifacts.%s}}", fieldName(ref.ProducerTask), paramName(ref.OutputArtifactKey))
 			meta = fmt.Sprintf("{{tasks.%s.outputs.parameters.%s%s}}", fieldName(ref.ProducerTask), MetadataParameterPrefix, paramName(ref.OutputArtifactKey))
+			if ref.ProducerTask == sc.hookFor {
+				art.Optional = true
+				meta = fmt.Sprintf("{{=tasks[%s]?.outputs?.parameters?.[%s] ?? '%s'}}", exprString(fieldName(ref.ProducerTask)), exprString(MetadataParameterPrefix+paramName(ref.OutputArtifactKey)), noneValue)
+			}
 		default:
 			src, ok := sc.artifacts[ia.ComponentInputArtifact]
 			if !ok {
@@ -583,7 +681,16 @@ func (c *compiler) parameterSource(sc scope, t *TaskSpec, name, typ, pp string) 
 		if sc.virtual[ref.ProducerTask] != nil {
 			return "", false, pathErrorf(pp, "an importer has no output parameters")
 		}
+		if ref.ProducerTask == sc.hookFor {
+			// The upstream of an exit hook may have failed without outputs: the input is then not given.
+			return fmt.Sprintf("{{=tasks[%s]?.outputs?.parameters?.[%s] ?? '%s'}}", exprString(fieldName(ref.ProducerTask)), exprString(paramName(ref.OutputParameterKey)), noneValue), true, nil
+		}
 		return fmt.Sprintf("{{tasks.%s.outputs.parameters.%s}}", fieldName(ref.ProducerTask), paramName(ref.OutputParameterKey)), true, nil
+	case ip.TaskFinalStatus != nil:
+		if ip.TaskFinalStatus.ProducerTask != sc.hookFor {
+			return "", false, pathErrorf(pp+".taskFinalStatus", "the final status of %q is only known to a task that runs after it however it ended", ip.TaskFinalStatus.ProducerTask)
+		}
+		return c.finalStatus(sc, ip.TaskFinalStatus.ProducerTask), true, nil
 	case ip.RuntimeValue != nil:
 		v, err := c.constant(sc, t, ip.RuntimeValue.Constant, typ, pp+".runtimeValue.constant")
 		return v, err == nil, err

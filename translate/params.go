@@ -51,7 +51,7 @@ func canonicalValue(typ string, v any) (string, error) {
 			return "", fmt.Errorf("expected a list, got %s", jsonKind(v))
 		}
 		return compactJSON(v)
-	case TypeStruct:
+	case TypeStruct, TypeTaskFinalStatus:
 		if _, ok := v.(map[string]any); !ok {
 			return "", fmt.Errorf("expected an object (struct), got %s", jsonKind(v))
 		}
@@ -121,7 +121,7 @@ func ParseParameterText(typ, text string) (any, error) {
 			return false, nil
 		}
 		return nil, fmt.Errorf("expected true or false, got %q", text)
-	case TypeList, TypeStruct:
+	case TypeList, TypeStruct, TypeTaskFinalStatus:
 		dec := json.NewDecoder(strings.NewReader(text))
 		dec.UseNumber()
 		var v any
