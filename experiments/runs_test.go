@@ -325,7 +325,10 @@ func TestWatchUntilTerminal(t *testing.T) {
 	started := make(chan struct{})
 	go func() {
 		<-started // the watch has its first look: the updates below are changes it must see
-		e.setStatus(t, "w1", func(wf *wfv1.Workflow) { wf.Status.Phase = wfv1.WorkflowRunning; wf.Status.StartedAt = metav1.NewTime(sec(1)) })
+		e.setStatus(t, "w1", func(wf *wfv1.Workflow) {
+			wf.Status.Phase = wfv1.WorkflowRunning
+			wf.Status.StartedAt = metav1.NewTime(sec(1))
+		})
 		time.Sleep(50 * time.Millisecond)
 		e.setStatus(t, "w1", succeed)
 	}()
