@@ -455,20 +455,8 @@ func taskRefKey(scopePath, template, task string) string {
 
 // taskGates reports task features that belong to later work as unsupported, naming them.
 func (c *compiler) taskGates(t *TaskSpec, tp string) error {
-	switch {
-	case t.ParameterIterator != nil:
-		return unsupported(tp+".parameterIterator", "loops (dsl.ParallelFor)")
-	case t.ArtifactIterator != nil:
+	if t.ArtifactIterator != nil {
 		return unsupported(tp+".artifactIterator", "loops over artifacts (dsl.ParallelFor)")
-	case t.IteratorPolicy != nil:
-		return unsupported(tp+".iteratorPolicy", "loop parallelism")
-	}
-	if t.Inputs != nil {
-		for _, n := range sortedMapKeys(t.Inputs.Parameters) {
-			if t.Inputs.Parameters[n].ParameterExpressionSelector != "" {
-				return unsupported(fmt.Sprintf("%s.inputs.parameters[%q].parameterExpressionSelector", tp, n), "parameter expression selectors")
-			}
-		}
 	}
 	return nil
 }
@@ -517,6 +505,12 @@ func (c *compiler) dagTask(sc scope, tn string, t *TaskSpec, tp string) (wfv1.DA
 		task.When = when
 	}
 	task.Depends = c.depends(sc, t)
+	if t.ParameterIterator != nil {
+		return c.loop(sc, t, comp, task, tp)
+	}
+	if t.IteratorPolicy != nil {
+		return task, pathErrorf(tp+".iteratorPolicy", "an iterator policy needs a parameterIterator")
+	}
 	return task, nil
 }
 
@@ -672,6 +666,9 @@ func (c *compiler) taskArguments(sc scope, t *TaskSpec, comp *ComponentSpec, tp 
 // source is an optional input of the enclosing DAG that was not given.
 func (c *compiler) parameterSource(sc scope, t *TaskSpec, name, typ, pp string) (string, bool, error) {
 	ip := t.Inputs.Parameters[name]
+	if ip.ParameterExpressionSelector != "" {
+		return c.selected(sc, t, name, pp)
+	}
 	switch {
 	case ip.ComponentInputParameter != "":
 		ref, ok := sc.inputs[ip.ComponentInputParameter]
@@ -685,7 +682,15 @@ func (c *compiler) parameterSource(sc scope, t *TaskSpec, name, typ, pp string) 
 			// The upstream of an exit hook may have failed without outputs: the input is then not given.
 			return fmt.Sprintf("{{=tasks[%s]?.outputs?.parameters?.[%s] ?? '%s'}}", exprString(fieldName(ref.ProducerTask)), exprString(paramName(ref.OutputParameterKey)), noneValue), true, nil
 		}
-		return fmt.Sprintf("{{tasks.%s.outputs.parameters.%s}}", fieldName(ref.ProducerTask), paramName(ref.OutputParameterKey)), true, nil
+		text := fmt.Sprintf("{{tasks.%s.outputs.parameters.%s}}", fieldName(ref.ProducerTask), paramName(ref.OutputParameterKey))
+		conv, collected, err := c.collected(sc.tasks[ref.ProducerTask], ref.OutputParameterKey, "tasks["+exprString(fieldName(ref.ProducerTask))+"].outputs.parameters["+exprString(paramName(ref.OutputParameterKey))+"]")
+		if err != nil {
+			return "", false, pathErrorf(pp, "%v", err)
+		}
+		if collected {
+			return "{{=toJson(" + conv + ")}}", true, nil
+		}
+		return text, true, nil
 	case ip.TaskFinalStatus != nil:
 		if ip.TaskFinalStatus.ProducerTask != sc.hookFor {
 			return "", false, pathErrorf(pp+".taskFinalStatus", "the final status of %q is only known to a task that runs after it however it ended", ip.TaskFinalStatus.ProducerTask)

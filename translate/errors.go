@@ -54,3 +54,14 @@ func inFile(file string, err error) error {
 	}
 	return &Error{File: file, Err: err}
 }
+
+// withPath locates err at path: an *Error gets the more precise path, anything else is wrapped.
+func withPath(path string, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		c := *e
+		c.Path = path
+		return &c
+	}
+	return &Error{Path: path, Err: err}
+}

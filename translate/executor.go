@@ -245,14 +245,14 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 	for i, s := range ctr.Command {
 		parts, err := expandArg(s, resolve, present)
 		if err != nil {
-			return tmpl, pathErrorf(fmt.Sprintf("%s.command[%d]", ep, i), "%v", err)
+			return tmpl, withPath(fmt.Sprintf("%s.command[%d]", ep, i), err)
 		}
 		command = append(command, parts...)
 	}
 	for i, s := range ctr.Args {
 		parts, err := expandArg(s, resolve, present)
 		if err != nil {
-			return tmpl, pathErrorf(fmt.Sprintf("%s.args[%d]", ep, i), "%v", err)
+			return tmpl, withPath(fmt.Sprintf("%s.args[%d]", ep, i), err)
 		}
 		args = append(args, parts...)
 	}

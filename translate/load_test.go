@@ -98,7 +98,7 @@ func TestCompileErrors(t *testing.T) {
 		{"unknown parameter", minimal, Options{Parameters: map[string]any{"epochs": "3"}}, `parameter "epochs": the pipeline has no such input (inputs: lr)`},
 		{"name too long", minimal, Options{Name: strings.Repeat("a", 64)}, "must be no more than 63 characters"},
 		{"unknown placeholder", strings.Replace(minimal, `"{{$.outputs.parameters['out'].output_file}}"`, `"{{$.inputs.nonsense}}"`, 1), Options{}, `deploymentSpec.executors["exec-a"].container.command[2]: unknown placeholder "{{$.inputs.nonsense}}"`},
-		{"unsupported feature", strings.Replace(minimal, "taskInfo: {name: eval}", "taskInfo: {name: eval}\n        parameterIterator: {itemInput: x, items: {raw: '[1]'}}", 1), Options{}, `root.dag.tasks["eval"].parameterIterator: loops (dsl.ParallelFor): not supported by kfp-argo yet`},
+		{"unsupported feature", strings.Replace(minimal, `"{{$.inputs.parameters['lr']}}"`, `"{{$.pipeline_google_cloud_project_id}}"`, 1), Options{}, `deploymentSpec.executors["exec-a"].container.command[1]: Vertex AI placeholder {{$.pipeline_google_cloud_project_id}}: not supported by kfp-argo yet`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,7 +115,7 @@ func TestCompileErrors(t *testing.T) {
 			}
 		})
 	}
-	p, _ := Load("p.yaml", []byte(strings.Replace(minimal, "taskInfo: {name: eval}", "taskInfo: {name: eval}\n        parameterIterator: {itemInput: x, items: {raw: '[1]'}}", 1)))
+	p, _ := Load("p.yaml", []byte(strings.Replace(minimal, `"{{$.inputs.parameters['lr']}}"`, `"{{$.pipeline_google_cloud_project_id}}"`, 1)))
 	if _, err := Compile(p, Options{}); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("unsupported features must match ErrUnsupported: %v", err)
 	}
