@@ -12,6 +12,7 @@ func NewRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cmd.AddCommand(newCompileCommand(), newVersionCommand())
+	e := defaultEnv()
+	cmd.AddCommand(newCompileCommand(), newVersionCommand(), newSubmitCommand(e), newExperimentCommand(e), newRunCommand(e))
 	return cmd
 }

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/kfp-argo/kfp-argo/experiments"
+)
+
+type experimentOptions struct {
+	kube   kubeFlags
+	output string
+}
+
+func newExperimentCommand(e *env) *cobra.Command {
+	o := &experimentOptions{}
+	cmd := &cobra.Command{
+		Use:     "experiment",
+		Aliases: []string{"experiments", "exp"},
+		Short:   "Create, list, archive and delete experiments (groups of runs, kept as ConfigMaps)",
+	}
+	o.kube.addFlags(cmd)
+	cmd.PersistentFlags().StringVarP(&o.output, "output", "o", outTable, "output: table, wide, json, yaml or name")
+
+	var description, displayName string
+	create := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create an experiment",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			runs, err := o.connect(e)
+			if err != nil {
+				return err
+			}
+			exp, err := runs.Store.CreateExperiment(cmd.Context(), experiments.Experiment{Name: args[0], DisplayName: displayName, Description: description})
+			if err != nil {
+				return err
+			}
+			return o.print(cmd.OutOrStdout(), e.now(), []experiments.Experiment{exp}, false)
+		},
+	}
+	create.Flags().StringVar(&description, "description", "", "what the experiment is for")
+	create.Flags().StringVar(&displayName, "display-name", "", "display name (default: the name)")
+
+	var all, archived bool
+	var selector string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List experiments (available ones unless --archived or --all)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			runs, err := o.connect(e)
+			if err != nil {
+				return err
+			}
+			f := experiments.ExperimentFilter{StorageState: experiments.StorageAvailable}
+			if archived {
+				f.StorageState = experiments.StorageArchived
+			}
+			if all {
+				f.StorageState = ""
+			}
+			if selector != "" {
+				if f.Selector, err = labels.Parse(selector); err != nil {
+					return fmt.Errorf("--selector: %w", err)
+				}
+			}
+			exps, err := runs.Store.ListExperiments(cmd.Context(), f)
+			if perr := o.print(cmd.OutOrStdout(), e.now(), exps, true); perr != nil {
+				return perr
+			}
+			return err
+		},
+	}
+	list.Flags().BoolVar(&all, "all", false, "list archived experiments too")
+	list.Flags().BoolVar(&archived, "archived", false, "list archived experiments only")
+	list.Flags().StringVarP(&selector, "selector", "l", "", "label selector on the experiment records")
+
+	get := &cobra.Command{
+		Use:   "get NAME",
+		Short: "Show an experiment",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			runs, err := o.connect(e)
+			if err != nil {
+				return err
+			}
+			exp, err := runs.Store.GetExperiment(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return o.print(cmd.OutOrStdout(), e.now(), []experiments.Experiment{exp}, false)
+		},
+	}
+
+	archive := &cobra.Command{
+		Use:   "archive NAME",
+		Short: "Archive an experiment and its runs",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			runs, err := o.connect(e)
+			if err != nil {
+				return err
+			}
+			if err := runs.Store.ArchiveExperiment(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "experiment/%s archived\n", args[0])
+			return nil
+		},
+	}
+	unarchive := &cobra.Command{
+		Use:   "unarchive NAME",
+		Short: "Make an archived experiment available again (its runs stay archived, as in KFP)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			runs, err := o.connect(e)
+			if err != nil {
+				return err
+			}
+			if err := runs.Store.UnarchiveExperiment(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "experiment/%s unarchived\n", args[0])
+			return nil
+		},
+	}
+	var withRuns bool
+	del := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete an experiment; refused while it has runs unless --with-runs (which deletes their workflows and records)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			runs, err := o.connect(e)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if withRuns {
+				// Workflows first, each before its record (Runs.Delete), so no Workflow is left whose record
+				// sync would bring back into a deleted experiment.
+				list, err := runs.List(ctx, experiments.RunFilter{Experiment: args[0]})
+				if err != nil {
+					return err
+				}
+				for _, r := range list {
+					if err := runs.Delete(ctx, r.Name); err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "run/%s deleted\n", r.Name)
+				}
+			}
+			if _, err := runs.Store.DeleteExperiment(ctx, args[0], withRuns); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "experiment/%s deleted\n", args[0])
+			return nil
+		},
+	}
+	del.Flags().BoolVar(&withRuns, "with-runs", false, "also delete the experiment's runs (workflows and records)")
+
+	cmd.AddCommand(create, list, get, archive, unarchive, del)
+	return cmd
+}
+
+func (o *experimentOptions) connect(e *env) (*experiments.Runs, error) {
+	if err := checkOutput(o.output, outTable, outWide, outJSON, outYAML, outName); err != nil {
+		return nil, err
+	}
+	return e.runs(&o.kube)
+}
+
+// print shows experiments; asList keeps JSON/YAML a list even for one item, so scripts see one shape per verb.
+func (o *experimentOptions) print(w io.Writer, now time.Time, exps []experiments.Experiment, asList bool) error {
+	switch o.output {
+	case outJSON, outYAML:
+		if !asList && len(exps) == 1 {
+			return printData(w, o.output, exps[0])
+		}
+		if exps == nil {
+			exps = []experiments.Experiment{}
+		}
+		return printData(w, o.output, exps)
+	case outName:
+		for _, x := range exps {
+			fmt.Fprintf(w, "experiment/%s\n", x.Name)
+		}
+		return nil
+	}
+	header := []string{"NAME", "STATE", "CREATED", "LAST RUN"}
+	if o.output == outWide {
+		header = append(header, "DISPLAY NAME", "DESCRIPTION")
+	}
+	rows := make([][]string, 0, len(exps))
+	for _, x := range exps {
+		last := "-"
+		if !x.LastRunAt.IsZero() {
+			last = age(now, x.LastRunAt)
+		}
+		row := []string{x.Name, string(x.StorageState), age(now, x.CreatedAt), last}
+		if o.output == outWide {
+			row = append(row, orDash(x.DisplayName), orDash(x.Description))
+		}
+		rows = append(rows, row)
+	}
+	return table(w, header, rows)
+}

@@ -1,0 +1,400 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/kfp-argo/kfp-argo/experiments"
+)
+
+type runOptions struct {
+	kube   kubeFlags
+	output string
+}
+
+func newRunCommand(e *env) *cobra.Command {
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:     "run",
+		Aliases: []string{"runs"},
+		Short:   "List, show, follow, stop, retry, compare and delete runs",
+		Long: `A run is one execution of a pipeline; its name is its Workflow's name. Every read brings the run's
+record (a ConfigMap) up to date with its Workflow, so the commands work without the sync controller.`,
+	}
+	o.kube.addFlags(cmd)
+	cmd.PersistentFlags().StringVarP(&o.output, "output", "o", outTable, "output: table, wide, json, yaml or name (compare: table, json, yaml, csv)")
+	cmd.AddCommand(o.listCommand(e), o.getCommand(e), o.watchCommand(e), o.logsCommand(e),
+		o.shutdownCommand(e, "terminate", "terminated", wfv1.ShutdownStrategyTerminate, "Terminate a run: running tasks are killed, exit handlers do not run"),
+		o.shutdownCommand(e, "stop", "stopped", wfv1.ShutdownStrategyStop, "Stop a run: no new tasks start, exit handlers still run"),
+		o.retryCommand(e),
+		o.storageCommand(e, "archive", experiments.StorageArchived), o.storageCommand(e, "unarchive", experiments.StorageAvailable),
+		o.deleteCommand(e), o.compareCommand(e))
+	return cmd
+}
+
+func (o *runOptions) connect(e *env, allowed ...string) (*experiments.Runs, error) {
+	if len(allowed) == 0 {
+		allowed = []string{outTable, outWide, outJSON, outYAML, outName}
+	}
+	if err := checkOutput(o.output, allowed...); err != nil {
+		return nil, err
+	}
+	return e.runs(&o.kube)
+}
+
+func (o *runOptions) listCommand(e *env) *cobra.Command {
+	var experiment, state, selector, pipeline string
+	var all, archived bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List runs, newest first (available ones unless --archived or --all)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			runs, err := o.connect(e)
+			if err != nil {
+				return err
+			}
+			f := experiments.RunFilter{Experiment: experiment, Pipeline: pipeline, StorageState: experiments.StorageAvailable}
+			if archived {
+				f.StorageState = experiments.StorageArchived
+			}
+			if all {
+				f.StorageState = ""
+			}
+			if state != "" {
+				if f.State, err = experiments.ParseState(state); err != nil {
+					return fmt.Errorf("--state: %w", err)
+				}
+			}
+			if selector != "" {
+				if f.Selector, err = labels.Parse(selector); err != nil {
+					return fmt.Errorf("--selector: %w", err)
+				}
+			}
+			list, err := runs.List(cmd.Context(), f)
+			if perr := o.printRuns(cmd.OutOrStdout(), e.now(), list); perr != nil {
+				return perr
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&experiment, "experiment", "e", "", "only runs of this experiment")
+	f.StringVar(&pipeline, "pipeline", "", "only runs of this pipeline")
+	f.StringVar(&state, "state", "", "only runs in this state (PENDING, RUNNING, SUCCEEDED, FAILED, CANCELED, ...)")
+	f.StringVarP(&selector, "selector", "l", "", "label selector on the run records")
+	f.BoolVar(&all, "all", false, "list archived runs too")
+	f.BoolVar(&archived, "archived", false, "list archived runs only")
+	return cmd
+}
+
+func (o *runOptions) printRuns(w io.Writer, now time.Time, runs []experiments.Run) error {
+	switch o.output {
+	case outJSON, outYAML:
+		if runs == nil {
+			runs = []experiments.Run{}
+		}
+		return printData(w, o.output, runs)
+	case outName:
+		for _, r := range runs {
+			fmt.Fprintf(w, "run/%s\n", r.Name)
+		}
+		return nil
+	}
+	header := []string{"NAME", "EXPERIMENT", "STATE", "TASKS", "DURATION", "AGE"}
+	if o.output == outWide {
+		header = append(header, "PIPELINE", "DISPLAY NAME", "RETRIES", "STORAGE", "ERROR")
+	}
+	rows := make([][]string, 0, len(runs))
+	for _, r := range runs {
+		row := []string{r.Name, r.Experiment, string(r.State), r.Progress(), runDuration(now, r), age(now, r.CreatedAt)}
+		if o.output == outWide {
+			row = append(row, orDash(r.PipelineName), orDash(r.DisplayName), strconv.Itoa(r.RetryCount), string(r.StorageState), orDash(oneLine(r.Error, 60)))
+		}
+		rows = append(rows, row)
+	}
+	return table(w, header, rows)
+}
+
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		return s[:max-3] + "..."
+	}
+	return s
+}
+
+func (o *runOptions) getCommand(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "get RUN",
+		Short: "Show a run: state, parameters, tasks and metrics",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			runs, err := o.connect(e)
+			if err != nil {
+				return err
+			}
+			r, err := runs.Get(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return o.printRun(cmd.OutOrStdout(), e.now(), r)
+		},
+	}
+}
+
+// printRun shows one run in detail (table, wide) or as its record (json, yaml).
+func (o *runOptions) printRun(w io.Writer, now time.Time, r experiments.Run) error {
+	switch o.output {
+	case outJSON, outYAML:
+		return printData(w, o.output, r)
+	case outName:
+		_, err := fmt.Fprintf(w, "run/%s\n", r.Name)
+		return err
+	}
+	kv := [][]string{
+		{"Name:", r.Name}, {"Display name:", r.DisplayName}, {"Experiment:", r.Experiment},
+		{"Pipeline:", orDash(r.PipelineName)}, {"State:", string(r.State)}, {"Tasks:", r.Progress()},
+		{"Created:", timeOrDash(r.CreatedAt)}, {"Started:", timeOrDash(r.StartedAt)}, {"Finished:", timeOrDash(r.FinishedAt)},
+		{"Duration:", runDuration(now, r)},
+	}
+	if r.Error != "" {
+		kv = append(kv, []string{"Error:", r.Error})
+	}
+	if r.RetryCount > 0 {
+		kv = append(kv, []string{"Retries:", strconv.Itoa(r.RetryCount)})
+	}
+	if o.output == outWide {
+		kv = append(kv, []string{"Workflow:", r.Workflow.Name + " (" + r.Workflow.UID + ")"}, []string{"Digest:", orDash(r.PipelineDigest)},
+			[]string{"Storage:", string(r.StorageState)})
+	}
+	for _, row := range kv {
+		fmt.Fprintf(w, "%-14s %s\n", row[0], row[1])
+	}
+	if len(r.Parameters) > 0 {
+		fmt.Fprintln(w, "\nParameters:")
+		for _, k := range sortedKeys(r.Parameters) {
+			fmt.Fprintf(w, "  %s = %s\n", k, r.Parameters[k])
+		}
+	}
+	if len(r.Tasks) > 0 {
+		fmt.Fprintln(w)
+		header := []string{"TASK", "STATE", "STARTED", "DURATION", "ATTEMPTS"}
+		if o.output == outWide {
+			header = append(header, "TYPE", "POD", "ERROR")
+		}
+		var rows [][]string
+		for _, t := range r.Tasks {
+			name := t.DisplayName
+			if name == "" {
+				name = t.Name
+			}
+			for _, i := range t.Iteration {
+				name += fmt.Sprintf("[%d]", i)
+			}
+			if t.Cached {
+				name += " (cached)"
+			}
+			row := []string{name, string(t.State), timeOrDash(t.Started), taskDuration(now, t), strconv.Itoa(t.Attempts)}
+			if o.output == outWide {
+				row = append(row, orDash(t.Type), orDash(t.Pod), orDash(oneLine(t.Error, 60)))
+			}
+			rows = append(rows, row)
+		}
+		if err := table(w, header, rows); err != nil {
+			return err
+		}
+	}
+	if len(r.Metrics) > 0 {
+		fmt.Fprintln(w, "\nMetrics:")
+		for _, k := range sortedKeys(r.Metrics) {
+			fmt.Fprintf(w, "  %s = %s\n", k, strconv.FormatFloat(r.Metrics[k], 'g', -1, 64))
+		}
+	}
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "Warning: %s\n", warn)
+	}
+	return nil
+}
+
+func timeOrDash(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func taskDuration(now time.Time, t experiments.Task) string {
+	if t.Started.IsZero() {
+		return "-"
+	}
+	end := t.Finished
+	if end.IsZero() {
+		end = now
+	}
+	return end.Sub(t.Started).Round(time.Second).String()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (o *runOptions) watchCommand(e *env) *cobra.Command {
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "watch RUN",
+		Short: "Show a run's progress until it ends (redrawn on a terminal, one line per change otherwise)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			runs, err := o.connect(e)
+			if err != nil {
+				return err
+			}
+			final, err := watchRun(cmd, e, runs, args[0], true)
+			if err != nil {
+				return err
+			}
+			if wait && final.State != experiments.StateSucceeded {
+				return runNotSucceeded(final)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "exit non-zero unless the run succeeds")
+	return cmd
+}
+
+func (o *runOptions) logsCommand(e *env) *cobra.Command {
+	var req experiments.LogsRequest
+	cmd := &cobra.Command{
+		Use:   "logs RUN",
+		Short: "Print the logs of a run's task pods (the main container)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			runs, err := o.connect(e)
+			if err != nil {
+				return err
+			}
+			return runs.Logs(cmd.Context(), args[0], req, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&req.Task, "task", "", "only this task (IR task name or display name)")
+	cmd.Flags().BoolVarP(&req.Follow, "follow", "f", false, "follow the log of a running task")
+	return cmd
+}
+
+func (o *runOptions) shutdownCommand(e *env, verb, done string, strategy wfv1.ShutdownStrategy, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   verb + " RUN",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			runs, err := o.connect(e)
+			if err != nil {
+				return err
+			}
+			r, err := runs.Shutdown(cmd.Context(), args[0], strategy)
+			if err != nil {
+				return err
+			}
+			return o.printAction(cmd.OutOrStdout(), r, done+": "+string(r.State))
+		},
+	}
+}
+
+func (o *runOptions) retryCommand(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "retry RUN",
+		Short: "Run a FAILED or CANCELED run again, as a new attempt under the same name",
+		Long: `Retry deletes the run's Workflow and creates it again from the same spec with the annotation
+kfp-argo.io/retry-count increased, which reopens the run record (its history keeps the failed attempt).
+Tasks with caching on are memoization hits, so what succeeded before does not run again. This is a
+resubmission, not Argo's in-place "argo retry": the previous attempt's node status is not kept in the
+Workflow, only in the record's history.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			runs, err := o.connect(e)
+			if err != nil {
+				return err
+			}
+			r, err := runs.Retry(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return o.printAction(cmd.OutOrStdout(), r, fmt.Sprintf("retried (attempt %d): %s", r.RetryCount+1, r.State))
+		},
+	}
+}
+
+func (o *runOptions) storageCommand(e *env, verb string, st experiments.StorageState) *cobra.Command {
+	return &cobra.Command{
+		Use:   verb + " RUN...",
+		Short: strings.ToUpper(verb[:1]) + verb[1:] + " runs (archived runs are hidden from lists by default)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			runs, err := o.connect(e)
+			if err != nil {
+				return err
+			}
+			for _, name := range args {
+				r, _, err := runs.Store.SetRunStorageState(cmd.Context(), name, st)
+				if err != nil {
+					return err
+				}
+				if err := o.printAction(cmd.OutOrStdout(), r, verb+"d"); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func (o *runOptions) deleteCommand(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete RUN...",
+		Short: "Delete runs: their Workflows (and pods), then their records",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			runs, err := o.connect(e)
+			if err != nil {
+				return err
+			}
+			for _, name := range args {
+				if err := runs.Delete(cmd.Context(), name); err != nil {
+					return err
+				}
+				if err := o.printAction(cmd.OutOrStdout(), experiments.Run{Name: name}, "deleted"); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// printAction reports a verb's result: kubectl's "run/NAME did" by default, the record for json/yaml.
+func (o *runOptions) printAction(w io.Writer, r experiments.Run, what string) error {
+	switch o.output {
+	case outJSON, outYAML:
+		return printData(w, o.output, r)
+	case outName:
+		_, err := fmt.Fprintf(w, "run/%s\n", r.Name)
+		return err
+	}
+	_, err := fmt.Fprintf(w, "run/%s %s\n", r.Name, what)
+	return err
+}

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kfp-argo/kfp-argo/argo"
+	"github.com/kfp-argo/kfp-argo/experiments"
+	"github.com/kfp-argo/kfp-argo/translate"
+)
+
+type submitOptions struct {
+	kube         kubeFlags
+	experiment   string
+	params       []string
+	paramsFile   string
+	runName      string
+	displayName  string
+	watch        bool
+	wait         bool
+	dryRun       string
+	output       string
+	noCache      bool
+	artifacts    []string
+	artifactRepo string
+}
+
+func newSubmitCommand(e *env) *cobra.Command {
+	o := &submitOptions{}
+	cmd := &cobra.Command{
+		Use:   "submit PIPELINE",
+		Short: "Compile a KFP pipeline spec (or take an Argo Workflow) and start it as a run of an experiment",
+		Long: `Starts a run: the Workflow is created first, labelled and annotated so that its run record can be
+rebuilt from it, then the run record. PIPELINE is a KFP pipeline spec (YAML, JSON, .zip, .tar.gz) or a plain
+Argo Workflow manifest, which is tracked as a run without translation (-p then sets its arguments as they are).`,
+		Example: `  kfp-argo submit pipeline.yaml -e lr-sweep -p lr=0.01 --wait
+  kfp-argo submit pipeline.yaml -r train-1 --watch
+  kfp-argo submit workflow.yaml --dry-run=server`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, e, args[0]) },
+	}
+	o.kube.addFlags(cmd)
+	f := cmd.Flags()
+	f.StringVarP(&o.experiment, "experiment", "e", experiments.DefaultExperiment, "experiment of the run (created if missing)")
+	f.StringArrayVarP(&o.params, "parameter", "p", nil, "pipeline input NAME=VALUE (repeatable); VALUE is read per the input's type")
+	f.StringVar(&o.paramsFile, "params-file", "", "JSON or YAML file with pipeline input values")
+	f.StringVarP(&o.runName, "run-name", "r", "", "run name, also the Workflow's (default: generated from the pipeline name)")
+	f.StringVar(&o.displayName, "display-name", "", "run display name (default: the run name)")
+	f.BoolVarP(&o.watch, "watch", "w", false, "show the run's progress until it ends")
+	f.BoolVar(&o.wait, "wait", false, "wait until the run ends; exit non-zero unless it succeeded")
+	f.StringVar(&o.dryRun, "dry-run", "none", "none, client (print what would be created) or server (the API server validates it; nothing is stored)")
+	f.StringVarP(&o.output, "output", "o", "", "output: name, json or yaml (the run record; the Workflow for dry runs); default a short message")
+	f.BoolVar(&o.noCache, "no-cache", false, "turn caching (Argo memoization) off for every task")
+	f.StringArrayVar(&o.artifacts, "input-artifact", nil, "pipeline input artifact NAME=URI (repeatable)")
+	f.StringVar(&o.artifactRepo, "artifact-repository-ref", "", "Argo artifact repository: KEY or CONFIGMAP/KEY")
+	return cmd
+}
+
+func (o *submitOptions) run(cmd *cobra.Command, e *env, file string) error {
+	if o.output != "" {
+		if err := checkOutput(o.output, outName, outJSON, outYAML); err != nil {
+			return err
+		}
+	}
+	dry, err := experiments.ParseDryRun(o.dryRun)
+	if err != nil {
+		return err
+	}
+	if dry != experiments.DryRunNone && (o.watch || o.wait) {
+		return fmt.Errorf("--dry-run cannot be combined with --watch or --wait")
+	}
+	wf, err := o.workflow(file)
+	if err != nil {
+		return err
+	}
+	req := experiments.SubmitRequest{Workflow: wf, RunName: o.runName, DisplayName: o.displayName, Experiment: o.experiment, DryRun: dry}
+	out := cmd.OutOrStdout()
+	if dry == experiments.DryRunClient {
+		// Nothing leaves this process, so no cluster is needed.
+		prepared, err := experiments.PrepareWorkflow(req)
+		if err != nil {
+			return err
+		}
+		return printWorkflow(out, prepared, o.output)
+	}
+	runs, err := e.runs(&o.kube)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	run, created, err := runs.Submit(ctx, req)
+	if err != nil {
+		return err
+	}
+	if dry == experiments.DryRunServer {
+		return printWorkflow(out, created, o.output)
+	}
+	if !o.watch && !o.wait {
+		return printSubmitted(out, run, o.output)
+	}
+	if o.output == "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "run/%s submitted to experiment %q\n", run.Name, run.Experiment)
+	}
+	final, err := watchRun(cmd, e, runs, run.Name, o.watch)
+	if err != nil {
+		return err
+	}
+	if o.output != "" {
+		if err := printSubmitted(out, final, o.output); err != nil {
+			return err
+		}
+	}
+	if o.wait && final.State != experiments.StateSucceeded {
+		return runNotSucceeded(final)
+	}
+	return nil
+}
+
+// workflow compiles file, or reads it as is when it is an Argo Workflow manifest.
+func (o *submitOptions) workflow(file string) (*wfv1.Workflow, error) {
+	if plain, err := readPlainWorkflow(file); err != nil || plain != nil {
+		if err != nil {
+			return nil, err
+		}
+		if len(o.artifacts) > 0 || o.noCache || o.artifactRepo != "" {
+			return nil, fmt.Errorf("%s is an Argo Workflow: --input-artifact, --no-cache and --artifact-repository-ref apply to pipelines only", file)
+		}
+		return plain, setWorkflowArguments(plain, o.params, o.paramsFile)
+	}
+	params, err := readParameters(o.params, o.paramsFile)
+	if err != nil {
+		return nil, err
+	}
+	artifacts := map[string]string{}
+	for _, kv := range o.artifacts {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || v == "" {
+			return nil, fmt.Errorf("--input-artifact %q: expected NAME=URI", kv)
+		}
+		artifacts[k] = v
+	}
+	p, err := translate.LoadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	// Values from -p go through the compiler: typed per the IR, "{{" made inert (translate.Options).
+	wf, err := translate.Compile(p, translate.Options{Parameters: params, InputArtifacts: artifacts, NoCache: o.noCache,
+		ArtifactRepositoryRef: o.artifactRepo})
+	if err != nil {
+		return nil, err
+	}
+	if err := argo.ValidateWorkflow(wf); err != nil {
+		return nil, fmt.Errorf("%s: the compiled workflow is invalid, which is a kfp-argo bug; please report it: %w", file, err)
+	}
+	return wf, nil
+}
+
+// readPlainWorkflow returns the Workflow in file if it is an Argo Workflow manifest, nil if it is anything
+// else (a pipeline spec, a package), and an error for a Workflow manifest that does not decode.
+func readPlainWorkflow(file string) (*wfv1.Workflow, error) {
+	switch strings.ToLower(filepath.Ext(file)) {
+	case ".zip", ".gz", ".tgz":
+		return nil, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	var head struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+	}
+	// A pipeline spec may hold two documents; a Workflow manifest is one, so the first decides.
+	first, _, _ := bytes.Cut(data, []byte("\n---"))
+	if err := yaml.Unmarshal(first, &head); err != nil || head.Kind != "Workflow" || !strings.HasPrefix(head.APIVersion, "argoproj.io/") {
+		return nil, nil
+	}
+	var wf wfv1.Workflow
+	if err := yaml.UnmarshalStrict(first, &wf); err != nil {
+		return nil, fmt.Errorf("%s: Argo Workflow: %w", file, err)
+	}
+	if err := argo.ValidateWorkflow(&wf); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	wf.Status = wfv1.WorkflowStatus{}
+	return &wf, nil
+}
+
+// setWorkflowArguments applies -p and --params-file to a plain Workflow's arguments as `argo submit -p` does:
+// the value as given (Argo evaluates it), an unknown name appended.
+func setWorkflowArguments(wf *wfv1.Workflow, flags []string, file string) error {
+	params, err := readParameters(flags, file)
+	if err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(params)) {
+		var text string
+		switch v := params[name].(type) {
+		case string:
+			text = v
+		default:
+			js, err := json.Marshal(v)
+			if err != nil {
+				return fmt.Errorf("parameter %s: %w", name, err)
+			}
+			text = string(js)
+		}
+		found := false
+		for i := range wf.Spec.Arguments.Parameters {
+			if wf.Spec.Arguments.Parameters[i].Name == name {
+				wf.Spec.Arguments.Parameters[i].Value = wfv1.AnyStringPtr(text)
+				found = true
+			}
+		}
+		if !found {
+			wf.Spec.Arguments.Parameters = append(wf.Spec.Arguments.Parameters, wfv1.Parameter{Name: name, Value: wfv1.AnyStringPtr(text)})
+		}
+	}
+	return nil
+}
+
+func printWorkflow(w io.Writer, wf *wfv1.Workflow, output string) error {
+	switch output {
+	case outName:
+		_, err := fmt.Fprintf(w, "workflow/%s\n", wf.Name)
+		return err
+	case outJSON:
+		out, err := argo.Marshal(wf, "json")
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(out)
+		return err
+	}
+	out, err := argo.Marshal(wf, "yaml")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(out)
+	return err
+}
+
+func printSubmitted(w io.Writer, run experiments.Run, output string) error {
+	switch output {
+	case outName:
+		_, err := fmt.Fprintf(w, "run/%s\n", run.Name)
+		return err
+	case outJSON, outYAML:
+		return printData(w, output, run)
+	}
+	_, err := fmt.Fprintf(w, "run/%s submitted to experiment %q (%s)\n", run.Name, run.Experiment, run.State)
+	return err
+}
+
+func runNotSucceeded(r experiments.Run) error {
+	if r.Error != "" {
+		return fmt.Errorf("run %s ended %s: %s", r.Name, r.State, r.Error)
+	}
+	return fmt.Errorf("run %s ended %s", r.Name, r.State)
+}
+
+// watchRun follows a run until it ends, drawing its progress on stdout when show is set.
+func watchRun(cmd *cobra.Command, e *env, runs *experiments.Runs, name string, show bool) (experiments.Run, error) {
+	p := &progress{w: cmd.OutOrStdout(), terminal: e.isTerminal(cmd.OutOrStdout()), now: e.now}
+	return runs.Watch(cmd.Context(), name, func(r experiments.Run) {
+		if show {
+			p.show(r)
+		}
+	})
+}
