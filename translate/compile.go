@@ -776,7 +776,14 @@ func (c *compiler) dagOutputs(sc scope, tmpl *wfv1.Template) error {
 		o := outs.Parameters[name]
 		op := fmt.Sprintf("%s.dag.outputs.parameters[%q]", sc.path, name)
 		if o.ValueFromOneof != nil {
-			return unsupported(op+".valueFromOneof", "dsl.OneOf outputs")
+			expr, err := oneOf(sc, o.ValueFromOneof.ParameterSelectors, op, func(sel ParameterSelector) (string, string) {
+				return sel.ProducerSubtask, fmt.Sprintf("outputs?.parameters?.[%s]", exprString(paramName(sel.OutputParameterKey)))
+			})
+			if err != nil {
+				return err
+			}
+			tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{Name: paramName(name), ValueFrom: &wfv1.ValueFrom{Expression: expr}})
+			continue
 		}
 		sel := o.ValueFromParameter
 		if sc.virtual[sel.ProducerSubtask] != nil {
@@ -790,8 +797,19 @@ func (c *compiler) dagOutputs(sc scope, tmpl *wfv1.Template) error {
 	for _, name := range sortedMapKeys(outs.Artifacts) {
 		o := outs.Artifacts[name]
 		op := fmt.Sprintf("%s.dag.outputs.artifacts[%q]", sc.path, name)
-		if len(o.ArtifactSelectors) != 1 {
-			return unsupported(op, "outputs collected from several tasks (dsl.Collected)")
+		if len(o.ArtifactSelectors) > 1 {
+			art, err := oneOf(sc, convertSelectors(o.ArtifactSelectors), op, func(sel ParameterSelector) (string, string) {
+				return sel.ProducerSubtask, fmt.Sprintf("outputs?.artifacts?.[%s]", exprString(paramName(sel.OutputParameterKey)))
+			})
+			if err != nil {
+				return err
+			}
+			meta, _ := oneOf(sc, convertSelectors(o.ArtifactSelectors), op, func(sel ParameterSelector) (string, string) {
+				return sel.ProducerSubtask, fmt.Sprintf("outputs?.parameters?.[%s]", exprString(MetadataParameterPrefix+paramName(sel.OutputParameterKey)))
+			})
+			tmpl.Outputs.Artifacts = append(tmpl.Outputs.Artifacts, wfv1.Artifact{Name: paramName(name), FromExpression: art})
+			tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{Name: MetadataParameterPrefix + paramName(name), ValueFrom: &wfv1.ValueFrom{Expression: meta}})
+			continue
 		}
 		sel := o.ArtifactSelectors[0]
 		if sc.virtual[sel.ProducerSubtask] != nil {
@@ -807,6 +825,33 @@ func (c *compiler) dagOutputs(sc scope, tmpl *wfv1.Template) error {
 		})
 	}
 	return nil
+}
+
+// oneOf builds the expression for a dsl.OneOf output: the output of the first branch task that succeeded. It
+// tests each task's status rather than the presence of its output, so it works whether Argo reports outputs
+// of skipped tasks as empty strings (before 3.7.16 / 4.0.7) or as absent (since).
+func oneOf(sc scope, sels []ParameterSelector, op string, field func(ParameterSelector) (task, path string)) (string, error) {
+	if len(sels) == 0 {
+		return "", pathErrorf(op, "no selectors")
+	}
+	expr := "nil"
+	for i := len(sels) - 1; i >= 0; i-- {
+		task, path := field(sels[i])
+		if sc.virtual[task] != nil {
+			return "", unsupported(op, "dsl.OneOf over importer outputs")
+		}
+		ref := fmt.Sprintf("tasks[%s]", exprString(fieldName(task)))
+		expr = fmt.Sprintf("(%s?.status == 'Succeeded' ? %s?.%s : %s)", ref, ref, path, expr)
+	}
+	return expr, nil
+}
+
+func convertSelectors(in []ArtifactSelector) []ParameterSelector {
+	out := make([]ParameterSelector, len(in))
+	for i, s := range in {
+		out[i] = ParameterSelector{ProducerSubtask: s.ProducerSubtask, OutputParameterKey: s.OutputArtifactKey}
+	}
+	return out
 }
 
 func digestOf(parts ...any) string {
