@@ -48,16 +48,16 @@ func TestOneOf(t *testing.T) {
 	}{
 		"heads ran, tails absent": {map[string]any{
 			"tasks.condition-2.status": "Succeeded", "tasks.condition-3.status": "Skipped",
-			"tasks.condition-2.outputs.parameters.pipelinechannel--make-Output":                         "heads",
+			"tasks.condition-2.outputs.parameters.pipelinechannel--make-Output":                              "heads",
 			"tasks.condition-2.outputs.parameters." + MetadataParameterPrefix + "pipelinechannel--make-data": "m-heads",
-			"tasks.condition-2.outputs.artifacts.pipelinechannel--make-data":                             heads,
+			"tasks.condition-2.outputs.artifacts.pipelinechannel--make-data":                                 heads,
 		}, "heads"},
 		"tails ran, heads empty (old Argo)": {map[string]any{
 			"tasks.condition-2.status": "Skipped", "tasks.condition-3.status": "Succeeded",
-			"tasks.condition-2.outputs.parameters.pipelinechannel--make-Output":                           "",
-			"tasks.condition-3.outputs.parameters.pipelinechannel--make-2-Output":                         "tails",
+			"tasks.condition-2.outputs.parameters.pipelinechannel--make-Output":                                "",
+			"tasks.condition-3.outputs.parameters.pipelinechannel--make-2-Output":                              "tails",
 			"tasks.condition-3.outputs.parameters." + MetadataParameterPrefix + "pipelinechannel--make-2-data": "m-tails",
-			"tasks.condition-3.outputs.artifacts.pipelinechannel--make-2-data":                            tails,
+			"tasks.condition-3.outputs.artifacts.pipelinechannel--make-2-data":                                 tails,
 		}, "tails"},
 	} {
 		if got := eval(param, tc.scope); got != tc.want {

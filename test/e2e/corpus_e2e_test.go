@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"os"
@@ -49,6 +50,22 @@ var expected = map[string]struct {
 	"critical/pipeline_with_volume_long_name.yaml": {wfv1.WorkflowError, "failed to look-up entrypoint/cmd"},
 	"pipeline_with_various_io_types.yaml":          {wfv1.WorkflowError, "failed to look-up entrypoint/cmd"},
 }
+
+// corpusOutputs gives output values, by file and IR task name, where a
+// placeholder of the right type is not enough because the pipeline looks
+// inside the value (the stand-in runs no code, so it cannot know the shape).
+var corpusOutputs = map[string]map[string]map[string]string{
+	"pipeline_with_parallelfor_parallelism.yaml": {
+		"list-dict-maker-0":   {"Output": listOfDicts},
+		"list-dict-maker-1":   {"Output": listOfDicts},
+		"list-dict-maker-1-2": {"Output": listOfDicts},
+		"list-dict-maker-2":   {"Output": listOfDicts},
+		"list-dict-maker-3":   {"Output": listOfDicts},
+	},
+}
+
+// listOfDicts is what the list-dict-maker components return.
+const listOfDicts = `[{"a": 1, "b": 2}, {"a": 2, "b": 3}, {"a": 3, "b": 4}]`
 
 func corpusDir(t *testing.T) string {
 	t.Helper()
@@ -166,13 +183,16 @@ func TestCorpusRun(t *testing.T) {
 			d := int64(180)
 			wf.Spec.ActiveDeadlineSeconds = &d
 		}
-		types := outputTypes(p)
+		types, irName, fixed := outputTypes(p), irTaskNames(p, wf), corpusOutputs[f]
 		behaviours.Store(wf.Name, standin.Func(func(task standin.Task) standin.Result {
 			out := map[string]string{}
 			for _, o := range task.Template.Outputs.Parameters {
 				if typ := types[task.TemplateName][o.Name]; typ != "" {
 					out[o.Name] = distinctValue(typ, task.NodeName+"/"+o.Name)
 				}
+			}
+			for k, v := range fixed[irName(task)] {
+				out[k] = v
 			}
 			return standin.Result{Outputs: out}
 		}))
@@ -344,6 +364,39 @@ func checkFlows(wf *wfv1.Workflow) (checked int, issues []string) {
 		}
 	}
 	return checked, issues
+}
+
+// irTaskNames maps a pod's task back to its IR task name: through the
+// compiler's task-names annotation, else (exit handlers run as Argo onExit
+// hooks, whose node is named "onExit") through the one IR task that uses the
+// pod's template as its component, else the Argo task name itself.
+func irTaskNames(p *translate.Pipeline, wf *wfv1.Workflow) func(standin.Task) string {
+	m := map[string]struct {
+		Task string `json:"task"`
+	}{}
+	_ = json.Unmarshal([]byte(wf.Annotations[translate.AnnotationTaskNames]), &m)
+	byComponent := map[string][]string{}
+	comps := []*translate.ComponentSpec{p.Spec.Root}
+	for _, c := range p.Spec.Components {
+		comps = append(comps, c)
+	}
+	for _, c := range comps {
+		if c == nil || c.DAG == nil {
+			continue
+		}
+		for name, task := range c.DAG.Tasks {
+			byComponent[task.ComponentRef.Name] = append(byComponent[task.ComponentRef.Name], name)
+		}
+	}
+	return func(t standin.Task) string {
+		if e, ok := m[t.TaskName]; ok && e.Task != "" {
+			return e.Task
+		}
+		if names := byComponent[t.TemplateName]; len(names) == 1 {
+			return names[0]
+		}
+		return t.TaskName
+	}
 }
 
 // outputTypes maps compiled template name (the IR component key) to its

@@ -122,13 +122,21 @@ func parseWorkflow(t *testing.T, doc string) *wfv1.Workflow {
 	return &wf
 }
 
-// submit names the workflow (prefix + random suffix), registers its
+// newName is prefix plus a random suffix: tests name their workflows
+// themselves so that they know the name before any pod exists.
+func newName(prefix string) string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return prefix + "-" + hex.EncodeToString(b)
+}
+
+// submit names the workflow (unless it has a name), registers its
 // behaviour before the controller can create a pod, and creates it.
 func submit(t *testing.T, wf *wfv1.Workflow, prefix string, behave standin.Func) *wfv1.Workflow {
 	t.Helper()
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	wf.Name = prefix + "-" + hex.EncodeToString(b)
+	if wf.Name == "" {
+		wf.Name = newName(prefix)
+	}
 	wf.GenerateName = ""
 	if wf.Spec.ActiveDeadlineSeconds == nil {
 		// A node whose outputs never arrive waits forever; bound it.

@@ -101,12 +101,12 @@ spec:
 // with a `when` that is false and a withItems fan-out under parallelism 2.
 func TestDAG(t *testing.T) {
 	wf := parseWorkflow(t, dagWorkflow)
-	name := "dag"
+	wf.Name = newName("dag")
 	watcher := watchPods(t, func(p *corev1.Pod) bool {
-		return strings.HasPrefix(p.Labels["workflows.argoproj.io/workflow"], name+"-")
+		return p.Labels["workflows.argoproj.io/workflow"] == wf.Name
 	})
 	began := time.Now()
-	wf = submit(t, wf, name, func(task standin.Task) standin.Result {
+	wf = submit(t, wf, "dag", func(task standin.Task) standin.Result {
 		switch task.TaskName {
 		case "produce":
 			return standin.Result{Outputs: map[string]string{"out": "hello"}}
