@@ -605,13 +605,27 @@ func (c *compiler) taskArguments(sc scope, t *TaskSpec, comp *ComponentSpec, tp 
 	if t.Inputs == nil {
 		return given, nil
 	}
+	resourceIn := map[string]bool{}
+	if comp.ExecutorLabel != "" {
+		if ex := c.s.DeploymentSpec.Executors[comp.ExecutorLabel]; ex.Container != nil {
+			for _, n := range resourceInputs(ex.Container) {
+				resourceIn[n] = true
+			}
+		}
+	}
 	for _, name := range sortedMapKeys(t.Inputs.Parameters) {
 		def := inputParam(comp, name)
-		if def == nil {
+		typ := TypeString
+		switch {
+		case def != nil:
+			typ = def.ParameterType
+		case resourceIn[name]:
+			// a resource value taken from this input: the template declares it for its podSpecPatch
+		default:
 			continue // a pipelinechannel-- operand: only read by placeholders in constants
 		}
 		pp := fmt.Sprintf("%s.inputs.parameters[%q]", tp, name)
-		value, ok, err := c.parameterSource(sc, t, name, def.ParameterType, pp)
+		value, ok, err := c.parameterSource(sc, t, name, typ, pp)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -300,29 +301,77 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 	}
 	container.Env = env
 	if ctr.Resources != nil {
-		res, err := containerResources(ctr.Resources, ep+".resources")
+		res, patch, err := containerResources(ctr.Resources, ep+".resources")
 		if err != nil {
 			return tmpl, err
 		}
 		container.Resources = res
+		if patch != "" {
+			tmpl.PodSpecPatch = patch
+			for _, n := range resourceInputs(ctr) {
+				if inputParam(comp, n) == nil {
+					tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, wfv1.Parameter{Name: paramName(n)})
+				}
+			}
+		}
 	}
 	tmpl.Container = container
 	return tmpl, nil
 }
 
+// wholeInputPlaceholder matches a value that is exactly one input placeholder, as the SDK writes resource
+// values taken from pipeline parameters or task outputs.
+var wholeInputPlaceholder = regexp.MustCompile(`^\{\{\$\.inputs\.parameters\[(?:'([^']*)'|"([^"]*)")\]\}\}$`)
+
+func placeholderInput(v string) (string, bool) {
+	m := wholeInputPlaceholder.FindStringSubmatch(v)
+	if m == nil {
+		return "", false
+	}
+	return m[1] + m[2], true
+}
+
+// resourceInputs lists the task inputs a container's resource values are taken from.
+func resourceInputs(ctr *ContainerSpec) []string {
+	r := ctr.Resources
+	if r == nil {
+		return nil
+	}
+	fields := []string{r.ResourceCPULimit, r.ResourceMemoryLimit, r.ResourceCPURequest, r.ResourceMemoryRequest}
+	if r.Accelerator != nil {
+		fields = append(fields, r.Accelerator.ResourceType, r.Accelerator.ResourceCount)
+	}
+	set := map[string]bool{}
+	for _, f := range fields {
+		if n, ok := placeholderInput(f); ok {
+			set[n] = true
+		}
+	}
+	return sortedMapKeys(set)
+}
+
 // containerResources maps IR resources to Kubernetes ones. The SDK writes both the string fields (resourceCpuLimit)
-// and the legacy numbers (cpuLimit, memory in GB); the strings win.
-func containerResources(r *ResourceSpec, ep string) (apiv1.ResourceRequirements, error) {
+// and the legacy numbers (cpuLimit, memory in GB); the strings win. Values taken from inputs are only known at
+// run time: they go into a podSpecPatch that Argo renders per task and merges into the pod.
+func containerResources(r *ResourceSpec, ep string) (apiv1.ResourceRequirements, string, error) {
 	var out apiv1.ResourceRequirements
-	set := func(list *apiv1.ResourceList, name apiv1.ResourceName, text string, legacy float64, unit, field string) error {
+	dynamic := map[string]map[string]string{}
+	set := func(list *apiv1.ResourceList, group string, name apiv1.ResourceName, text string, legacy float64, unit, field string) error {
 		if text == "" && legacy != 0 {
 			text = strconv.FormatFloat(legacy, 'f', -1, 64) + unit
 		}
 		if text == "" {
 			return nil
 		}
-		if strings.Contains(text, "{{$") {
-			return unsupported(ep+"."+field, "resource values taken from pipeline parameters")
+		if n, ok := placeholderInput(text); ok {
+			if dynamic[group] == nil {
+				dynamic[group] = map[string]string{}
+			}
+			dynamic[group][string(name)] = "{{inputs.parameters." + paramName(n) + "}}"
+			return nil
+		}
+		if strings.Contains(text, "{{") {
+			return unsupported(ep+"."+field, "resource values that mix text and placeholders")
 		}
 		q, err := resource.ParseQuantity(text)
 		if err != nil {
@@ -335,14 +384,14 @@ func containerResources(r *ResourceSpec, ep string) (apiv1.ResourceRequirements,
 		return nil
 	}
 	steps := []error{
-		set(&out.Limits, apiv1.ResourceCPU, r.ResourceCPULimit, r.CPULimit, "", "resourceCpuLimit"),
-		set(&out.Limits, apiv1.ResourceMemory, r.ResourceMemoryLimit, r.MemoryLimit, "G", "resourceMemoryLimit"),
-		set(&out.Requests, apiv1.ResourceCPU, r.ResourceCPURequest, r.CPURequest, "", "resourceCpuRequest"),
-		set(&out.Requests, apiv1.ResourceMemory, r.ResourceMemoryRequest, r.MemoryRequest, "G", "resourceMemoryRequest"),
+		set(&out.Limits, "limits", apiv1.ResourceCPU, r.ResourceCPULimit, r.CPULimit, "", "resourceCpuLimit"),
+		set(&out.Limits, "limits", apiv1.ResourceMemory, r.ResourceMemoryLimit, r.MemoryLimit, "G", "resourceMemoryLimit"),
+		set(&out.Requests, "requests", apiv1.ResourceCPU, r.ResourceCPURequest, r.CPURequest, "", "resourceCpuRequest"),
+		set(&out.Requests, "requests", apiv1.ResourceMemory, r.ResourceMemoryRequest, r.MemoryRequest, "G", "resourceMemoryRequest"),
 	}
 	for _, err := range steps {
 		if err != nil {
-			return out, err
+			return out, "", err
 		}
 	}
 	if a := r.Accelerator; a != nil {
@@ -355,20 +404,38 @@ func containerResources(r *ResourceSpec, ep string) (apiv1.ResourceRequirements,
 			count = strconv.FormatInt(a.Count, 10)
 		}
 		if kind == "" || count == "" {
-			return out, pathErrorf(ep+".accelerator", "an accelerator needs a type and a count")
+			return out, "", pathErrorf(ep+".accelerator", "an accelerator needs a type and a count")
 		}
-		if strings.Contains(kind, "{{$") {
-			return out, unsupported(ep+".accelerator.resourceType", "accelerator types taken from pipeline parameters")
-		}
-		if errs := validation.IsQualifiedName(kind); len(errs) > 0 || !strings.Contains(kind, "/") {
-			return out, unsupported(ep+".accelerator.resourceType", fmt.Sprintf("accelerator type %q (kfp-argo needs a Kubernetes extended resource name such as nvidia.com/gpu)", kind))
-		}
-		// Extended resources are set as limits; Kubernetes copies them to requests.
-		if err := set(&out.Limits, apiv1.ResourceName(kind), count, 0, "", "accelerator.resourceCount"); err != nil {
-			return out, err
+		if n, ok := placeholderInput(kind); ok {
+			kind = "{{inputs.parameters." + paramName(n) + "}}"
+			if _, ok := placeholderInput(count); !ok && strings.Contains(count, "{{") {
+				return out, "", unsupported(ep+".accelerator.resourceCount", "resource values that mix text and placeholders")
+			}
+			if n, ok := placeholderInput(count); ok {
+				count = "{{inputs.parameters." + paramName(n) + "}}"
+			}
+			if dynamic["limits"] == nil {
+				dynamic["limits"] = map[string]string{}
+			}
+			dynamic["limits"][kind] = count
+		} else {
+			if strings.Contains(kind, "{{") {
+				return out, "", unsupported(ep+".accelerator.resourceType", "resource values that mix text and placeholders")
+			}
+			if errs := validation.IsQualifiedName(kind); len(errs) > 0 || !strings.Contains(kind, "/") {
+				return out, "", unsupported(ep+".accelerator.resourceType", fmt.Sprintf("accelerator type %q (kfp-argo needs a Kubernetes extended resource name such as nvidia.com/gpu)", kind))
+			}
+			// Extended resources are set as limits; Kubernetes copies them to requests.
+			if err := set(&out.Limits, "limits", apiv1.ResourceName(kind), count, 0, "", "accelerator.resourceCount"); err != nil {
+				return out, "", err
+			}
 		}
 	}
-	return out, nil
+	if len(dynamic) == 0 {
+		return out, "", nil
+	}
+	patch, err := json.Marshal(map[string]any{"containers": []any{map[string]any{"name": "main", "resources": dynamic}}})
+	return out, string(patch), err
 }
 
 // templateResolver maps placeholders of a component's command line to Argo text inside its template.
