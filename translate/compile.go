@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,6 +42,18 @@ type Options struct {
 	// ArtifactRepositoryRef names the Argo artifact repository: "KEY" (in the artifact-repositories ConfigMap)
 	// or "CONFIGMAP/KEY". Empty means the namespace's default repository.
 	ArtifactRepositoryRef string
+	// ServiceAccount runs the pods as this service account (spec.serviceAccountName).
+	ServiceAccount string
+	// TTL deletes the workflow this long after it finished (ttlStrategy.secondsAfterCompletion); 0 keeps it.
+	TTL time.Duration
+	// ActiveDeadline fails the workflow when it runs longer (spec.activeDeadlineSeconds); 0 means no limit.
+	ActiveDeadline time.Duration
+	// Parallelism caps the pods running at once for the whole workflow (spec.parallelism); 0 means no cap.
+	Parallelism int
+	// PodGC deletes pods: OnPodCompletion, OnPodSuccess, OnWorkflowCompletion or OnWorkflowSuccess.
+	PodGC string
+	// InstanceID targets one of several Argo controllers (label workflows.argoproj.io/controller-instanceid).
+	InstanceID string
 	// Name sets metadata.name; otherwise GenerateName (default: the pipeline name and a dash) is used.
 	Name, GenerateName, Namespace string
 	Labels, Annotations           map[string]string
@@ -139,6 +152,9 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 			wf.GenerateName = generateName(c.s.PipelineInfo.Name)
 		}
 	}
+	if err := c.workflowSettings(wf); err != nil {
+		return nil, err
+	}
 	if ref := c.opts.ArtifactRepositoryRef; ref != "" {
 		cm, key, found := strings.Cut(ref, "/")
 		if !found {
@@ -171,6 +187,39 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 	}
 	wf.Annotations[AnnotationTaskNames] = string(refs)
 	return wf, nil
+}
+
+// workflowSettings applies the pipeline-level options of Argo's WorkflowSpec.
+func (c *compiler) workflowSettings(wf *wfv1.Workflow) error {
+	o := c.opts
+	wf.Spec.ServiceAccountName = o.ServiceAccount
+	if o.TTL < 0 || o.ActiveDeadline < 0 || o.Parallelism < 0 {
+		return fmt.Errorf("--ttl, --active-deadline and --parallelism must not be negative")
+	}
+	if o.TTL > 0 {
+		wf.Spec.TTLStrategy = &wfv1.TTLStrategy{SecondsAfterCompletion: ptr(int32(o.TTL.Seconds()))}
+	}
+	if o.ActiveDeadline > 0 {
+		wf.Spec.ActiveDeadlineSeconds = ptr(int64(o.ActiveDeadline.Seconds()))
+	}
+	if o.Parallelism > 0 {
+		wf.Spec.Parallelism = ptr(int64(o.Parallelism))
+	}
+	if o.PodGC != "" {
+		switch s := wfv1.PodGCStrategy(o.PodGC); s {
+		case wfv1.PodGCOnPodCompletion, wfv1.PodGCOnPodSuccess, wfv1.PodGCOnWorkflowCompletion, wfv1.PodGCOnWorkflowSuccess:
+			wf.Spec.PodGC = &wfv1.PodGC{Strategy: s}
+		default:
+			return fmt.Errorf("--pod-gc %q: expected OnPodCompletion, OnPodSuccess, OnWorkflowCompletion or OnWorkflowSuccess", o.PodGC)
+		}
+	}
+	if o.InstanceID != "" {
+		if errs := validation.IsValidLabelValue(o.InstanceID); len(errs) > 0 {
+			return fmt.Errorf("--instance-id %q: %s", o.InstanceID, strings.Join(errs, "; "))
+		}
+		wf.Labels["workflows.argoproj.io/controller-instanceid"] = o.InstanceID
+	}
+	return nil
 }
 
 func (c *compiler) unsupportedPlatform() error {

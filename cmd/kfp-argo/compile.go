@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kfp-argo/kfp-argo/argo"
@@ -24,6 +26,31 @@ type compileOptions struct {
 	name         string
 	generateName string
 	namespace    string
+	workflow     workflowFlags
+}
+
+// workflowFlags are the pipeline-level settings of the Workflow, shared by compile and submit.
+type workflowFlags struct {
+	serviceAccount string
+	ttl            time.Duration
+	activeDeadline time.Duration
+	parallelism    int
+	podGC          string
+	instanceID     string
+}
+
+func (w *workflowFlags) addFlags(f *pflag.FlagSet) {
+	f.StringVar(&w.serviceAccount, "service-account", "", "service account the pods run as")
+	f.DurationVar(&w.ttl, "ttl", 0, "delete the workflow this long after it finished (e.g. 24h)")
+	f.DurationVar(&w.activeDeadline, "active-deadline", 0, "fail the workflow when it runs longer than this (e.g. 2h)")
+	f.IntVar(&w.parallelism, "parallelism", 0, "run at most this many pods at once")
+	f.StringVar(&w.podGC, "pod-gc", "", "delete pods: OnPodCompletion, OnPodSuccess, OnWorkflowCompletion or OnWorkflowSuccess")
+	f.StringVar(&w.instanceID, "instance-id", "", "Argo controller instance ID, for clusters with several controllers")
+}
+
+func (w *workflowFlags) apply(o *translate.Options) {
+	o.ServiceAccount, o.TTL, o.ActiveDeadline = w.serviceAccount, w.ttl, w.activeDeadline
+	o.Parallelism, o.PodGC, o.InstanceID = w.parallelism, w.podGC, w.instanceID
 }
 
 func newCompileCommand() *cobra.Command {
@@ -46,6 +73,7 @@ func newCompileCommand() *cobra.Command {
 	f.StringVar(&o.name, "name", "", "workflow name (default: generated from the pipeline name)")
 	f.StringVar(&o.generateName, "generate-name", "", "workflow generateName prefix")
 	f.StringVarP(&o.namespace, "namespace", "n", "", "namespace to set on the workflow")
+	o.workflow.addFlags(f)
 	return cmd
 }
 
@@ -69,7 +97,7 @@ func (o *compileOptions) run(cmd *cobra.Command, file string) error {
 	if err != nil {
 		return err
 	}
-	wf, err := translate.Compile(p, translate.Options{
+	opts := translate.Options{
 		Parameters:            params,
 		InputArtifacts:        artifacts,
 		NoCache:               o.noCache,
@@ -77,7 +105,9 @@ func (o *compileOptions) run(cmd *cobra.Command, file string) error {
 		Name:                  o.name,
 		GenerateName:          o.generateName,
 		Namespace:             o.namespace,
-	})
+	}
+	o.workflow.apply(&opts)
+	wf, err := translate.Compile(p, opts)
 	if err != nil {
 		return err
 	}

@@ -89,3 +89,23 @@ func TestCompileJSONAndParamsFile(t *testing.T) {
 		t.Errorf("unexpected output:\n%s", out[:min(len(out), 600)])
 	}
 }
+
+func TestCompileWorkflowSettings(t *testing.T) {
+	out, _, err := run("compile", "../../testdata/pipelines/container-io.yaml", "--ttl", "24h", "--active-deadline", "2h",
+		"--parallelism", "5", "--pod-gc", "OnPodSuccess", "--instance-id", "ci", "--service-account", "runner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf wfv1.Workflow
+	if err := yaml.UnmarshalStrict([]byte(out), &wf); err != nil {
+		t.Fatal(err)
+	}
+	s := wf.Spec
+	if *s.TTLStrategy.SecondsAfterCompletion != 86400 || *s.ActiveDeadlineSeconds != 7200 || *s.Parallelism != 5 ||
+		s.PodGC.Strategy != wfv1.PodGCOnPodSuccess || s.ServiceAccountName != "runner" || wf.Labels["workflows.argoproj.io/controller-instanceid"] != "ci" {
+		t.Errorf("settings not applied: %+v labels %v", s, wf.Labels)
+	}
+	if _, _, err := run("compile", "../../testdata/pipelines/container-io.yaml", "--pod-gc", "Sometimes"); err == nil {
+		t.Error("an unknown --pod-gc was accepted")
+	}
+}
