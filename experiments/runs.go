@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -441,9 +442,12 @@ func (r *Runs) CompareRuns(ctx context.Context, experiment string, names []strin
 	if len(runs) == 0 {
 		return Comparison{}, fmt.Errorf("compare: %w: experiment %q has no runs", ErrNotFound, experiment)
 	}
-	// Oldest first reads left to right as the experiment went.
-	for i, j := 0, len(runs)-1; i < j; i, j = i+1, j-1 {
-		runs[i], runs[j] = runs[j], runs[i]
-	}
+	// Oldest first reads left to right as the experiment went; names break ties.
+	sort.Slice(runs, func(i, j int) bool {
+		if !runs[i].CreatedAt.Equal(runs[j].CreatedAt) {
+			return runs[i].CreatedAt.Before(runs[j].CreatedAt)
+		}
+		return runs[i].Name < runs[j].Name
+	})
 	return Compare(runs), nil
 }
