@@ -325,12 +325,25 @@ func TestWatchUntilTerminal(t *testing.T) {
 	started := make(chan struct{})
 	go func() {
 		<-started // the watch has its first look: the updates below are changes it must see
-		e.setStatus(t, "w1", func(wf *wfv1.Workflow) {
-			wf.Status.Phase = wfv1.WorkflowRunning
-			wf.Status.StartedAt = metav1.NewTime(sec(1))
-		})
-		time.Sleep(50 * time.Millisecond)
-		e.setStatus(t, "w1", succeed)
+		// Not setStatus: t.Fatal must not be called outside the test's goroutine.
+		for _, mut := range []func(*wfv1.Workflow){
+			func(wf *wfv1.Workflow) {
+				wf.Status.Phase = wfv1.WorkflowRunning
+				wf.Status.StartedAt = metav1.NewTime(sec(1))
+			},
+			succeed,
+		} {
+			wfs := e.argo.ArgoprojV1alpha1().Workflows(testNS)
+			wf, err := wfs.Get(e.ctx, "w1", metav1.GetOptions{})
+			if err == nil {
+				mut(wf)
+				_, err = wfs.Update(e.ctx, wf, metav1.UpdateOptions{})
+			}
+			if err != nil {
+				t.Errorf("update w1: %v", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}()
 	run, err := e.runs.Watch(ctx, "w1", func(r Run) {
 		if len(seen) == 0 {
