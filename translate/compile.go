@@ -108,7 +108,7 @@ type scope struct {
 }
 
 func (c *compiler) compile() (*wfv1.Workflow, error) {
-	if err := c.unsupportedPlatform(); err != nil {
+	if err := c.checkPlatformSupport(); err != nil {
 		return nil, err
 	}
 	if c.opts.Name != "" {
@@ -151,6 +151,9 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 		if wf.GenerateName == "" {
 			wf.GenerateName = generateName(c.s.PipelineInfo.Name)
 		}
+	}
+	if err := c.workspaceClaim(wf); err != nil {
+		return nil, err
 	}
 	if err := c.workflowSettings(wf); err != nil {
 		return nil, err
@@ -218,29 +221,6 @@ func (c *compiler) workflowSettings(wf *wfv1.Workflow) error {
 			return fmt.Errorf("--instance-id %q: %s", o.InstanceID, strings.Join(errs, "; "))
 		}
 		wf.Labels["workflows.argoproj.io/controller-instanceid"] = o.InstanceID
-	}
-	return nil
-}
-
-func (c *compiler) unsupportedPlatform() error {
-	if c.p.Platform == nil {
-		return nil
-	}
-	for _, name := range sortedMapKeys(c.p.Platform.Platforms) {
-		sp := c.p.Platform.Platforms[name]
-		if sp == nil {
-			continue
-		}
-		if len(sp.PipelineConfig) > 0 {
-			return unsupported(fmt.Sprintf("(platform spec) platforms[%q].pipelineConfig", name), "pipeline config (workspace)")
-		}
-		if sp.DeploymentSpec != nil {
-			for _, label := range sortedMapKeys(sp.DeploymentSpec.Executors) {
-				if len(sp.DeploymentSpec.Executors[label]) > 0 {
-					return unsupported(fmt.Sprintf("(platform spec) platforms[%q].deploymentSpec.executors[%q]", name, label), "kfp-kubernetes platform settings")
-				}
-			}
-		}
 	}
 	return nil
 }
@@ -516,6 +496,7 @@ func (c *compiler) dagTask(sc scope, tn string, t *TaskSpec, tp string) (wfv1.DA
 		return task, err
 	}
 	comp := c.s.Components[t.ComponentRef.Name]
+	var platformDeps []string // producers of values the task's kfp-kubernetes settings read
 	given, err := c.taskArguments(sc, t, comp, tp, &task)
 	if err != nil {
 		return task, err
@@ -540,11 +521,23 @@ func (c *compiler) dagTask(sc scope, tn string, t *TaskSpec, tp string) (wfv1.DA
 			return task, unsupported(fmt.Sprintf("deploymentSpec.executors[%q].%s", comp.ExecutorLabel, kind), kind+" executors")
 		}
 		cache := !c.opts.NoCache && t.CachingOptions != nil && t.CachingOptions.EnableCache
-		name, err := c.containerTemplate(t.ComponentRef.Name, comp, exec.Container, cache, given, retry, tp)
+		pc, err := c.taskPlatform(sc, t, comp, tp)
+		if err != nil {
+			return task, err
+		}
+		var name string
+		switch pvcOp(exec.Container) {
+		case "":
+			name, err = c.containerTemplate(t.ComponentRef.Name, comp, exec.Container, cache, given, retry, pc, tp)
+		default:
+			name, err = c.pvcTemplate(t.ComponentRef.Name, comp, exec.Container, given, retry, tp)
+		}
 		if err != nil {
 			return task, err
 		}
 		task.Template = name
+		task.Arguments.Parameters = append(task.Arguments.Parameters, pc.args...)
+		platformDeps = pc.deps
 	}
 	if t.TriggerPolicy != nil && t.TriggerPolicy.Condition != "" {
 		when, err := c.condition(sc, t, comp, t.TriggerPolicy.Condition)
@@ -553,7 +546,7 @@ func (c *compiler) dagTask(sc scope, tn string, t *TaskSpec, tp string) (wfv1.DA
 		}
 		task.When = when
 	}
-	task.Depends = c.depends(sc, t)
+	task.Depends = c.depends(sc, t, platformDeps...)
 	if t.ParameterIterator != nil {
 		return c.loop(sc, t, comp, task, tp)
 	}
@@ -622,8 +615,11 @@ func (c *compiler) dagComponentTemplate(compName string, comp *ComponentSpec, re
 }
 
 // depends joins explicit dependencies and producers of inputs; importers have no node to wait for.
-func (c *compiler) depends(sc scope, t *TaskSpec) string {
+func (c *compiler) depends(sc scope, t *TaskSpec, extra ...string) string {
 	set := map[string]bool{}
+	for _, d := range extra {
+		set[d] = true
+	}
 	for _, d := range t.DependentTasks {
 		set[d] = true
 	}
@@ -816,6 +812,8 @@ func (c *compiler) dagBuiltin(name string, t *TaskSpec, path string) (string, er
 		// Argo has no variable for a node's id before it exists; the run uid and the IR task name identify
 		// the task within the run.
 		return "{{workflow.uid}}." + inert(t.TaskInfo.Name), nil
+	case "workspace_path":
+		return c.workspacePath(path)
 	}
 	return "", unsupportedBuiltin(name, path)
 }
@@ -824,8 +822,6 @@ func unsupportedBuiltin(name, path string) error {
 	switch name {
 	case "pipeline_google_cloud_project_id", "pipeline_google_cloud_location", "pipeline_persistent_resource_id":
 		return unsupported(path, "Vertex AI placeholder {{$."+name+"}}")
-	case "workspace_path":
-		return unsupported(path, "workspace placeholder {{$.workspace_path}}")
 	}
 	return pathErrorf(path, "unknown placeholder {{$.%s}}", name)
 }

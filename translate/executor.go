@@ -96,14 +96,14 @@ type contractOutArt struct {
 
 // containerTemplate returns the name of the template that runs a container component, creating it on first
 // use. Tasks share a template unless caching or the inputs an IfPresent placeholder tests differ.
-func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *ContainerSpec, cache bool, given map[string]bool, retry *RetryPolicy, tp string) (string, error) {
+func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *ContainerSpec, cache bool, given map[string]bool, retry *RetryPolicy, pc *podConfig, tp string) (string, error) {
 	ep := fmt.Sprintf("deploymentSpec.executors[%q].container", comp.ExecutorLabel)
 	if ctr.Lifecycle != nil {
 		return "", unsupported(ep+".lifecycle", "container lifecycle hooks")
 	}
 	items := append(append([]string(nil), ctr.Command...), ctr.Args...)
 	tested := ifPresentInputs(items)
-	key := fmt.Sprintf("%s|cache=%v|retry=%s", compName, cache, digestOf(retry))
+	key := fmt.Sprintf("%s|cache=%v|retry=%s|platform=%s", compName, cache, digestOf(retry), pc.key)
 	for _, n := range tested {
 		if inputParam(comp, n) == nil && inputArtifact(comp, n) == nil {
 			return "", pathErrorf(ep, "IfPresent names %q, which is not an input of component %q", n, compName)
@@ -118,6 +118,9 @@ func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *
 
 	tmpl, err := c.buildContainer(name, comp, ctr, given, ep)
 	if err != nil {
+		return "", err
+	}
+	if err := pc.apply(&tmpl); err != nil {
 		return "", err
 	}
 	if cache {
@@ -452,6 +455,8 @@ func (c *compiler) templateResolver(comp *ComponentSpec, python bool, ep string)
 				return "{{workflow.uid}}", nil
 			case "pipeline_task_uuid":
 				return "{{pod.name}}", nil
+			case "workspace_path":
+				return c.workspacePath(ep)
 			}
 			return "", unsupportedBuiltin(ph.builtin, ep)
 		case ph.io == "inputs" && ph.kind == "parameters":

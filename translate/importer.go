@@ -20,8 +20,8 @@ type importerTask struct {
 func (c *compiler) importer(sc scope, t *TaskSpec, comp *ComponentSpec, tp string) (*importerTask, error) {
 	ep := fmt.Sprintf("deploymentSpec.executors[%q].importer", comp.ExecutorLabel)
 	spec := c.s.DeploymentSpec.Executors[comp.ExecutorLabel].Importer
-	if spec.DownloadToWorkspace {
-		return nil, unsupported(ep+".downloadToWorkspace", "importer downloads to a workspace")
+	if spec.DownloadToWorkspace && c.workspace() == nil {
+		return nil, pathErrorf(ep+".downloadToWorkspace", "the pipeline has no workspace (PipelineConfig workspace) to download into")
 	}
 	imp := &importerTask{}
 	// inputExpr gives an expr-lang reference to one of the importer task's inputs in the DAG's scope.
@@ -124,6 +124,10 @@ func (c *compiler) knownSchemes(sc scope, t *TaskSpec) map[string]string {
 			}
 		case ip.ComponentInputParameter != "":
 			v = sc.schemes[ip.ComponentInputParameter]
+		case ip.TaskOutputParameter != nil:
+			// A URI a task computes is never known when compiling: it is taken to be in the pipeline root's
+			// store (KFP's default root is minio://, an S3 store).
+			v = c.pipelineRootScheme()
 		}
 		if scheme, _, ok := strings.Cut(v, "://"); ok && scheme != "" {
 			out[name] = scheme + "://"
@@ -291,4 +295,13 @@ func inertAll(v any) any {
 		return out
 	}
 	return v
+}
+
+// pipelineRootScheme is the scheme of the pipeline root, as "scheme://": the IR's defaultPipelineRoot, or
+// KFP's default root (minio://mlpipeline/v2/artifacts).
+func (c *compiler) pipelineRootScheme() string {
+	if scheme, _, ok := strings.Cut(c.s.DefaultPipelineRoot, "://"); ok && scheme != "" {
+		return scheme + "://"
+	}
+	return "minio://"
 }

@@ -258,19 +258,228 @@ type ImporterURI struct {
 	RuntimeParameter string `json:"runtimeParameter"`
 }
 
-// PlatformSpec is the optional second document written by kfp-kubernetes. Its executor configuration is kept
-// as raw JSON objects until the platform features are compiled; the keys are still checked.
+// PlatformSpec is the optional second document written by kfp-kubernetes (pipeline_spec.proto PlatformSpec). Its
+// "kubernetes" entry is modelled field by field after kfp-kubernetes' kubernetes_executor_config.proto, so an
+// unknown field is a decode error with its IR path, and a known field kfp-argo cannot apply is a compile error
+// that names it.
 type PlatformSpec struct {
 	Platforms map[string]*SinglePlatformSpec `json:"platforms"`
 }
 
 type SinglePlatformSpec struct {
 	DeploymentSpec *PlatformDeploymentSpec `json:"deploymentSpec"`
-	PipelineConfig map[string]any          `json:"pipelineConfig"`
+	PipelineConfig *PipelineConfig         `json:"pipelineConfig"`
+	// Platform and Config are fields of the format that kfp-kubernetes does not write; they are modelled so
+	// that they are reported by name.
+	Platform string         `json:"platform"`
+	Config   map[string]any `json:"config"`
 }
 
 type PlatformDeploymentSpec struct {
-	Executors map[string]map[string]any `json:"executors"`
+	Executors map[string]*KubernetesExecutorConfig `json:"executors"`
+}
+
+// PipelineConfig is the pipeline-level configuration (dsl.PipelineConfig).
+type PipelineConfig struct {
+	SemaphoreKey string           `json:"semaphoreKey"`
+	MutexName    string           `json:"mutexName"`
+	ResourceTTL  int64            `json:"resourceTtl"`
+	Workspace    *WorkspaceConfig `json:"workspace"`
+}
+
+type WorkspaceConfig struct {
+	Size       string                     `json:"size"`
+	Kubernetes *KubernetesWorkspaceConfig `json:"kubernetes"`
+}
+
+type KubernetesWorkspaceConfig struct {
+	// PvcSpecPatch is a partial PersistentVolumeClaimSpec (a google.protobuf.Struct); it is decoded strictly
+	// against the Kubernetes type when compiling.
+	PvcSpecPatch map[string]any `json:"pvcSpecPatch"`
+}
+
+// KubernetesExecutorConfig is what kfp-kubernetes sets on the tasks that use one executor.
+type KubernetesExecutorConfig struct {
+	SecretAsVolume         []SecretAsVolume         `json:"secretAsVolume"`
+	SecretAsEnv            []SecretAsEnv            `json:"secretAsEnv"`
+	PvcMount               []PvcMount               `json:"pvcMount"`
+	NodeSelector           *NodeSelector            `json:"nodeSelector"`
+	PodMetadata            *PodMetadata             `json:"podMetadata"`
+	ImagePullSecret        []ImagePullSecret        `json:"imagePullSecret"`
+	ImagePullPolicy        string                   `json:"imagePullPolicy"`
+	ConfigMapAsVolume      []ConfigMapAsVolume      `json:"configMapAsVolume"`
+	ConfigMapAsEnv         []ConfigMapAsEnv         `json:"configMapAsEnv"`
+	ActiveDeadlineSeconds  int64                    `json:"activeDeadlineSeconds"`
+	FieldPathAsEnv         []FieldPathAsEnv         `json:"fieldPathAsEnv"`
+	Tolerations            []Toleration             `json:"tolerations"`
+	GenericEphemeralVolume []GenericEphemeralVolume `json:"genericEphemeralVolume"`
+	NodeAffinity           []NodeAffinityTerm       `json:"nodeAffinity"`
+	PodAffinity            []PodAffinityTerm        `json:"podAffinity"`
+	EnabledSharedMemory    *EnabledSharedMemory     `json:"enabledSharedMemory"`
+	EmptyDirMounts         []EmptyDirMount          `json:"emptyDirMounts"`
+	SecurityContext        *SecurityContext         `json:"securityContext"`
+	InitContainers         []InitContainer          `json:"initContainers"`
+	PodResourceClaims      []PodResourceClaim       `json:"podResourceClaims"`
+}
+
+// Names that may come from parameters are InputParameterSpecs of the pipeline spec (TaskInputParameter here),
+// resolved in the scope of the DAG that holds the task. The plain name fields are deprecated by the format but
+// still written by older SDKs.
+
+type SecretAsVolume struct {
+	SecretName          string              `json:"secretName"`
+	MountPath           string              `json:"mountPath"`
+	Optional            *bool               `json:"optional"`
+	SecretNameParameter *TaskInputParameter `json:"secretNameParameter"`
+}
+
+type SecretAsEnv struct {
+	SecretName          string              `json:"secretName"`
+	KeyToEnv            []SecretKeyToEnv    `json:"keyToEnv"`
+	Optional            *bool               `json:"optional"`
+	SecretNameParameter *TaskInputParameter `json:"secretNameParameter"`
+}
+
+type SecretKeyToEnv struct {
+	SecretKey string `json:"secretKey"`
+	EnvVar    string `json:"envVar"`
+}
+
+type PvcMount struct {
+	// The deprecated one-of pvc_reference.
+	TaskOutputParameter     *TaskOutputParameter `json:"taskOutputParameter"`
+	Constant                string               `json:"constant"`
+	ComponentInputParameter string               `json:"componentInputParameter"`
+
+	MountPath        string              `json:"mountPath"`
+	PvcNameParameter *TaskInputParameter `json:"pvcNameParameter"`
+	SubPath          string              `json:"subPath"`
+}
+
+type NodeSelector struct {
+	Labels           map[string]string   `json:"labels"`
+	NodeSelectorJSON *TaskInputParameter `json:"nodeSelectorJson"`
+}
+
+type PodMetadata struct {
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+type ConfigMapAsVolume struct {
+	ConfigMapName          string              `json:"configMapName"`
+	MountPath              string              `json:"mountPath"`
+	Optional               *bool               `json:"optional"`
+	ConfigMapNameParameter *TaskInputParameter `json:"configMapNameParameter"`
+}
+
+type ConfigMapAsEnv struct {
+	ConfigMapName          string              `json:"configMapName"`
+	KeyToEnv               []ConfigMapKeyToEnv `json:"keyToEnv"`
+	ConfigMapNameParameter *TaskInputParameter `json:"configMapNameParameter"`
+	Optional               *bool               `json:"optional"`
+}
+
+type ConfigMapKeyToEnv struct {
+	ConfigMapKey string `json:"configMapKey"`
+	EnvVar       string `json:"envVar"`
+}
+
+type GenericEphemeralVolume struct {
+	VolumeName          string       `json:"volumeName"`
+	MountPath           string       `json:"mountPath"`
+	AccessModes         []string     `json:"accessModes"`
+	Size                string       `json:"size"`
+	DefaultStorageClass bool         `json:"defaultStorageClass"`
+	StorageClassName    string       `json:"storageClassName"`
+	Metadata            *PodMetadata `json:"metadata"`
+}
+
+type ImagePullSecret struct {
+	SecretName          string              `json:"secretName"`
+	SecretNameParameter *TaskInputParameter `json:"secretNameParameter"`
+}
+
+type FieldPathAsEnv struct {
+	Name      string `json:"name"`
+	FieldPath string `json:"fieldPath"`
+}
+
+type Toleration struct {
+	Key               string              `json:"key"`
+	Operator          string              `json:"operator"`
+	Value             string              `json:"value"`
+	Effect            string              `json:"effect"`
+	TolerationSeconds *int64              `json:"tolerationSeconds"`
+	TolerationJSON    *TaskInputParameter `json:"tolerationJson"`
+}
+
+type SelectorRequirement struct {
+	Key      string   `json:"key"`
+	Operator string   `json:"operator"`
+	Values   []string `json:"values"`
+}
+
+type NodeAffinityTerm struct {
+	MatchExpressions []SelectorRequirement `json:"matchExpressions"`
+	MatchFields      []SelectorRequirement `json:"matchFields"`
+	Weight           *int64                `json:"weight"`
+	NodeAffinityJSON *TaskInputParameter   `json:"nodeAffinityJson"`
+}
+
+type PodAffinityTerm struct {
+	MatchPodExpressions       []SelectorRequirement `json:"matchPodExpressions"`
+	MatchPodLabels            map[string]string     `json:"matchPodLabels"`
+	TopologyKey               string                `json:"topologyKey"`
+	Namespaces                []string              `json:"namespaces"`
+	MatchNamespaceExpressions []SelectorRequirement `json:"matchNamespaceExpressions"`
+	MatchNamespaceLabels      map[string]string     `json:"matchNamespaceLabels"`
+	Weight                    *int64                `json:"weight"`
+	Anti                      *bool                 `json:"anti"`
+}
+
+type EnabledSharedMemory struct {
+	VolumeName string `json:"volumeName"`
+	Size       string `json:"size"`
+}
+
+type EmptyDirMount struct {
+	VolumeName string  `json:"volumeName"`
+	MountPath  string  `json:"mountPath"`
+	Medium     *string `json:"medium"`
+	SizeLimit  *string `json:"sizeLimit"`
+}
+
+type SecurityContext struct {
+	RunAsUser    *int64 `json:"runAsUser"`
+	RunAsGroup   *int64 `json:"runAsGroup"`
+	RunAsNonRoot *bool  `json:"runAsNonRoot"`
+}
+
+type InitContainer struct {
+	Name          string                 `json:"name"`
+	Image         string                 `json:"image"`
+	Command       []string               `json:"command"`
+	Args          []string               `json:"args"`
+	Env           []EnvVar               `json:"env"`
+	VolumeMounts  []InitVolumeMount      `json:"volumeMounts"`
+	RestartPolicy *string                `json:"restartPolicy"`
+	Resources     *InitContainerResource `json:"resources"`
+}
+
+type InitVolumeMount struct {
+	VolumeName string `json:"volumeName"`
+	MountPath  string `json:"mountPath"`
+}
+
+type InitContainerResource struct {
+	Requests map[string]string `json:"requests"`
+	Limits   map[string]string `json:"limits"`
+}
+
+type PodResourceClaim struct {
+	ResourceClaimTemplateName string              `json:"resourceClaimTemplateName"`
+	ResourceClaimJSON         *TaskInputParameter `json:"resourceClaimJson"`
 }
 
 // Parameter types of the IR (ParameterType enum).
