@@ -491,7 +491,7 @@ func newRow(wf *wfv1.Workflow, nodes wfv1.Nodes, n *wfv1.NodeStatus, tries []*wf
 		base, iteration = splitIteration(rel)
 	}
 	t := Task{ID: n.ID, Name: base, DisplayName: base, Type: string(n.Type), ExitHook: hook}
-	if mapped, ok := names[base]; ok && mapped.Task != "" {
+	if mapped, ok := lookupTaskName(names, nodes, n, base); ok {
 		t.Name = mapped.Task
 		t.DisplayName = mapped.Task
 		if mapped.DisplayName != "" {
@@ -562,6 +562,19 @@ func newRow(wf *wfv1.Workflow, nodes wfv1.Nodes, n *wfv1.NodeStatus, tries []*wf
 		}
 	}
 	return &nodeRow{task: t, node: n, iteration: iteration, metadata: meta}
+}
+
+// lookupTaskName finds a node's entry in AnnotationTaskNames: "<DAG template>/<task>" for tasks of
+// sub-pipelines (one task name can occur in several templates), the plain Argo task name in the root DAG.
+// A missing entry is not an error: the row keeps the Argo task name.
+func lookupTaskName(names map[string]translate.TaskRef, nodes wfv1.Nodes, n *wfv1.NodeStatus, base string) (translate.TaskRef, bool) {
+	if b, ok := nodes[n.BoundaryID]; ok && b.TemplateName != "" {
+		if ref, ok := names[b.TemplateName+"/"+base]; ok && ref.Task != "" {
+			return ref, true
+		}
+	}
+	ref, ok := names[base]
+	return ref, ok && ref.Task != ""
 }
 
 // relativeName is the node's name below its boundary, as Argo derives display names, but immune to

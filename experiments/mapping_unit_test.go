@@ -216,3 +216,47 @@ func TestArgoNameParts(t *testing.T) {
 		}
 	}
 }
+
+// TestSubDAGTaskNames: tasks of sub-pipelines are keyed "<DAG template>/<task>" in the task-names
+// annotation (the same Argo task name may be in the root DAG too); missing entries keep the Argo name.
+func TestSubDAGTaskNames(t *testing.T) {
+	wf := &wfv1.Workflow{ObjectMeta: metav1.ObjectMeta{Name: "w", UID: "u", Annotations: map[string]string{
+		"kfp-argo.io/task-names": `{"train":{"task":"train-root","displayName":"Root train"},"comp-inner/train":{"task":"train","displayName":"Inner train"},"inner":{"task":"inner","displayName":"Inner"}}`,
+	}}}
+	node := func(name, typ, tmpl, boundary string, children ...string) wfv1.NodeStatus {
+		n := wfv1.NodeStatus{ID: wf.NodeID(name), Name: name, Type: wfv1.NodeType(typ), TemplateName: tmpl, Phase: wfv1.NodeSucceeded,
+			StartedAt: metav1.NewTime(sec(int64(len(name))))}
+		if boundary != "" {
+			n.BoundaryID = wf.NodeID(boundary)
+		}
+		for _, c := range children {
+			n.Children = append(n.Children, wf.NodeID(c))
+		}
+		return n
+	}
+	nodes := []wfv1.NodeStatus{
+		node("w", "DAG", "pipeline-root", "", "w.train", "w.inner"),
+		node("w.train", "Pod", "comp-train", "w"),
+		node("w.inner", "DAG", "comp-inner", "w", "w.inner.train", "w.inner.eval"),
+		node("w.inner.train", "Pod", "comp-train", "w.inner"),
+		node("w.inner.eval", "Pod", "comp-eval", "w.inner"),
+	}
+	wf.Status = wfv1.WorkflowStatus{Phase: wfv1.WorkflowSucceeded, Nodes: wfv1.Nodes{}}
+	for _, n := range nodes {
+		wf.Status.Nodes[n.ID] = n
+	}
+	run := MapWorkflow(wf, nil, sec(100))
+	got := map[string]string{}
+	for _, task := range run.Tasks {
+		got[task.ID] = task.Name + "|" + task.DisplayName
+	}
+	want := map[string]string{
+		wf.NodeID("w.train"):       "train-root|Root train",
+		wf.NodeID("w.inner"):       "inner|Inner",
+		wf.NodeID("w.inner.train"): "train|Inner train",
+		wf.NodeID("w.inner.eval"):  "eval|eval",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("task names (-want +got):\n%s", diff)
+	}
+}
