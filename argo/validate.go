@@ -2,6 +2,8 @@
 package argo
 
 import (
+	"context"
+	"errors"
 	"fmt"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -26,7 +28,32 @@ func (offlineClusterTemplates) Get(name string) (*wfv1.ClusterWorkflowTemplate, 
 // copied first: the validator reorders DAG tasks in place.
 func ValidateWorkflow(wf *wfv1.Workflow) error {
 	if err := validate.ValidateWorkflow(offlineTemplates{}, offlineClusterTemplates{}, wf.DeepCopy(), nil, validate.ValidateOpts{Lint: true}); err != nil {
-		return fmt.Errorf("argo validation: %w", err)
+		return invalid(err)
 	}
 	return nil
+}
+
+// ValidateWorkflowTemplate runs Argo's validator for WorkflowTemplates (lint mode, as `argo template lint`).
+func ValidateWorkflowTemplate(wt *wfv1.WorkflowTemplate) error {
+	if err := validate.ValidateWorkflowTemplate(offlineTemplates{}, offlineClusterTemplates{}, wt.DeepCopy(), nil, validate.ValidateOpts{Lint: true}); err != nil {
+		return invalid(err)
+	}
+	return nil
+}
+
+// ValidateCronWorkflow runs Argo's validator for CronWorkflows (as `argo cron lint`): schedules, timezone,
+// concurrency policy and the workflow spec.
+func ValidateCronWorkflow(cron *wfv1.CronWorkflow) error {
+	if err := validate.ValidateCronWorkflow(context.Background(), offlineTemplates{}, offlineClusterTemplates{}, cron.DeepCopy(), nil); err != nil {
+		return invalid(err)
+	}
+	return nil
+}
+
+// ErrInvalid marks an object that Argo's validator rejects. Test with errors.Is.
+var ErrInvalid = errors.New("argo validation")
+
+// invalid keeps the validator's message, read as before ("argo validation: ..."), and marks it ErrInvalid.
+func invalid(err error) error {
+	return fmt.Errorf("%w: %w", ErrInvalid, err)
 }

@@ -458,7 +458,14 @@ func (c *compiler) taskPlatform(sc scope, t *TaskSpec, comp *ComponentSpec, tp s
 
 	if md := cfg.PodMetadata; md != nil {
 		pc.metadata = wfv1.Metadata{Labels: md.Labels, Annotations: md.Annotations}
-		for k, v := range md.Labels {
+		for _, k := range sortedMapKeys(md.Annotations) {
+			// Argo evaluates {{ }} in template metadata, and nothing in the pod could decode an inert value.
+			if strings.Contains(k+md.Annotations[k], "{{") {
+				return nil, pathErrorf(fmt.Sprintf("%s.podMetadata.annotations[%q]", base, k), "text with \"{{\" cannot be passed verbatim to pod metadata")
+			}
+		}
+		for _, k := range sortedMapKeys(md.Labels) {
+			v := md.Labels[k]
 			if errs := validation.IsQualifiedName(k); len(errs) > 0 {
 				return nil, pathErrorf(fmt.Sprintf("%s.podMetadata.labels[%q]", base, k), "%s", strings.Join(errs, "; "))
 			}

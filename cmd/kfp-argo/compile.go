@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kfp-argo/kfp-argo/argo"
@@ -27,6 +30,18 @@ type compileOptions struct {
 	generateName string
 	namespace    string
 	workflow     workflowFlags
+	kind         string
+	cron         cronFlags
+	labels       []string
+	annotations  []string
+}
+
+// cronFlags are the schedule of --kind cronworkflow.
+type cronFlags struct {
+	schedules         []string
+	timezone          string
+	concurrencyPolicy string
+	startingDeadline  time.Duration
 }
 
 // workflowFlags are the pipeline-level settings of the Workflow, shared by compile and submit.
@@ -73,8 +88,64 @@ func newCompileCommand() *cobra.Command {
 	f.StringVar(&o.name, "name", "", "workflow name (default: generated from the pipeline name)")
 	f.StringVar(&o.generateName, "generate-name", "", "workflow generateName prefix")
 	f.StringVarP(&o.namespace, "namespace", "n", "", "namespace to set on the workflow")
+	f.StringVar(&o.kind, "kind", "workflow", "object to write: workflow, workflowtemplate or cronworkflow")
+	f.StringArrayVar(&o.cron.schedules, "schedule", nil, "cron schedule of a cronworkflow (repeatable), e.g. '0 3 * * *'")
+	f.StringVar(&o.cron.timezone, "timezone", "", "timezone of the schedules, e.g. Europe/Paris (default: the controller's)")
+	f.StringVar(&o.cron.concurrencyPolicy, "concurrency-policy", "", "cronworkflow runs that overlap: Allow, Forbid or Replace")
+	f.DurationVar(&o.cron.startingDeadline, "starting-deadline", 0, "skip a scheduled run that could not start within this time (e.g. 5m)")
+	f.StringSliceVar(&o.labels, "labels", nil, "labels to add, KEY=VALUE[,KEY=VALUE...] (repeatable)")
+	f.StringSliceVar(&o.annotations, "annotations", nil, "annotations to add, KEY=VALUE[,KEY=VALUE...] (repeatable)")
 	o.workflow.addFlags(f)
 	return cmd
+}
+
+// parsePairs reads KEY=VALUE flags; keys must be valid Kubernetes label/annotation keys, label values valid
+// label values.
+func parsePairs(flag string, pairs []string, labels bool) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range pairs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--%s %q: expected KEY=VALUE", flag, kv)
+		}
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			return nil, fmt.Errorf("--%s %q: key: %s", flag, kv, strings.Join(errs, "; "))
+		}
+		if labels {
+			if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+				return nil, fmt.Errorf("--%s %q: value: %s", flag, kv, strings.Join(errs, "; "))
+			}
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// compileKind returns the validated Argo object of the kind asked for.
+func compileKind(wf *wfv1.Workflow, kind string, cron cronFlags) (any, error) {
+	switch kind {
+	case "workflow", "":
+		if len(cron.schedules) > 0 || cron.timezone != "" || cron.concurrencyPolicy != "" || cron.startingDeadline != 0 {
+			return nil, fmt.Errorf("--schedule, --timezone, --concurrency-policy and --starting-deadline need --kind cronworkflow")
+		}
+		return wf, argo.ValidateWorkflow(wf)
+	case "workflowtemplate":
+		if len(cron.schedules) > 0 || cron.timezone != "" || cron.concurrencyPolicy != "" || cron.startingDeadline != 0 {
+			return nil, fmt.Errorf("--schedule, --timezone, --concurrency-policy and --starting-deadline need --kind cronworkflow")
+		}
+		wt, err := translate.ToWorkflowTemplate(wf)
+		if err != nil {
+			return nil, err
+		}
+		return wt, argo.ValidateWorkflowTemplate(wt)
+	case "cronworkflow":
+		cw, err := translate.ToCronWorkflow(wf, translate.CronOptions{Schedules: cron.schedules, Timezone: cron.timezone, ConcurrencyPolicy: cron.concurrencyPolicy, StartingDeadline: cron.startingDeadline})
+		if err != nil {
+			return nil, err
+		}
+		return cw, argo.ValidateCronWorkflow(cw)
+	}
+	return nil, fmt.Errorf("--kind %q: expected workflow, workflowtemplate or cronworkflow", kind)
 }
 
 func (o *compileOptions) run(cmd *cobra.Command, file string) error {
@@ -93,11 +164,24 @@ func (o *compileOptions) run(cmd *cobra.Command, file string) error {
 		}
 		artifacts[k] = v
 	}
+	if o.kind != "workflow" && o.kind != "workflowtemplate" && o.kind != "cronworkflow" {
+		return fmt.Errorf("--kind %q: expected workflow, workflowtemplate or cronworkflow", o.kind)
+	}
+	labels, err := parsePairs("labels", o.labels, true)
+	if err != nil {
+		return err
+	}
+	annotations, err := parsePairs("annotations", o.annotations, false)
+	if err != nil {
+		return err
+	}
 	p, err := translate.LoadFile(file)
 	if err != nil {
 		return err
 	}
 	opts := translate.Options{
+		Labels:                labels,
+		Annotations:           annotations,
 		Parameters:            params,
 		InputArtifacts:        artifacts,
 		NoCache:               o.noCache,
@@ -111,11 +195,15 @@ func (o *compileOptions) run(cmd *cobra.Command, file string) error {
 	if err != nil {
 		return err
 	}
-	if err := argo.ValidateWorkflow(wf); err != nil {
-		return fmt.Errorf("%s: the compiled workflow is invalid, which is a kfp-argo bug; please report it: %w", file, err)
+	obj, err := compileKind(wf, o.kind, o.cron)
+	if err != nil {
+		if errors.Is(err, argo.ErrInvalid) {
+			return fmt.Errorf("%s: the compiled %s is invalid, which is a kfp-argo bug; please report it: %w", file, o.kind, err)
+		}
+		return err
 	}
 	// Render fully before writing, so that a failure never leaves half a manifest on stdout.
-	out, err := argo.Marshal(wf, o.output)
+	out, err := argo.Marshal(obj, o.output)
 	if err != nil {
 		return err
 	}

@@ -109,3 +109,75 @@ func TestCompileWorkflowSettings(t *testing.T) {
 		t.Error("an unknown --pod-gc was accepted")
 	}
 }
+
+// TestCompileKinds: each --kind prints an object of that kind that Argo's validator for the kind accepts.
+func TestCompileKinds(t *testing.T) {
+	fixture := "../../testdata/pipelines/platform-volumes.yaml"
+	out, _, err := run("compile", fixture, "--kind", "workflowtemplate", "--labels", "team=ml,env=dev", "--annotations", "owner=me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wt wfv1.WorkflowTemplate
+	if err := yaml.UnmarshalStrict([]byte(out), &wt); err != nil || wt.Kind != "WorkflowTemplate" {
+		t.Fatalf("not a WorkflowTemplate (%v):\n%s", err, out)
+	}
+	if err := argo.ValidateWorkflowTemplate(&wt); err != nil {
+		t.Fatal(err)
+	}
+	if wt.Labels["team"] != "ml" || wt.Labels["env"] != "dev" || wt.Annotations["owner"] != "me" || wt.Spec.WorkflowMetadata.Labels["team"] != "ml" {
+		t.Errorf("labels %v annotations %v", wt.Labels, wt.Annotations)
+	}
+	out, _, err = run("compile", fixture, "--kind", "cronworkflow", "--schedule", "0 3 * * *", "--schedule", "0 15 * * *", "--timezone", "UTC", "--concurrency-policy", "Replace", "--starting-deadline", "2m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cw wfv1.CronWorkflow
+	if err := yaml.UnmarshalStrict([]byte(out), &cw); err != nil || cw.Kind != "CronWorkflow" {
+		t.Fatalf("not a CronWorkflow (%v):\n%s", err, out)
+	}
+	if err := argo.ValidateCronWorkflow(&cw); err != nil {
+		t.Fatal(err)
+	}
+	if len(cw.Spec.Schedules) != 2 || cw.Spec.Schedule != "" || strings.Contains(out, "\n  schedule:") || *cw.Spec.StartingDeadlineSeconds != 120 || cw.Spec.ConcurrencyPolicy != "Replace" {
+		t.Errorf("cron spec %+v", cw.Spec)
+	}
+	for _, args := range [][]string{
+		{"compile", fixture, "--kind", "cronjob"},
+		{"compile", fixture, "--kind", "cronworkflow"},
+		{"compile", fixture, "--schedule", "0 3 * * *"},
+		{"compile", fixture, "--labels", "bad label=x"},
+		{"compile", fixture, "--labels", "novalue"},
+	} {
+		if out, _, err := run(args...); err == nil || out != "" {
+			t.Errorf("%v: err %v, stdout %q", args, err, out)
+		}
+	}
+}
+
+// TestLint: one line per file, ok or error, and a failure when any file fails.
+func TestLint(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("pipelineInfo: {name: x}\nroot: {dag: {tasks: {}}}\nextra: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	good := "../../testdata/pipelines/platform-scheduling.yaml"
+	out, _, err := run("lint", good, "../../testdata/pipelines/workspace.yaml")
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if out != good+": ok\n../../testdata/pipelines/workspace.yaml: ok\n" {
+		t.Errorf("output %q", out)
+	}
+	out, _, err = run("lint", good, bad)
+	if err == nil {
+		t.Error("a failing file did not fail lint")
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || lines[0] != good+": ok" || !strings.HasPrefix(lines[1], bad+": error: extra: unknown field") {
+		t.Errorf("output %q", out)
+	}
+	if out, _, err := run("lint", "--kind", "cronworkflow", good); err != nil || !strings.HasSuffix(out, ": ok\n") {
+		t.Errorf("cron lint: %v %q", err, out)
+	}
+}

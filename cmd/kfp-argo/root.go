@@ -13,6 +13,6 @@ func NewRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	e := defaultEnv()
-	cmd.AddCommand(newCompileCommand(), newVersionCommand(), newSubmitCommand(e), newExperimentCommand(e), newRunCommand(e))
+	cmd.AddCommand(newCompileCommand(), newLintCommand(), newVersionCommand(), newSubmitCommand(e), newExperimentCommand(e), newRunCommand(e))
 	return cmd
 }
