@@ -263,7 +263,7 @@ func (o *runOptions) watchCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			final, err := watchRun(cmd, e, runs, args[0], true)
+			final, err := watchRun(cmd, e, runs, args[0], cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}

@@ -290,6 +290,17 @@ func TestWatchOutput(t *testing.T) {
 		}
 	}
 
+	// With -o the progress goes to stderr: stdout holds just the final record.
+	fc.finishLater(t, "w3", wfv1.WorkflowSucceeded, "")
+	out, err = fc.cli("submit", pipelineFile, "-r", "w3", "--watch", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var final experiments.Run
+	if err := json.Unmarshal([]byte(out), &final); err != nil || final.State != experiments.StateSucceeded {
+		t.Errorf("--watch -o json stdout is not the final record (%v):\n%s", err, out)
+	}
+
 	fc.terminal = true
 	fc.finishLater(t, "w2", wfv1.WorkflowSucceeded, "")
 	out, err = fc.cli("submit", pipelineFile, "-r", "w2", "--watch")

@@ -112,7 +112,15 @@ func (o *submitOptions) run(cmd *cobra.Command, e *env, file string) error {
 	if o.output == "" {
 		fmt.Fprintf(cmd.ErrOrStderr(), "run/%s submitted to experiment %q\n", run.Name, run.Experiment)
 	}
-	final, err := watchRun(cmd, e, runs, run.Name, o.watch)
+	var progressOut io.Writer
+	if o.watch {
+		// With -o the record goes to stdout at the end; progress must not be mixed into it.
+		progressOut = out
+		if o.output != "" {
+			progressOut = cmd.ErrOrStderr()
+		}
+	}
+	final, err := watchRun(cmd, e, runs, run.Name, progressOut)
 	if err != nil {
 		return err
 	}
@@ -270,11 +278,14 @@ func runNotSucceeded(r experiments.Run) error {
 	return fmt.Errorf("run %s ended %s", r.Name, r.State)
 }
 
-// watchRun follows a run until it ends, drawing its progress on stdout when show is set.
-func watchRun(cmd *cobra.Command, e *env, runs *experiments.Runs, name string, show bool) (experiments.Run, error) {
-	p := &progress{w: cmd.OutOrStdout(), terminal: e.isTerminal(cmd.OutOrStdout()), now: e.now}
+// watchRun follows a run until it ends, drawing its progress on w (nothing when w is nil).
+func watchRun(cmd *cobra.Command, e *env, runs *experiments.Runs, name string, w io.Writer) (experiments.Run, error) {
+	var p *progress
+	if w != nil {
+		p = &progress{w: w, terminal: e.isTerminal(w), now: e.now}
+	}
 	return runs.Watch(cmd.Context(), name, func(r experiments.Run) {
-		if show {
+		if p != nil {
 			p.show(r)
 		}
 	})
