@@ -19,6 +19,9 @@ import (
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	apierr "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kfp-argo/kfp-argo/test/e2e/cluster"
@@ -43,12 +46,10 @@ var expected = map[string]struct {
 	phase   wfv1.WorkflowPhase
 	message string // substring of some node's message
 }{
-	// Their containers have args but no command, so Argo's controller
-	// looks the image's entrypoint up in its registry; there is no
-	// network here (and these stub images exist nowhere). On a real
-	// cluster the lookup would be made, and would fail for these images.
-	"critical/pipeline_with_volume_long_name.yaml": {wfv1.WorkflowError, "failed to look-up entrypoint/cmd"},
-	"pipeline_with_various_io_types.yaml":          {wfv1.WorkflowError, "failed to look-up entrypoint/cmd"},
+	// Its container has args but no command, so Argo's controller looks
+	// the image's entrypoint up in its registry; there is no network here
+	// (and the image, gcr.io/image, exists nowhere).
+	"pipeline_with_various_io_types.yaml": {wfv1.WorkflowError, "failed to look-up entrypoint/cmd"},
 	// The accelerator type NVIDIA_TESLA_P4 becomes a resource name, which
 	// the apiserver rejects (KFP's own driver does the same).
 	"pipeline_with_string_machine_fields_pipeline_input.yaml": {wfv1.WorkflowError, "must be a standard resource type or fully qualified"},
@@ -233,6 +234,19 @@ func TestCorpusRun(t *testing.T) {
 	}
 	if len(runs) == 0 {
 		t.Fatal("no corpus pipeline compiled")
+	}
+
+	// Pipelines that mount an existing claim get its name from a string
+	// parameter, which sampleParameters sets to "e2e".
+	existing := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "e2e"},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+		},
+	}
+	if _, err := env.kube.CoreV1().PersistentVolumeClaims(env.ns).Create(context.Background(), existing, metav1.CreateOptions{}); err != nil && !apierr.IsAlreadyExists(err) {
+		t.Fatalf("claim e2e: %v", err)
 	}
 
 	// A few at a time: all at once would measure the machine, not the

@@ -461,9 +461,12 @@ func (c *Cluster) startControllerManager() error {
 		"--bind-address=127.0.0.1",
 		fmt.Sprintf("--secure-port=%d", c.ports.controllerManager),
 		// The garbage collector deletes the pods and task results of
-		// deleted workflows (a resubmitted name hangs without it); the
-		// other two make namespaces and their default ServiceAccount work.
-		"--controllers=garbagecollector,namespace,serviceaccount",
+		// deleted workflows (a resubmitted name hangs without it);
+		// namespace and serviceaccount make namespaces and their default
+		// ServiceAccount work; the volume binder and the protection
+		// controllers bind claims to the volumes the stand-in creates and
+		// let bound claims be deleted.
+		"--controllers=garbagecollector,namespace,serviceaccount,persistentvolume-binder,pvc-protection,pv-protection",
 		"--use-service-account-credentials=false",
 	})
 	return err

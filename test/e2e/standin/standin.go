@@ -10,8 +10,11 @@
 // code (see cluster.ExitCodeLabel). Output parameter values come from a
 // per-test function of the task; missing ones get placeholders of their
 // declared type. Output artifacts get keys in the configured artifact
-// repository; nothing is uploaded. The apiserver, the scheduler and the
-// Argo controller that consume all this are real.
+// repository; nothing is uploaded. Resource templates (KFP's CreatePVC and
+// DeletePVC) have their action performed, as argoexec would. Unbound
+// PersistentVolumeClaims in the namespace get a pre-bound PersistentVolume
+// (storage.go), since no provisioner exists. The apiserver, the scheduler,
+// the volume binder and the Argo controller that consume all this are real.
 package standin
 
 import (
@@ -33,9 +36,12 @@ import (
 	apierr "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kfp-argo/kfp-argo/test/e2e/cluster"
@@ -125,14 +131,17 @@ type Handled struct {
 
 // StandIn serves pods until its context ends.
 type StandIn struct {
-	opts Options
-	kube kubernetes.Interface
-	argo argoclient.Interface
+	opts    Options
+	kube    kubernetes.Interface
+	argo    argoclient.Interface
+	dynamic dynamic.Interface
+	mapper  *restmapper.DeferredDiscoveryRESTMapper
 
-	mu      sync.Mutex
-	seen    map[types.UID]bool
-	handled []Handled
-	wg      sync.WaitGroup
+	mu          sync.Mutex
+	seen        map[types.UID]bool
+	provisioned map[types.UID]bool
+	handled     []Handled
+	wg          sync.WaitGroup
 }
 
 // Start begins serving pods in the background; it returns once its pod
@@ -152,7 +161,16 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*StandIn, error
 	if err != nil {
 		return nil, err
 	}
-	s := &StandIn{opts: opts, kube: kube, argo: argo, seen: map[types.UID]bool{}}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &StandIn{
+		opts: opts, kube: kube, argo: argo, dynamic: dyn,
+		mapper:      restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(kube.Discovery())),
+		seen:        map[types.UID]bool{},
+		provisioned: map[types.UID]bool{},
+	}
 	factory := informers.NewSharedInformerFactoryWithOptions(kube, 0,
 		informers.WithNamespace(opts.Namespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = labelWorkflow }))
@@ -168,13 +186,30 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*StandIn, error
 	}); err != nil {
 		return nil, err
 	}
+	// Claims are served in the namespace whatever their labels: Argo's
+	// volumeClaimTemplates and KFP's CreatePVC both make them.
+	claims := informers.NewSharedInformerFactoryWithOptions(kube, 0, informers.WithNamespace(opts.Namespace))
+	pvcInf := claims.Core().V1().PersistentVolumeClaims().Informer()
+	provision := func(obj any) {
+		if pvc, ok := obj.(*corev1.PersistentVolumeClaim); ok {
+			s.provision(ctx, pvc)
+		}
+	}
+	if _, err := pvcInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    provision,
+		UpdateFunc: func(_, obj any) { provision(obj) },
+	}); err != nil {
+		return nil, err
+	}
 	factory.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
-		return nil, fmt.Errorf("pod informer did not sync: %w", ctx.Err())
+	claims.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced, pvcInf.HasSynced) {
+		return nil, fmt.Errorf("informers did not sync: %w", ctx.Err())
 	}
 	go func() {
 		<-ctx.Done()
 		factory.Shutdown()
+		claims.Shutdown()
 	}()
 	return s, nil
 }
@@ -248,6 +283,21 @@ func (s *StandIn) handle(ctx context.Context, pod *corev1.Pod) {
 	if v, ok := pod.Labels[cluster.ExitCodeLabel]; ok {
 		if code, err := strconv.Atoi(v); err == nil {
 			res.ExitCode = code
+		}
+	}
+	if t.Template.Resource != nil && res.ExitCode == 0 {
+		// The main container of a resource template is argoexec itself:
+		// do what it would, and report what it would.
+		got, err := s.resourceAction(ctx, pod, t)
+		if err != nil {
+			s.opts.Logf("standin: pod %s: %v", pod.Name, err)
+			res.ExitCode = 1
+		}
+		if res.Outputs == nil {
+			res.Outputs = map[string]string{}
+		}
+		for k, v := range got {
+			res.Outputs[k] = v
 		}
 	}
 	h.Result = res
