@@ -56,3 +56,20 @@ func TestKFPContractTypes(t *testing.T) {
 		t.Errorf("no contract: %q", got)
 	}
 }
+
+func TestEvalJSONPath(t *testing.T) {
+	obj := map[string]any{"metadata": map[string]any{"name": "pvc-1", "labels": map[string]any{"a": "b"}}, "spec": map[string]any{"n": int64(3)}}
+	for expr, want := range map[string]string{
+		"{.metadata.name}":   "pvc-1",
+		"{.spec.n}":          "3",
+		"{.metadata.labels}": `{"a":"b"}`,
+	} {
+		got, err := evalJSONPath(obj, expr)
+		if err != nil || got != want {
+			t.Errorf("evalJSONPath(%s) = %q, %v; want %q", expr, got, err, want)
+		}
+	}
+	if _, err := evalJSONPath(obj, "{.missing}"); err == nil {
+		t.Errorf("missing field: no error")
+	}
+}
