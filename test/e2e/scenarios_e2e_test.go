@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -29,6 +30,8 @@ type scenario struct {
 	outputs map[string]map[string]string
 	// fail gives the exit code of an IR task's attempt (0: succeed).
 	fail func(irTask string, attempt int) int
+	// transform computes outputs of an IR task from its task (inputs).
+	transform map[string]func(standin.Task) map[string]string
 	// runtime of every pod, so concurrent pods overlap visibly.
 	runtime   time.Duration
 	wantPhase wfv1.WorkflowPhase
@@ -140,12 +143,68 @@ func TestScenarios(t *testing.T) {
 				}
 			},
 		},
+		oneOf("heads", "core-comp", "core-output-comp"),
+		oneOf("tails", "core-output-comp", "core-comp"),
+		{
+			// dsl.Collected: the loop's outputs reach the consumers as
+			// one list, inside the sub-pipeline and through its output.
+			name: "Collected parameters", file: "critical/collected_parameters.yaml",
+			outputs: map[string]map[string]string{"split-ids": {"Output": `["s1", "s2", "s3"]`}},
+			transform: map[string]func(standin.Task) map[string]string{"prepend-id": func(t standin.Task) map[string]string {
+				return map[string]string{"Output": "id-" + t.Inputs["content"]}
+			}},
+			wantPhase: wfv1.WorkflowSucceeded,
+			check: func(t *testing.T, r *scenarioRun) {
+				if n := len(r.ran["prepend-id"]); n != 3 {
+					t.Errorf("prepend-id ran %d times, want 3", n)
+				}
+				consumers := r.ran["consume-ids"]
+				if len(consumers) != 2 {
+					t.Fatalf("consume-ids ran %d times, want 2 (in the sub-pipeline and at the root)", len(consumers))
+				}
+				for _, h := range consumers {
+					var ids []string
+					if err := json.Unmarshal([]byte(h.Task.Inputs["ids"]), &ids); err != nil {
+						t.Errorf("consume-ids (%s) got ids=%q, want a JSON list: %v", h.Task.TemplateName, h.Task.Inputs["ids"], err)
+						continue
+					}
+					sort.Strings(ids)
+					if fmt.Sprint(ids) != "[id-s1 id-s2 id-s3]" {
+						t.Errorf("consume-ids (%s) got %v, want the three iterations' outputs", h.Task.TemplateName, ids)
+					}
+				}
+			},
+		},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
 			runScenario(t, filepath.Join(dir, sc.file), sc)
 		})
+	}
+}
+
+// oneOf runs parameter_oneof with the coin showing side: the branch task
+// `taken` runs, `other` does not, and dsl.OneOf hands the taken branch's
+// output through two levels of sub-pipeline to crust-comp.
+func oneOf(side, taken, other string) scenario {
+	return scenario{
+		name: "OneOf " + side, file: "critical/parameter_oneof.yaml",
+		outputs: map[string]map[string]string{
+			"flip-coin":        {"Output": side},
+			"core-comp":        {"Output": "from core-comp"},
+			"core-output-comp": {"output_key": "from core-output-comp"},
+		},
+		wantPhase: wfv1.WorkflowSucceeded,
+		check: func(t *testing.T, r *scenarioRun) {
+			r.wantRan(t, "flip-coin", taken, "crust-comp")
+			r.wantNotRan(t, other)
+			for _, h := range r.ran["crust-comp"] {
+				if got := h.Task.Inputs["input"]; got != "from "+taken {
+					t.Errorf("crust-comp got input=%q, want %q", got, "from "+taken)
+				}
+			}
+		},
 	}
 }
 
@@ -184,6 +243,11 @@ func runScenario(t *testing.T, path string, sc scenario) {
 		}
 		for k, v := range sc.outputs[ir] {
 			res.Outputs[k] = v
+		}
+		if f := sc.transform[ir]; f != nil {
+			for k, v := range f(task) {
+				res.Outputs[k] = v
+			}
 		}
 		if sc.fail != nil {
 			res.ExitCode = sc.fail(ir, task.Attempt)
