@@ -225,9 +225,10 @@ func runScenario(t *testing.T, path string, sc scenario) {
 		t.Fatalf("compile: %v", err)
 	}
 	r := &scenarioRun{ran: map[string][]standin.Handled{}, irName: irTaskNames(p, wf)}
-	wf.Name = newName("sc")
+	name := newName("sc")
+	wf.Name = name
 	r.watcher = watchPods(t, func(p *corev1.Pod) bool {
-		return p.Labels["workflows.argoproj.io/workflow"] == wf.Name
+		return p.Labels["workflows.argoproj.io/workflow"] == name
 	})
 	types := outputTypes(p)
 	r.wf = submit(t, wf, "sc", func(task standin.Task) standin.Result {

@@ -101,9 +101,10 @@ spec:
 // with a `when` that is false and a withItems fan-out under parallelism 2.
 func TestDAG(t *testing.T) {
 	wf := parseWorkflow(t, dagWorkflow)
-	wf.Name = newName("dag")
+	name := newName("dag")
+	wf.Name = name
 	watcher := watchPods(t, func(p *corev1.Pod) bool {
-		return p.Labels["workflows.argoproj.io/workflow"] == wf.Name
+		return p.Labels["workflows.argoproj.io/workflow"] == name
 	})
 	began := time.Now()
 	wf = submit(t, wf, "dag", func(task standin.Task) standin.Result {
