@@ -60,7 +60,7 @@ func findCRDDir() (string, error) {
 	cmd := exec.Command("go", "mod", "download", "-json", ArgoModule)
 	// Outside any module, so neither the root go.mod nor a go.work matters.
 	cmd.Dir = os.TempDir()
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
