@@ -34,6 +34,9 @@ type process struct {
 // starting process and ignores the terminal's signals (make dev-cluster);
 // otherwise the kernel kills it if the starting process dies (a test binary
 // killed by go test's timeout must not leave a control plane behind).
+// Pdeathsig fires when the starting *thread* exits; the Go runtime only ends
+// threads of goroutines that exit while locked to them, which the callers
+// here never do.
 func (p *process) start(detached bool) error {
 	f, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
