@@ -848,9 +848,11 @@ func (c *compiler) dagOutputs(sc scope, tmpl *wfv1.Template) error {
 		if sc.virtual[sel.ProducerSubtask] != nil {
 			return pathErrorf(op, "an importer has no output parameters")
 		}
+		// A producer under a condition may be skipped: Argo then fails the DAG's output unless it has a
+		// default, and KFP sees the output as not given.
 		tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{
 			Name:      paramName(name),
-			ValueFrom: &wfv1.ValueFrom{Parameter: fmt.Sprintf("{{tasks.%s.outputs.parameters.%s}}", fieldName(sel.ProducerSubtask), paramName(sel.OutputParameterKey))},
+			ValueFrom: &wfv1.ValueFrom{Parameter: fmt.Sprintf("{{tasks.%s.outputs.parameters.%s}}", fieldName(sel.ProducerSubtask), paramName(sel.OutputParameterKey)), Default: wfv1.AnyStringPtr(noneValue)},
 		})
 	}
 	for _, name := range sortedMapKeys(outs.Artifacts) {
@@ -880,7 +882,7 @@ func (c *compiler) dagOutputs(sc scope, tmpl *wfv1.Template) error {
 		})
 		tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{
 			Name:      MetadataParameterPrefix + paramName(name),
-			ValueFrom: &wfv1.ValueFrom{Parameter: fmt.Sprintf("{{tasks.%s.outputs.parameters.%s%s}}", fieldName(sel.ProducerSubtask), MetadataParameterPrefix, paramName(sel.OutputArtifactKey))},
+			ValueFrom: &wfv1.ValueFrom{Parameter: fmt.Sprintf("{{tasks.%s.outputs.parameters.%s%s}}", fieldName(sel.ProducerSubtask), MetadataParameterPrefix, paramName(sel.OutputArtifactKey)), Default: wfv1.AnyStringPtr(noneValue)},
 		})
 	}
 	return nil

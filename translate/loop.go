@@ -187,7 +187,9 @@ func (c *compiler) typedOutput(producer *TaskSpec, key, x string, depth int) (st
 			if err != nil {
 				return "", false, err
 			}
-			return fmt.Sprintf("map(%s, %s)", asJSON(x), elem), true, nil
+			// Iterations whose producer was skipped report the "not given" marker: KFP collects only the
+			// values that exist.
+			return fmt.Sprintf("map(filter(%s, # != '%s'), %s)", asJSON(x), noneValue, elem), true, nil
 		}
 		return c.typedOutput(inner, sel.OutputParameterKey, x, depth+1)
 	}

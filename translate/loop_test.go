@@ -49,7 +49,7 @@ func TestLoops(t *testing.T) {
 
 	// dsl.Collected: Argo aggregates the iterations' outputs as strings; the consumer gets integers.
 	total := dagTask(t, wf, "total")
-	for agg, want := range map[string]string{`["1","4","9"]`: "[1,4,9]", `["9007199254740993"]`: "[9007199254740993]", `[]`: "[]"} {
+	for agg, want := range map[string]string{`["1","4","9"]`: "[1,4,9]", `["9007199254740993"]`: "[9007199254740993]", `[]`: "[]", `["1","` + noneValue + `","9"]`: "[1,9]"} {
 		got := argsIn(t, total, map[string]any{"tasks.for-loop-1.outputs.parameters.pipelinechannel--square-Output": agg})["numbers"]
 		if got != want {
 			t.Errorf("collected %s arrives as %s, want %s", agg, got, want)
