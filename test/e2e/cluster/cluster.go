@@ -21,7 +21,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -148,7 +147,8 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
 		shm = "/dev/shm"
 	}
-	if c.dataDir, err = os.MkdirTemp(shm, "kfp-argo-e2e-etcd-"); err != nil {
+	sweepStaleDataDirs(shm)
+	if c.dataDir, err = os.MkdirTemp(shm, dataDirPrefix); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -569,12 +569,41 @@ func (c *Cluster) poll(ctx context.Context, what string, cond func() (bool, erro
 	}
 }
 
-// sortedKeys is used to keep generated config deterministic.
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+const dataDirPrefix = "kfp-argo-e2e-etcd-"
+
+// sweepStaleDataDirs removes etcd data directories that no running etcd
+// uses: those of clusters whose test binary was killed (go test's timeout,
+// SIGKILL) before it could Stop. They live on tmpfs, so they hold memory.
+// A directory younger than a minute is left alone: its cluster may be
+// starting right now.
+func sweepStaleDataDirs(dir string) {
+	if dir == "" {
+		dir = os.TempDir()
 	}
-	sort.Strings(keys)
-	return keys
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	inUse := map[string]bool{}
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		b, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		for _, arg := range strings.Split(string(b), "\x00") {
+			if d, ok := strings.CutPrefix(arg, "--data-dir="); ok {
+				inUse[filepath.Clean(d)] = true
+			}
+		}
+	}
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		info, err := e.Info()
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), dataDirPrefix) || err != nil ||
+			time.Since(info.ModTime()) < time.Minute || inUse[path] {
+			continue
+		}
+		_ = os.RemoveAll(path)
+	}
 }
