@@ -87,11 +87,7 @@ var corpusOutputs = map[string]map[string]map[string]string{
 // yet, with what goes wrong; they are not submitted (a hung run costs the
 // whole deadline). Delete an entry once the compiler handles it: the test
 // then checks it like every other pipeline.
-var knownIssues = map[string]string{
-	"conditional_producer_and_consumers.yaml": "loop item 1 skips condition-3; the loop iteration's DAG output " +
-		"then references the skipped node's output and the iteration errors (\"is an absent optional\"), " +
-		"and the workflow stays Running until its deadline",
-}
+var knownIssues = map[string]string{}
 
 // listOfDicts is what the list-dict-maker components return.
 const listOfDicts = `[{"a": 1, "b": 2}, {"a": 2, "b": 3}, {"a": 3, "b": 4}]`
