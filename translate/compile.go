@@ -576,17 +576,9 @@ func (c *compiler) dagComponentTemplate(compName string, comp *ComponentSpec, re
 	var inputs wfv1.Inputs
 	if in := comp.InputDefinitions; in != nil {
 		for _, n := range sortedMapKeys(in.Parameters) {
-			def := in.Parameters[n]
-			p := wfv1.Parameter{Name: paramName(n)}
-			switch {
-			case def.DefaultValue != nil:
-				text, err := canonicalValue(def.ParameterType, def.DefaultValue)
-				if err != nil {
-					return "", pathErrorf(fmt.Sprintf("%s.inputDefinitions.parameters[%q].defaultValue", path, n), "%v", err)
-				}
-				p.Default = wfv1.AnyStringPtr(inert(text))
-			case def.IsOptional:
-				p.Default = wfv1.AnyStringPtr(noneValue)
+			p, err := templateInput(n, in.Parameters[n])
+			if err != nil {
+				return "", pathErrorf(fmt.Sprintf("%s.inputDefinitions.parameters[%q].defaultValue", path, n), "%v", err)
 			}
 			inputs.Parameters = append(inputs.Parameters, p)
 			sc.inputs[n] = "{{inputs.parameters." + p.Name + "}}"
@@ -905,6 +897,23 @@ func oneOf(sc scope, sels []ParameterSelector, op string, field func(ParameterSe
 		expr = fmt.Sprintf("(%s?.status == 'Succeeded' ? %s?.%s : %s)", ref, ref, path, expr)
 	}
 	return expr, nil
+}
+
+// templateInput declares a component input on a template: its IR default, or the "not given" marker for an
+// optional input without one, so that tasks which do not give it still satisfy Argo.
+func templateInput(name string, def *ParameterSpec) (wfv1.Parameter, error) {
+	p := wfv1.Parameter{Name: paramName(name)}
+	switch {
+	case def.DefaultValue != nil:
+		text, err := canonicalValue(def.ParameterType, def.DefaultValue)
+		if err != nil {
+			return p, err
+		}
+		p.Default = wfv1.AnyStringPtr(inert(text))
+	case def.IsOptional:
+		p.Default = wfv1.AnyStringPtr(noneValue)
+	}
+	return p, nil
 }
 
 func convertSelectors(in []ArtifactSelector) []ParameterSelector {

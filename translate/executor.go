@@ -162,16 +162,9 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 
 	for i, n := range sortedMapKeys(in.Parameters) {
 		def := in.Parameters[n]
-		p := wfv1.Parameter{Name: paramName(n)}
-		switch {
-		case def.DefaultValue != nil:
-			text, err := canonicalValue(def.ParameterType, def.DefaultValue)
-			if err != nil {
-				return tmpl, err
-			}
-			p.Default = wfv1.AnyStringPtr(inert(text))
-		case def.IsOptional:
-			p.Default = wfv1.AnyStringPtr(noneValue)
+		p, err := templateInput(n, def)
+		if err != nil {
+			return tmpl, err
 		}
 		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, p)
 		if python {

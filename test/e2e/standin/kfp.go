@@ -1,9 +1,9 @@
 package standin
 
 import (
-	"encoding/base64"
 	"encoding/json"
-	"strings"
+
+	"github.com/kfp-argo/kfp-argo/translate"
 )
 
 // KFPContractTypes is a TypeOf for workflows compiled by kfp-argo: it reads
@@ -22,7 +22,7 @@ func KFPContractTypes(t Task, output string) string {
 			Type string `json:"type"`
 		} `json:"outputParameters"`
 	}
-	if err := json.Unmarshal([]byte(decodeInert(raw)), &c); err != nil {
+	if err := json.Unmarshal([]byte(decodeValue(raw)), &c); err != nil {
 		return ""
 	}
 	for _, p := range c.OutputParameters {
@@ -33,29 +33,8 @@ func KFPContractTypes(t Task, output string) string {
 	return ""
 }
 
-// decodeInert undoes the compiler's "%%kfpb64:<base64>%%" escaping of text
-// that Argo would otherwise evaluate.
-func decodeInert(s string) string {
-	const prefix, suffix = "%%kfpb64:", "%%"
-	var b strings.Builder
-	for {
-		i := strings.Index(s, prefix)
-		if i < 0 {
-			break
-		}
-		rest := s[i+len(prefix):]
-		j := strings.Index(rest, suffix)
-		if j < 0 {
-			break
-		}
-		raw, err := base64.StdEncoding.DecodeString(rest[:j])
-		if err != nil {
-			break
-		}
-		b.WriteString(s[:i])
-		b.Write(raw)
-		s = rest[j+len(suffix):]
-	}
-	b.WriteString(s)
-	return b.String()
+// decodeValue undoes the compiler's escaping of text that Argo would otherwise evaluate.
+func decodeValue(s string) string {
+	v, _ := translate.DecodeValue(s)
+	return v
 }
