@@ -126,15 +126,24 @@ func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *
 	if cache {
 		tmpl.Memoize = c.memoize(comp, ctr, tmpl)
 	}
-	if retry != nil {
-		rs, err := retryStrategy(retry)
-		if err != nil {
-			return "", pathErrorf(tp+".retryPolicy", "%v", err)
-		}
-		tmpl.RetryStrategy = rs
+	if err := applyRetry(&tmpl, retry, tp); err != nil {
+		return "", err
 	}
 	c.templates = append(c.templates, tmpl)
 	return name, nil
+}
+
+// applyRetry sets a template's retryStrategy from the task's (or inherited) retry policy.
+func applyRetry(tmpl *wfv1.Template, retry *RetryPolicy, tp string) error {
+	if retry == nil {
+		return nil
+	}
+	rs, err := retryStrategy(retry)
+	if err != nil {
+		return pathErrorf(tp+".retryPolicy", "%v", err)
+	}
+	tmpl.RetryStrategy = rs
+	return nil
 }
 
 func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *ContainerSpec, given map[string]bool, ep string) (wfv1.Template, error) {

@@ -120,25 +120,14 @@ func (c *compiler) pvcTemplate(compName string, comp *ComponentSpec, ctr *Contai
 	c.variants[key] = name
 	tmpl := wfv1.Template{Name: name, Outputs: outputs, Resource: &wfv1.ResourceTemplate{Action: op, Manifest: text}}
 	for _, n := range sortedMapKeys(in) {
-		def := in[n]
-		p := wfv1.Parameter{Name: paramName(n)}
-		if def.DefaultValue != nil {
-			v, err := canonicalValue(def.ParameterType, def.DefaultValue)
-			if err != nil {
-				return "", pathErrorf(fmt.Sprintf("components[%q].inputDefinitions.parameters[%q].defaultValue", compName, n), "%v", err)
-			}
-			p.Default = wfv1.AnyStringPtr(v)
-		} else if def.IsOptional {
-			p.Default = wfv1.AnyStringPtr(noneValue)
+		p, err := templateInput(n, in[n])
+		if err != nil {
+			return "", pathErrorf(fmt.Sprintf("components[%q].inputDefinitions.parameters[%q].defaultValue", compName, n), "%v", err)
 		}
 		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, p)
 	}
-	if retry != nil {
-		rs, err := retryStrategy(retry)
-		if err != nil {
-			return "", pathErrorf(tp+".retryPolicy", "%v", err)
-		}
-		tmpl.RetryStrategy = rs
+	if err := applyRetry(&tmpl, retry, tp); err != nil {
+		return "", err
 	}
 	c.templates = append(c.templates, tmpl)
 	return name, nil
