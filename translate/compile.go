@@ -83,6 +83,7 @@ type compiler struct {
 	templateNames map[string]bool
 	variants      map[string]string // variant key -> template name
 	building      map[string]bool   // DAG components being compiled, to report recursion
+	collect       map[string]map[string]string // producer task path -> output artifact -> collected key prefix
 	taskRefs      map[string]TaskRef
 }
 
@@ -93,6 +94,7 @@ type artifactSource struct {
 	location *wfv1.ArtifactLocation
 	from     string
 	meta     string
+	list     bool // a collected list: a folder of items and a list of metadata documents
 }
 
 type scope struct {
@@ -118,6 +120,9 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 	}
 	args, rootInputs, err := c.pipelineArguments()
 	if err != nil {
+		return nil, err
+	}
+	if err := c.planCollected(); err != nil {
 		return nil, err
 	}
 	rootName := c.reserveName("pipeline-root")
@@ -585,16 +590,13 @@ func (c *compiler) dagComponentTemplate(compName string, comp *ComponentSpec, re
 		}
 		for _, n := range sortedMapKeys(in.Artifacts) {
 			def := in.Artifacts[n]
-			if def.IsArtifactList {
-				return "", unsupported(fmt.Sprintf("%s.inputDefinitions.artifacts[%q]", path, n), "artifact lists (dsl.Collected) passed into a sub-pipeline")
-			}
 			inputs.Artifacts = append(inputs.Artifacts, wfv1.Artifact{Name: paramName(n), Optional: def.IsOptional})
 			mp := wfv1.Parameter{Name: MetadataParameterPrefix + paramName(n)}
 			if def.IsOptional {
 				mp.Default = wfv1.AnyStringPtr(noneValue)
 			}
 			inputs.Parameters = append(inputs.Parameters, mp)
-			sc.artifacts[n] = artifactSource{from: "{{inputs.artifacts." + paramName(n) + "}}", meta: "{{inputs.parameters." + mp.Name + "}}"}
+			sc.artifacts[n] = artifactSource{from: "{{inputs.artifacts." + paramName(n) + "}}", meta: "{{inputs.parameters." + mp.Name + "}}", list: def.IsArtifactList}
 		}
 	}
 	tmpl, err := c.dagTemplate(name, sc)
@@ -676,17 +678,30 @@ func (c *compiler) taskArguments(sc scope, t *TaskSpec, comp *ComponentSpec, tp 
 		ia := t.Inputs.Artifacts[name]
 		ap := fmt.Sprintf("%s.inputs.artifacts[%q]", tp, name)
 		def := inputArtifact(comp, name)
-		if def.IsArtifactList {
-			return nil, unsupported(ap, "artifact lists (dsl.Collected, List[Artifact] inputs)")
-		}
 		art := wfv1.Artifact{Name: paramName(name)}
 		var meta string
+		if def.IsArtifactList && ia.TaskOutputArtifact != nil && sc.virtual[ia.TaskOutputArtifact.ProducerTask] != nil {
+			return nil, unsupported(ap, "artifact lists that do not come from a loop (dsl.Collected)")
+		}
+		if src, ok := sc.artifacts[ia.ComponentInputArtifact]; ok && ia.ComponentInputArtifact != "" && src.list != def.IsArtifactList {
+			return nil, pathErrorf(ap, "an artifact list and a single artifact do not match")
+		}
 		switch {
 		case ia.TaskOutputArtifact != nil:
 			ref := ia.TaskOutputArtifact
 			if imp := sc.virtual[ref.ProducerTask]; imp != nil {
 				art.ArtifactLocation = imp.location
 				meta = imp.metadata
+				break
+			}
+			loc, collected, err := c.collectedInput(sc, ref, def, ap)
+			if err != nil {
+				return nil, err
+			}
+			if collected {
+				// The metadata documents, aggregated by Argo in iteration order, say which items are this list's.
+				art.ArtifactLocation = loc
+				meta = fmt.Sprintf("{{tasks.%s.outputs.parameters.%s%s}}", fieldName(ref.ProducerTask), MetadataParameterPrefix, paramName(ref.OutputArtifactKey))
 				break
 			}
 			art.From = fmt.Sprintf("{{tasks.%s.outputs.artifacts.%s}}", fieldName(ref.ProducerTask), paramName(ref.OutputArtifactKey))
@@ -868,10 +883,17 @@ func (c *compiler) dagOutputs(sc scope, tmpl *wfv1.Template) error {
 		if sc.virtual[sel.ProducerSubtask] != nil {
 			return unsupported(op, "pipeline outputs taken straight from an importer")
 		}
-		tmpl.Outputs.Artifacts = append(tmpl.Outputs.Artifacts, wfv1.Artifact{
+		_, _, looped, err := c.artifactChain(sc.path, sc.tasks, sel.ProducerSubtask, sel.OutputArtifactKey)
+		if err != nil {
+			return pathErrorf(op, "%v", err)
+		}
+		if !looped {
+			tmpl.Outputs.Artifacts = append(tmpl.Outputs.Artifacts, wfv1.Artifact{
 			Name: paramName(name),
-			From: fmt.Sprintf("{{tasks.%s.outputs.artifacts.%s}}", fieldName(sel.ProducerSubtask), paramName(sel.OutputArtifactKey)),
-		})
+				From: fmt.Sprintf("{{tasks.%s.outputs.artifacts.%s}}", fieldName(sel.ProducerSubtask), paramName(sel.OutputArtifactKey)),
+			})
+		}
+		// A collected list has no Argo artifact of its own: its metadata documents (aggregated) locate it.
 		tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{
 			Name:      MetadataParameterPrefix + paramName(name),
 			ValueFrom: &wfv1.ValueFrom{Parameter: fmt.Sprintf("{{tasks.%s.outputs.parameters.%s%s}}", fieldName(sel.ProducerSubtask), MetadataParameterPrefix, paramName(sel.OutputArtifactKey)), Default: wfv1.AnyStringPtr(noneValue)},

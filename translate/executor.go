@@ -79,6 +79,7 @@ type contractArt struct {
 	MetaEnv       string `json:"metaEnv"`
 	SchemaTitle   string `json:"schemaTitle"`
 	SchemaVersion string `json:"schemaVersion,omitempty"`
+	List          bool   `json:"list,omitempty"`
 }
 
 type contractOutParm struct {
@@ -103,7 +104,9 @@ func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *
 	}
 	items := append(append([]string(nil), ctr.Command...), ctr.Args...)
 	tested := ifPresentInputs(items)
-	key := fmt.Sprintf("%s|cache=%v|retry=%s|platform=%s", compName, cache, digestOf(retry), pc.key)
+	// A task whose outputs are collected writes them under its own prefix: a template of its own.
+	collect := c.collect[tp]
+	key := fmt.Sprintf("%s|cache=%v|retry=%s|platform=%s|collect=%s", compName, cache, digestOf(retry), pc.key, digestOf(collect))
 	for _, n := range tested {
 		if inputParam(comp, n) == nil && inputArtifact(comp, n) == nil {
 			return "", pathErrorf(ep, "IfPresent names %q, which is not an input of component %q", n, compName)
@@ -116,7 +119,7 @@ func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *
 	name := c.reserveName(compName)
 	c.variants[key] = name
 
-	tmpl, err := c.buildContainer(name, comp, ctr, given, ep)
+	tmpl, err := c.buildContainer(name, comp, ctr, given, collect, ep)
 	if err != nil {
 		return "", err
 	}
@@ -146,7 +149,7 @@ func applyRetry(tmpl *wfv1.Template, retry *RetryPolicy, tp string) error {
 	return nil
 }
 
-func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *ContainerSpec, given map[string]bool, ep string) (wfv1.Template, error) {
+func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *ContainerSpec, given map[string]bool, collect map[string]string, ep string) (wfv1.Template, error) {
 	tmpl := wfv1.Template{Name: name}
 	in := comp.InputDefinitions
 	if in == nil {
@@ -156,9 +159,11 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 	if out == nil {
 		out = &OutputsSpec{}
 	}
+	// The Python wrapper builds what only exists at run time: the ExecutorInput ({{$}}) and the JSON of an
+	// artifact list; a component that uses either runs under it (and needs python3 in its image).
 	python := false
 	for _, s := range append(append([]string(nil), ctr.Command...), ctr.Args...) {
-		if strings.Contains(s, "{{$}}") {
+		if strings.Contains(s, "{{$}}") || listPlaceholderRE.MatchString(s) {
 			python = true
 		}
 	}
@@ -184,10 +189,15 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 	}
 	for i, n := range sortedMapKeys(in.Artifacts) {
 		def := in.Artifacts[n]
+		path := inArtifact(n)
 		if def.IsArtifactList {
-			return tmpl, unsupported(fmt.Sprintf("components[%q].inputDefinitions.artifacts[%q].isArtifactList", "", n), "artifact list inputs")
+			if !python {
+				return tmpl, unsupported(fmt.Sprintf("%s: input artifact %q", ep, n), "artifact lists in container components that do not use the list placeholder")
+			}
+			// The collected items arrive as one folder, one entry per producing pod.
+			path = strings.TrimSuffix(path, "/data")
 		}
-		tmpl.Inputs.Artifacts = append(tmpl.Inputs.Artifacts, wfv1.Artifact{Name: paramName(n), Path: inArtifact(n), Optional: def.IsOptional})
+		tmpl.Inputs.Artifacts = append(tmpl.Inputs.Artifacts, wfv1.Artifact{Name: paramName(n), Path: path, Optional: def.IsOptional})
 		mp := wfv1.Parameter{Name: MetadataParameterPrefix + paramName(n)}
 		if def.IsOptional {
 			mp.Default = wfv1.AnyStringPtr(noneValue)
@@ -195,7 +205,7 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, mp)
 		if python {
 			envName := fmt.Sprintf("KFP_ARGO_AM_%d", i)
-			ct.Artifacts = append(ct.Artifacts, contractArt{Name: n, Path: inArtifact(n), MetaEnv: envName, SchemaTitle: def.ArtifactType.SchemaTitle, SchemaVersion: def.ArtifactType.SchemaVersion})
+			ct.Artifacts = append(ct.Artifacts, contractArt{Name: n, Path: path, MetaEnv: envName, SchemaTitle: def.ArtifactType.SchemaTitle, SchemaVersion: def.ArtifactType.SchemaVersion, List: def.IsArtifactList})
 			env = append(env, apiv1.EnvVar{Name: envName, Value: "{{inputs.parameters." + mp.Name + "}}"})
 		}
 	}
@@ -214,12 +224,16 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 		if def.IsArtifactList {
 			return tmpl, unsupported(fmt.Sprintf("outputDefinitions.artifacts[%q].isArtifactList", n), "artifact list outputs")
 		}
-		tmpl.Outputs.Artifacts = append(tmpl.Outputs.Artifacts, wfv1.Artifact{
+		oa := wfv1.Artifact{
 			Name:     paramName(n),
 			Path:     outArtifact(n),
 			Archive:  &wfv1.ArchiveStrategy{None: &wfv1.NoneStrategy{}},
 			Optional: metricsSchemas[def.ArtifactType.SchemaTitle],
-		})
+		}
+		if prefix, ok := collect[n]; ok {
+			oa.S3 = &wfv1.S3Artifact{Key: prefix + "/{{pod.name}}"}
+		}
+		tmpl.Outputs.Artifacts = append(tmpl.Outputs.Artifacts, oa)
 		tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{
 			Name:      MetadataParameterPrefix + paramName(n),
 			ValueFrom: &wfv1.ValueFrom{Path: metaFile(n), Default: wfv1.AnyStringPtr("{}")},
@@ -443,6 +457,12 @@ func containerResources(r *ResourceSpec, ep string) (apiv1.ResourceRequirements,
 	return out, string(patch), err
 }
 
+// listPlaceholderRE finds the whole-list placeholder of an input artifact list, {{$.inputs.artifacts['x']}}.
+var listPlaceholderRE = regexp.MustCompile(`\{\{\$\.inputs\.artifacts\[(?:'[^']*'|"[^"]*")\]\}\}`)
+
+// listToken marks where the wrapper puts the JSON list of an artifact list input's artifacts.
+func listToken(name string) string { return "%%kfplist:" + name + "%%" }
+
 // templateResolver maps placeholders of a component's command line to Argo text inside its template.
 func (c *compiler) templateResolver(comp *ComponentSpec, python bool, ep string) resolveFunc {
 	return func(ph placeholder, raw string) (string, error) {
@@ -474,7 +494,10 @@ func (c *compiler) templateResolver(comp *ComponentSpec, python bool, ep string)
 			case "path", "uri":
 				return inArtifact(ph.name), nil
 			case "":
-				return "", unsupported(ep, "the artifact list placeholder "+raw)
+				if !inputArtifact(comp, ph.name).IsArtifactList {
+					return "", unsupported(ep, "the whole-artifact placeholder "+raw+" on a single artifact")
+				}
+				return listToken(ph.name), nil
 			}
 			return "", unsupported(ep, "the placeholder "+raw)
 		case ph.io == "outputs" && ph.kind == "parameters":

@@ -72,6 +72,26 @@ def parse_meta(raw):
     return doc.get("metadata", {}) if isinstance(doc, dict) else {}
 
 
+def docs_of(v):
+    # Argo aggregates the documents of loop iterations into a JSON list: of objects, or of strings when some
+    # item is not an object (a skipped iteration, an inert document); nested loops nest the lists.
+    if isinstance(v, str):
+        if v == NONE:
+            return []
+        try:
+            v = json.loads(v)
+        except ValueError:
+            try:
+                v = json.loads(dec(v))
+            except ValueError:
+                return []
+    if isinstance(v, list):
+        return [d for x in v for d in docs_of(x)]
+    if isinstance(v, dict):
+        return [deep_dec(v)]
+    return []
+
+
 def canonical(kind, v):
     if kind == "STRING" and isinstance(v, str):
         return v
@@ -101,6 +121,18 @@ def main(argv):
         meta = os.environ.get(a["metaEnv"], NONE)
         if meta == NONE:
             continue
+        if a.get("list"):
+            # A collected list: one folder entry per producing pod, in the order of the metadata documents.
+            items = []
+            for doc in docs_of(meta):
+                if doc.get("producer"):
+                    items.append({
+                        "name": a["name"], "uri": os.path.join(a["path"], doc["producer"]),
+                        "metadata": doc.get("metadata") or {},
+                        "type": {"schemaTitle": a["schemaTitle"], "schemaVersion": a.get("schemaVersion", "")},
+                    })
+            arts[a["name"]] = {"artifacts": items}
+            continue
         meta = parse_meta(meta)
         arts[a["name"]] = {"artifacts": [{
             "name": a["name"], "uri": a["path"], "metadata": meta,
@@ -113,6 +145,9 @@ def main(argv):
         os.makedirs(d, exist_ok=True)
     executor_input = json.dumps(ei, ensure_ascii=False)
     args = [dec(a).replace(TOKEN, executor_input) for a in argv]
+    for name, spec in arts.items():
+        token = "%%kfplist:" + name + "%%"
+        args = [a.replace(token, json.dumps(spec["artifacts"], ensure_ascii=False)) for a in args]
 
     child = subprocess.Popen(args)
     for sig in (signal.SIGTERM, signal.SIGINT):
