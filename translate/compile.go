@@ -81,8 +81,8 @@ type compiler struct {
 	opts          Options
 	templates     []wfv1.Template
 	templateNames map[string]bool
-	variants      map[string]string // variant key -> template name
-	building      map[string]bool   // DAG components being compiled, to report recursion
+	variants      map[string]string            // variant key -> template name
+	building      map[string]bool              // DAG components being compiled, to report recursion
 	collect       map[string]map[string]string // producer task path -> output artifact -> collected key prefix
 	taskRefs      map[string]TaskRef
 }
@@ -889,7 +889,7 @@ func (c *compiler) dagOutputs(sc scope, tmpl *wfv1.Template) error {
 		}
 		if !looped {
 			tmpl.Outputs.Artifacts = append(tmpl.Outputs.Artifacts, wfv1.Artifact{
-			Name: paramName(name),
+				Name: paramName(name),
 				From: fmt.Sprintf("{{tasks.%s.outputs.artifacts.%s}}", fieldName(sel.ProducerSubtask), paramName(sel.OutputArtifactKey)),
 			})
 		}
