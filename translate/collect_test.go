@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/argoproj/argo-workflows/v3/util/template"
 )
 
 // TestCollectedArtifacts: the producer in the loop writes under a prefix named for it; the consumers download
@@ -71,5 +74,36 @@ func TestCollectedArtifacts(t *testing.T) {
 				t.Errorf("%s (%s): metadata %v", name, form, m)
 			}
 		}
+	}
+}
+
+// TestLoopOverArtifacts: a ParallelFor over a collected list iterates over its metadata documents; each
+// iteration's artifact is the item of one producing pod.
+func TestLoopOverArtifacts(t *testing.T) {
+	wf := compileFixture(t, "collected-artifacts.yaml", Options{})
+	loop := dagTask(t, wf, "for-loop-2")
+	scope := map[string]any{"tasks.for-loop-1.outputs.parameters." + MetadataParameterPrefix + "pipelinechannel--make-data": `["{\"metadata\":{},\"producer\":\"pod-b\"}","` + noneValue + `","{\"metadata\":{\"k\":1},\"producer\":\"pod-a\"}"]`}
+	raw, _ := json.Marshal(loop.WithParam)
+	out, err := template.Replace(string(raw), scope, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var withParam string
+	_ = json.Unmarshal([]byte(out), &withParam)
+	var items []map[string]any
+	if err := json.Unmarshal([]byte(withParam), &items); err != nil {
+		t.Fatalf("withParam renders to %q: %v", withParam, err)
+	}
+	if len(items) != 2 || items[0]["producer"] != "pod-b" || items[1]["producer"] != "pod-a" {
+		t.Errorf("items %v", items)
+	}
+	var item *wfv1.Artifact
+	for i := range loop.Arguments.Artifacts {
+		if loop.Arguments.Artifacts[i].Name == "pipelinechannel--for-loop-1-data-loop-item" {
+			item = &loop.Arguments.Artifacts[i]
+		}
+	}
+	if item == nil || item.S3 == nil || !strings.HasSuffix(item.S3.Key, "/data/{{item.producer}}") {
+		t.Errorf("item artifact %+v", item)
 	}
 }

@@ -489,9 +489,6 @@ func taskRefKey(scopePath, template, task string) string {
 
 // taskGates reports task features that belong to later work as unsupported, naming them.
 func (c *compiler) taskGates(t *TaskSpec, tp string) error {
-	if t.ArtifactIterator != nil {
-		return unsupported(tp+".artifactIterator", "loops over artifacts (dsl.ParallelFor)")
-	}
 	return nil
 }
 
@@ -554,6 +551,9 @@ func (c *compiler) dagTask(sc scope, tn string, t *TaskSpec, tp string) (wfv1.DA
 	task.Depends = c.depends(sc, t, platformDeps...)
 	if t.ParameterIterator != nil {
 		return c.loop(sc, t, comp, task, tp)
+	}
+	if t.ArtifactIterator != nil {
+		return c.artifactLoop(sc, t, comp, task, tp)
 	}
 	if t.IteratorPolicy != nil {
 		return task, pathErrorf(tp+".iteratorPolicy", "an iterator policy needs a parameterIterator")

@@ -34,45 +34,6 @@ func corpusFiles(t *testing.T, sub string) []string {
 	return files
 }
 
-// laterFeatures lists the features of a pipeline that are still outside what kfp-argo compiles: lists of
-// artifacts (dsl.Collected of artifacts, List[Artifact] inputs and outputs, loops over artifacts). Everything
-// else in the corpus, the kfp-kubernetes platform spec and workspaces included, must compile and validate.
-func laterFeatures(p *Pipeline) []string {
-	set := map[string]bool{}
-	var walkComp func(c *ComponentSpec)
-	walkComp = func(c *ComponentSpec) {
-		if c == nil || c.DAG == nil {
-			return
-		}
-		for _, t := range c.DAG.Tasks {
-			if t.ArtifactIterator != nil {
-				set["Collected"] = true
-			}
-		}
-	}
-	walkComp(p.Spec.Root)
-	for _, c := range p.Spec.Components {
-		walkComp(c)
-		for _, defs := range []*InputsSpec{c.InputDefinitions} {
-			if defs != nil {
-				for _, a := range defs.Artifacts {
-					if a.IsArtifactList {
-						set["Collected"] = true
-					}
-				}
-			}
-		}
-		if c.OutputDefinitions != nil {
-			for _, a := range c.OutputDefinitions.Artifacts {
-				if a.IsArtifactList {
-					set["Collected"] = true
-				}
-			}
-		}
-	}
-	return sortedMapKeys(set)
-}
-
 // cannotRun lists corpus files that use an IR feature kfp-argo can never map onto Argo, with the reason; they
 // must fail with ErrUnsupported and this reason in the message.
 var cannotRun = map[string]string{
@@ -92,8 +53,9 @@ func corpusOptions(p *Pipeline) Options {
 	return opts
 }
 
-// TestCorpus compiles every file of the corpus: in-scope files must compile and pass Argo's validator; files
-// using features of later issues may only fail with ErrUnsupported.
+// TestCorpus compiles every file of the corpus: each must compile and pass Argo's validator (as a Workflow,
+// WorkflowTemplate and CronWorkflow), except the files in cannotRun, which must fail with ErrUnsupported and
+// their reason.
 func TestCorpus(t *testing.T) {
 	files := corpusFiles(t, "valid")
 	var compiled, unsupportedN int
@@ -104,7 +66,6 @@ func TestCorpus(t *testing.T) {
 			t.Errorf("%s: load: %v", rel, err)
 			continue
 		}
-		later := laterFeatures(p)
 		wf, err := Compile(p, corpusOptions(p))
 		if err == nil {
 			err = argo.ValidateWorkflow(wf)
@@ -135,14 +96,9 @@ func TestCorpus(t *testing.T) {
 			t.Logf("%-75s cannot run on Argo: %v", rel, err)
 			continue
 		}
-		if len(later) > 0 && errors.Is(err, ErrUnsupported) {
-			unsupportedN++
-			t.Logf("%-75s not yet (%s): %v", rel, strings.Join(later, ", "), err)
-			continue
-		}
-		t.Errorf("%s: %v (later features: %v)", rel, err, later)
+		t.Errorf("%s: %v", rel, err)
 	}
-	t.Logf("corpus: %d files, %d compiled and valid, %d use features of later issues", len(files), compiled, unsupportedN)
+	t.Logf("corpus: %d files, %d compiled and valid, %d cannot run on Argo", len(files), compiled, unsupportedN)
 }
 
 // TestCorpusInvalid: every broken or non-pipeline file gets an error that names the file.

@@ -213,3 +213,38 @@ func (c *compiler) typedOutput(producer *TaskSpec, key, x string, depth int) (st
 func asJSON(x string) string {
 	return fmt.Sprintf("(type(%[1]s) == 'string' ? fromJSON(%[1]s) : %[1]s)", x)
 }
+
+// artifactLoop turns a ParallelFor over a list of artifacts (a collected list) into a fan-out over the list's
+// metadata documents: each iteration gets the artifact of one producing pod, under the list's key prefix.
+func (c *compiler) artifactLoop(sc scope, t *TaskSpec, comp *ComponentSpec, task wfv1.DAGTask, tp string) (wfv1.DAGTask, error) {
+	it := t.ArtifactIterator
+	ip := tp + ".artifactIterator"
+	if comp.DAG == nil || inputArtifact(comp, it.ItemInput) == nil {
+		return task, pathErrorf(ip+".itemInput", "a loop over artifacts must run a DAG component with input artifact %q", it.ItemInput)
+	}
+	if t.IteratorPolicy != nil && t.IteratorPolicy.ParallelismLimit > 0 {
+		return task, unsupported(tp+".iteratorPolicy", "a parallelism limit on a loop over artifacts")
+	}
+	var ref *TaskOutputArtifact
+	if t.Inputs != nil && t.Inputs.Artifacts[it.Items.InputArtifact] != nil {
+		ref = t.Inputs.Artifacts[it.Items.InputArtifact].TaskOutputArtifact
+	}
+	if ref == nil {
+		return task, unsupported(ip+".items.inputArtifact", "loops over artifact lists that are not collected from a loop in the same pipeline")
+	}
+	loc, collected, err := c.collectedInput(sc, ref, &ArtifactSpec{IsArtifactList: true}, ip+".items.inputArtifact")
+	if err != nil {
+		return task, err
+	}
+	if !collected {
+		return task, unsupported(ip+".items.inputArtifact", "loops over artifact lists that are not collected from a loop")
+	}
+	docs := fmt.Sprintf("tasks[%s].outputs.parameters[%s]", exprString(fieldName(ref.ProducerTask)), exprString(MetadataParameterPrefix+paramName(ref.OutputArtifactKey)))
+	// Items are the documents as objects; skipped iterations ("not given") and unreadable ones drop out.
+	task.WithParam = fmt.Sprintf("{{=toJson(filter(map(fromJSON(%s), type(#) == 'string' ? (# startsWith '%s' ? nil : fromJSON(#)) : #), # != nil))}}", docs, inertPrefix)
+	item := wfv1.Artifact{Name: paramName(it.ItemInput)}
+	item.S3 = &wfv1.S3Artifact{Key: loc.S3.Key + "/{{item.producer}}"}
+	task.Arguments.Artifacts = append(task.Arguments.Artifacts, item)
+	task.Arguments.Parameters = append(task.Arguments.Parameters, wfv1.Parameter{Name: MetadataParameterPrefix + paramName(it.ItemInput), Value: wfv1.AnyStringPtr("{{item}}")})
+	return task, nil
+}
