@@ -28,6 +28,8 @@ const (
 	AnnotationTaskNames     = "kfp-argo.io/task-names"
 	AnnotationParameters    = "kfp-argo.io/parameters"
 	MetadataParameterPrefix = "kfp-argo-meta-"
+	// modelCarParameterPrefix names the template input that carries a model car's image reference.
+	modelCarParameterPrefix = "kfp-argo-oci-"
 )
 
 // Options are the compile-time choices of the user.
@@ -499,7 +501,7 @@ func (c *compiler) dagTask(sc scope, tn string, t *TaskSpec, tp string) (wfv1.DA
 	}
 	comp := c.s.Components[t.ComponentRef.Name]
 	var platformDeps []string // producers of values the task's kfp-kubernetes settings read
-	given, err := c.taskArguments(sc, t, comp, tp, &task)
+	given, modelCars, err := c.taskArguments(sc, t, comp, tp, &task)
 	if err != nil {
 		return task, err
 	}
@@ -508,6 +510,9 @@ func (c *compiler) dagTask(sc scope, tn string, t *TaskSpec, tp string) (wfv1.DA
 		retry = t.RetryPolicy
 	}
 	if comp.DAG != nil {
+		if len(modelCars) > 0 {
+			return task, unsupported(tp, "model cars (oci://) passed into a sub-pipeline")
+		}
 		name, err := c.dagComponentTemplate(t.ComponentRef.Name, comp, retry, c.knownSchemes(sc, t))
 		if err != nil {
 			return task, err
@@ -530,8 +535,11 @@ func (c *compiler) dagTask(sc scope, tn string, t *TaskSpec, tp string) (wfv1.DA
 		var name string
 		switch pvcOp(exec.Container) {
 		case "":
-			name, err = c.containerTemplate(t.ComponentRef.Name, comp, exec.Container, cache, given, retry, pc, tp)
+			name, err = c.containerTemplate(t.ComponentRef.Name, comp, exec.Container, cache, given, modelCars, retry, pc, tp)
 		default:
+			if len(modelCars) > 0 {
+				return task, unsupported(tp, "model cars (oci://) given to a PVC task")
+			}
 			name, err = c.pvcTemplate(t.ComponentRef.Name, comp, exec.Container, given, retry, tp)
 		}
 		if err != nil {
@@ -639,10 +647,12 @@ func (c *compiler) depends(sc scope, t *TaskSpec, extra ...string) string {
 }
 
 // taskArguments fills the DAG task's arguments and returns which component inputs the task gives.
-func (c *compiler) taskArguments(sc scope, t *TaskSpec, comp *ComponentSpec, tp string, task *wfv1.DAGTask) (map[string]bool, error) {
+// It also returns the input artifacts that are model cars (oci:// importers), which the template provides itself.
+func (c *compiler) taskArguments(sc scope, t *TaskSpec, comp *ComponentSpec, tp string, task *wfv1.DAGTask) (map[string]bool, map[string]bool, error) {
 	given := map[string]bool{}
+	modelCars := map[string]bool{}
 	if t.Inputs == nil {
-		return given, nil
+		return given, modelCars, nil
 	}
 	resourceIn := map[string]bool{}
 	if comp.ExecutorLabel != "" {
@@ -666,7 +676,7 @@ func (c *compiler) taskArguments(sc scope, t *TaskSpec, comp *ComponentSpec, tp 
 		pp := fmt.Sprintf("%s.inputs.parameters[%q]", tp, name)
 		value, ok, err := c.parameterSource(sc, t, name, typ, pp)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !ok {
 			continue
@@ -681,22 +691,34 @@ func (c *compiler) taskArguments(sc scope, t *TaskSpec, comp *ComponentSpec, tp 
 		art := wfv1.Artifact{Name: paramName(name)}
 		var meta string
 		if def.IsArtifactList && ia.TaskOutputArtifact != nil && sc.virtual[ia.TaskOutputArtifact.ProducerTask] != nil {
-			return nil, unsupported(ap, "artifact lists that do not come from a loop (dsl.Collected)")
+			return nil, nil, unsupported(ap, "artifact lists that do not come from a loop (dsl.Collected)")
 		}
 		if src, ok := sc.artifacts[ia.ComponentInputArtifact]; ok && ia.ComponentInputArtifact != "" && src.list != def.IsArtifactList {
-			return nil, pathErrorf(ap, "an artifact list and a single artifact do not match")
+			return nil, nil, pathErrorf(ap, "an artifact list and a single artifact do not match")
 		}
 		switch {
 		case ia.TaskOutputArtifact != nil:
 			ref := ia.TaskOutputArtifact
 			if imp := sc.virtual[ref.ProducerTask]; imp != nil {
-				art.ArtifactLocation = imp.location
 				meta = imp.metadata
+				if imp.image != "" {
+					// A model car: the consumer's template copies the model out of the image.
+					if comp.DAG != nil {
+						return nil, nil, unsupported(ap, "model cars (oci://) passed into a sub-pipeline")
+					}
+					given[name] = true
+					modelCars[name] = true
+					task.Arguments.Parameters = append(task.Arguments.Parameters,
+						wfv1.Parameter{Name: MetadataParameterPrefix + paramName(name), Value: wfv1.AnyStringPtr(meta)},
+						wfv1.Parameter{Name: modelCarParameterPrefix + paramName(name), Value: wfv1.AnyStringPtr(imp.image)})
+					continue
+				}
+				art.ArtifactLocation = imp.location
 				break
 			}
 			loc, collected, err := c.collectedInput(sc, ref, def, ap)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if collected {
 				// The metadata documents, aggregated by Argo in iteration order, say which items are this list's.
@@ -725,7 +747,7 @@ func (c *compiler) taskArguments(sc scope, t *TaskSpec, comp *ComponentSpec, tp 
 		task.Arguments.Artifacts = append(task.Arguments.Artifacts, art)
 		task.Arguments.Parameters = append(task.Arguments.Parameters, wfv1.Parameter{Name: MetadataParameterPrefix + paramName(name), Value: wfv1.AnyStringPtr(meta)})
 	}
-	return given, nil
+	return given, modelCars, nil
 }
 
 // parameterSource returns the Argo text for a task input parameter in the DAG's scope; ok=false when the

@@ -36,9 +36,7 @@ func corpusFiles(t *testing.T, sub string) []string {
 
 // cannotRun lists corpus files that use an IR feature kfp-argo can never map onto Argo, with the reason; they
 // must fail with ErrUnsupported and this reason in the message.
-var cannotRun = map[string]string{
-	"valid/critical/modelcar.yaml": "OCI model-car artifacts",
-}
+var cannotRun = map[string]string{}
 
 // corpusOptions supplies what a user must: a location for every required pipeline input artifact.
 func corpusOptions(p *Pipeline) Options {

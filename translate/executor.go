@@ -97,7 +97,7 @@ type contractOutArt struct {
 
 // containerTemplate returns the name of the template that runs a container component, creating it on first
 // use. Tasks share a template unless caching or the inputs an IfPresent placeholder tests differ.
-func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *ContainerSpec, cache bool, given map[string]bool, retry *RetryPolicy, pc *podConfig, tp string) (string, error) {
+func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *ContainerSpec, cache bool, given, modelCars map[string]bool, retry *RetryPolicy, pc *podConfig, tp string) (string, error) {
 	ep := fmt.Sprintf("deploymentSpec.executors[%q].container", comp.ExecutorLabel)
 	if ctr.Lifecycle != nil {
 		return "", unsupported(ep+".lifecycle", "container lifecycle hooks")
@@ -106,7 +106,7 @@ func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *
 	tested := ifPresentInputs(items)
 	// A task whose outputs are collected writes them under its own prefix: a template of its own.
 	collect := c.collect[tp]
-	key := fmt.Sprintf("%s|cache=%v|retry=%s|platform=%s|collect=%s", compName, cache, digestOf(retry), pc.key, digestOf(collect))
+	key := fmt.Sprintf("%s|cache=%v|retry=%s|platform=%s|collect=%s|oci=%s", compName, cache, digestOf(retry), pc.key, digestOf(collect), digestOf(modelCars))
 	for _, n := range tested {
 		if inputParam(comp, n) == nil && inputArtifact(comp, n) == nil {
 			return "", pathErrorf(ep, "IfPresent names %q, which is not an input of component %q", n, compName)
@@ -119,7 +119,7 @@ func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *
 	name := c.reserveName(compName)
 	c.variants[key] = name
 
-	tmpl, err := c.buildContainer(name, comp, ctr, given, collect, ep)
+	tmpl, err := c.buildContainer(name, comp, ctr, given, collect, modelCars, ep)
 	if err != nil {
 		return "", err
 	}
@@ -149,7 +149,7 @@ func applyRetry(tmpl *wfv1.Template, retry *RetryPolicy, tp string) error {
 	return nil
 }
 
-func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *ContainerSpec, given map[string]bool, collect map[string]string, ep string) (wfv1.Template, error) {
+func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *ContainerSpec, given map[string]bool, collect map[string]string, modelCars map[string]bool, ep string) (wfv1.Template, error) {
 	tmpl := wfv1.Template{Name: name}
 	in := comp.InputDefinitions
 	if in == nil {
@@ -187,6 +187,7 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 			env = append(env, apiv1.EnvVar{Name: envName, Value: "{{inputs.parameters." + p.Name + "}}"})
 		}
 	}
+	var modelMounts []apiv1.VolumeMount
 	for i, n := range sortedMapKeys(in.Artifacts) {
 		def := in.Artifacts[n]
 		path := inArtifact(n)
@@ -197,7 +198,24 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 			// The collected items arrive as one folder, one entry per producing pod.
 			path = strings.TrimSuffix(path, "/data")
 		}
-		tmpl.Inputs.Artifacts = append(tmpl.Inputs.Artifacts, wfv1.Artifact{Name: paramName(n), Path: path, Optional: def.IsOptional})
+		if modelCars[n] {
+			// A model car: an init container runs the model image and copies its /models into a volume the
+			// component reads; the artifact is that folder.
+			path = strings.TrimSuffix(path, "/data")
+			vol := "kfp-argo-oci-" + strings.ToLower(fieldName(n))
+			ip := wfv1.Parameter{Name: modelCarParameterPrefix + paramName(n)}
+			tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, ip)
+			tmpl.Volumes = append(tmpl.Volumes, apiv1.Volume{Name: vol, VolumeSource: apiv1.VolumeSource{EmptyDir: &apiv1.EmptyDirVolumeSource{}}})
+			tmpl.InitContainers = append(tmpl.InitContainers, wfv1.UserContainer{Container: apiv1.Container{
+				Name:         vol,
+				Image:        "{{inputs.parameters." + ip.Name + "}}",
+				Command:      []string{"sh", "-c", "cp -R /models/. /kfp-argo-model/"},
+				VolumeMounts: []apiv1.VolumeMount{{Name: vol, MountPath: "/kfp-argo-model"}},
+			}})
+			modelMounts = append(modelMounts, apiv1.VolumeMount{Name: vol, MountPath: path, ReadOnly: true})
+		} else {
+			tmpl.Inputs.Artifacts = append(tmpl.Inputs.Artifacts, wfv1.Artifact{Name: paramName(n), Path: path, Optional: def.IsOptional})
+		}
 		mp := wfv1.Parameter{Name: MetadataParameterPrefix + paramName(n)}
 		if def.IsOptional {
 			mp.Default = wfv1.AnyStringPtr(noneValue)
@@ -259,7 +277,7 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 	ct.ExecutorInput["outputs"] = outputs
 	ct.Mkdirs = sortedMapKeys(mkdirs)
 
-	resolve := c.templateResolver(comp, python, ep)
+	resolve := c.templateResolver(comp, python, modelCars, ep)
 	present := func(n string) (bool, error) { return given[n], nil }
 	var command, args []string
 	for i, s := range ctr.Command {
@@ -319,6 +337,7 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 		container.Args = args
 	}
 	container.Env = env
+	container.VolumeMounts = append(container.VolumeMounts, modelMounts...)
 	if ctr.Resources != nil {
 		res, patch, err := containerResources(ctr.Resources, ep+".resources")
 		if err != nil {
@@ -464,7 +483,7 @@ var listPlaceholderRE = regexp.MustCompile(`\{\{\$\.inputs\.artifacts\[(?:'[^']*
 func listToken(name string) string { return "%%kfplist:" + name + "%%" }
 
 // templateResolver maps placeholders of a component's command line to Argo text inside its template.
-func (c *compiler) templateResolver(comp *ComponentSpec, python bool, ep string) resolveFunc {
+func (c *compiler) templateResolver(comp *ComponentSpec, python bool, modelCars map[string]bool, ep string) resolveFunc {
 	return func(ph placeholder, raw string) (string, error) {
 		switch {
 		case ph.whole:
@@ -492,6 +511,9 @@ func (c *compiler) templateResolver(comp *ComponentSpec, python bool, ep string)
 			}
 			switch ph.attr {
 			case "path", "uri":
+				if modelCars[ph.name] {
+					return strings.TrimSuffix(inArtifact(ph.name), "/data"), nil
+				}
 				return inArtifact(ph.name), nil
 			case "":
 				if !inputArtifact(comp, ph.name).IsArtifactList {

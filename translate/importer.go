@@ -15,6 +15,9 @@ import (
 type importerTask struct {
 	location wfv1.ArtifactLocation
 	metadata string // the metadata document consumers get, as Argo text in the DAG's scope
+	// image is set for an OCI model car (oci://REF): the Argo text of REF. Consumers get the model files from
+	// the image itself, copied by an init container, as KServe and KFP do with model cars.
+	image string
 }
 
 func (c *compiler) importer(sc scope, t *TaskSpec, comp *ComponentSpec, tp string) (*importerTask, error) {
@@ -58,6 +61,13 @@ func (c *compiler) importer(sc scope, t *TaskSpec, comp *ComponentSpec, tp strin
 		if !ok {
 			return nil, pathErrorf(uriPath+".constant", "expected a string URI, got %s", jsonKind(spec.ArtifactURI.Constant))
 		}
+		if ref, ok := strings.CutPrefix(s, "oci://"); ok {
+			if ref == "" || strings.Contains(ref, "{{") {
+				return nil, pathErrorf(uriPath+".constant", "invalid OCI reference %q", s)
+			}
+			imp.image = ref
+			break
+		}
 		loc, err := constantLocation(s)
 		if err != nil {
 			return nil, &Error{Path: uriPath + ".constant", Err: err}
@@ -72,6 +82,10 @@ func (c *compiler) importer(sc scope, t *TaskSpec, comp *ComponentSpec, tp strin
 		known := c.knownValue(sc, t, name)
 		if known == "" {
 			return nil, pathErrorf(uriPath+".runtimeParameter", "the URI's scheme must be known when compiling: give input %q a default or a value", name)
+		}
+		if known == "oci://" {
+			imp.image = fmt.Sprintf("{{=sprig.trimPrefix('oci://', %s)}}", expr)
+			break
 		}
 		loc, err := runtimeLocation(known+"bucket/key", expr)
 		if err != nil {
@@ -150,9 +164,6 @@ func constantLocation(uri string) (wfv1.ArtifactLocation, error) {
 		return wfv1.ArtifactLocation{S3: &wfv1.S3Artifact{S3Bucket: wfv1.S3Bucket{Bucket: u.Host}, Key: key}}, nil
 	case "http", "https":
 		return wfv1.ArtifactLocation{HTTP: &wfv1.HTTPArtifact{URL: uri}}, nil
-	}
-	if u.Scheme == "oci" {
-		return wfv1.ArtifactLocation{}, fmt.Errorf("oci:// URIs, OCI model-car artifacts (mounted images): %w by kfp-argo: Argo moves artifacts through an artifact repository", ErrUnsupported)
 	}
 	return wfv1.ArtifactLocation{}, fmt.Errorf("URI %q: scheme %q is not supported (gs, s3, minio, http, https)", uri, u.Scheme)
 }

@@ -2,10 +2,13 @@ package translate
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/argoproj/argo-workflows/v3/util/template"
+
+	"github.com/kfp-argo/kfp-argo/argo"
 )
 
 // TestImporterRendering: the importer runs no pod; Argo's expression engine computes the consumer's artifact
@@ -49,5 +52,72 @@ func TestImporterRendering(t *testing.T) {
 	list, _ := doc.Metadata[`it's "x"`].([]any)
 	if len(list) != 2 || list[0] != 1.0 || decodeInert(list[1].(string)) != "two {{braces}}" {
 		t.Errorf("metadata key from a parameter: %v", doc.Metadata)
+	}
+}
+
+const modelCarSpec = `
+components:
+  comp-importer:
+    executorLabel: exec-importer
+    inputDefinitions: {parameters: {uri: {parameterType: STRING}}}
+    outputDefinitions: {artifacts: {artifact: {artifactType: {schemaTitle: system.Model, schemaVersion: 0.0.1}}}}
+  comp-use:
+    executorLabel: exec-use
+    inputDefinitions: {artifacts: {model: {artifactType: {schemaTitle: system.Model, schemaVersion: 0.0.1}}}}
+deploymentSpec:
+  executors:
+    exec-importer:
+      importer:
+        artifactUri: {runtimeParameter: uri}
+        typeSchema: {schemaTitle: system.Model, schemaVersion: 0.0.1}
+    exec-use:
+      container: {image: alpine, command: [ls, "{{$.inputs.artifacts['model'].path}}"]}
+pipelineInfo: {name: model-car}
+root:
+  dag:
+    tasks:
+      importer:
+        componentRef: {name: comp-importer}
+        inputs: {parameters: {uri: {componentInputParameter: model_uri}}}
+        taskInfo: {name: importer}
+      use:
+        componentRef: {name: comp-use}
+        inputs: {artifacts: {model: {taskOutputArtifact: {producerTask: importer, outputArtifactKey: artifact}}}}
+        taskInfo: {name: use}
+  inputDefinitions:
+    parameters:
+      model_uri: {parameterType: STRING, defaultValue: "oci://registry.example/models/tiny:v1"}
+schemaVersion: 2.1.0
+`
+
+// TestModelCar: an oci:// importer runs no pod; its consumer copies the model out of the image (a model car)
+// in an init container and reads the folder, with the image taken from the run's parameter.
+func TestModelCar(t *testing.T) {
+	p, err := Load("car.yaml", []byte(modelCarSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := Compile(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := argo.ValidateWorkflow(wf); err != nil {
+		t.Fatal(err)
+	}
+	g := globals(wf, map[string]string{"model_uri": "oci://registry.example/models/other:v2"})
+	tmpl := renderTask(t, wf, dagTask(t, wf, "use"), g, nil)
+	if len(tmpl.InitContainers) != 1 || tmpl.InitContainers[0].Image != "registry.example/models/other:v2" {
+		t.Fatalf("init containers %+v", tmpl.InitContainers)
+	}
+	folder := strings.TrimSuffix(inArtifact("model"), "/data")
+	mounted := false
+	for _, m := range tmpl.Container.VolumeMounts {
+		mounted = mounted || (m.MountPath == folder && m.Name == tmpl.InitContainers[0].VolumeMounts[0].Name)
+	}
+	if !mounted || len(tmpl.Inputs.Artifacts) != 0 {
+		t.Errorf("model folder not mounted from the init container's volume: %+v", tmpl.Container.VolumeMounts)
+	}
+	if got := tmpl.Container.Command[len(tmpl.Container.Command)-1]; got != folder {
+		t.Errorf(".path resolves to %q, want %q", got, folder)
 	}
 }

@@ -683,7 +683,7 @@ func (pc *podConfig) apply(tmpl *wfv1.Template) error {
 	tmpl.Tolerations = pc.tolerations
 	tmpl.Affinity = pc.affinity
 	tmpl.Metadata = pc.metadata
-	tmpl.InitContainers = pc.initContainers
+	tmpl.InitContainers = append(tmpl.InitContainers, pc.initContainers...)
 	if pc.deadline > 0 {
 		d := intstr.FromInt(int(pc.deadline))
 		tmpl.ActiveDeadlineSeconds = &d
