@@ -897,7 +897,7 @@ func (c *compiler) dagOutputs(sc scope, tmpl *wfv1.Template) error {
 			meta, _ := oneOf(sc, convertSelectors(o.ArtifactSelectors), op, func(sel ParameterSelector) (string, string) {
 				return sel.ProducerSubtask, fmt.Sprintf("outputs?.parameters?.[%s]", exprString(MetadataParameterPrefix+paramName(sel.OutputParameterKey)))
 			})
-			tmpl.Outputs.Artifacts = append(tmpl.Outputs.Artifacts, wfv1.Artifact{Name: paramName(name), FromExpression: art})
+			tmpl.Outputs.Artifacts = append(tmpl.Outputs.Artifacts, wfv1.Artifact{Name: paramName(name), FromExpression: art, Optional: true})
 			tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{Name: MetadataParameterPrefix + paramName(name), ValueFrom: &wfv1.ValueFrom{Expression: meta}})
 			continue
 		}
@@ -910,9 +910,12 @@ func (c *compiler) dagOutputs(sc scope, tmpl *wfv1.Template) error {
 			return pathErrorf(op, "%v", err)
 		}
 		if !looped {
+			// Optional: a producer under a condition may have been skipped; Argo then leaves the output out
+			// instead of failing the DAG, and a consumer sees the artifact as not given.
 			tmpl.Outputs.Artifacts = append(tmpl.Outputs.Artifacts, wfv1.Artifact{
-				Name: paramName(name),
-				From: fmt.Sprintf("{{tasks.%s.outputs.artifacts.%s}}", fieldName(sel.ProducerSubtask), paramName(sel.OutputArtifactKey)),
+				Name:     paramName(name),
+				From:     fmt.Sprintf("{{tasks.%s.outputs.artifacts.%s}}", fieldName(sel.ProducerSubtask), paramName(sel.OutputArtifactKey)),
+				Optional: true,
 			})
 		}
 		// A collected list has no Argo artifact of its own: its metadata documents (aggregated) locate it.

@@ -240,8 +240,9 @@ func (c *compiler) artifactLoop(sc scope, t *TaskSpec, comp *ComponentSpec, task
 		return task, unsupported(ip+".items.inputArtifact", "loops over artifact lists that are not collected from a loop")
 	}
 	docs := fmt.Sprintf("tasks[%s].outputs.parameters[%s]", exprString(fieldName(ref.ProducerTask)), exprString(MetadataParameterPrefix+paramName(ref.OutputArtifactKey)))
-	// Items are the documents as objects; skipped iterations ("not given") and unreadable ones drop out.
-	task.WithParam = fmt.Sprintf("{{=toJson(filter(map(fromJSON(%s), type(#) == 'string' ? (# startsWith '%s' ? nil : fromJSON(#)) : #), # != nil))}}", docs, inertPrefix)
+	// Items are the documents as objects; skipped iterations ("not given"), unreadable documents and documents
+	// that name no producing pod (nothing was written) drop out.
+	task.WithParam = fmt.Sprintf("{{=toJson(filter(map(fromJSON(%s), type(#) == 'string' ? (# startsWith '%s' ? nil : fromJSON(#)) : #), # != nil && #?.producer != nil))}}", docs, inertPrefix)
 	item := wfv1.Artifact{Name: paramName(it.ItemInput)}
 	item.S3 = &wfv1.S3Artifact{Key: loc.S3.Key + "/{{item.producer}}"}
 	task.Arguments.Artifacts = append(task.Arguments.Artifacts, item)
