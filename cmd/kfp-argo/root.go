@@ -14,5 +14,6 @@ func NewRootCommand() *cobra.Command {
 	}
 	e := defaultEnv()
 	cmd.AddCommand(newCompileCommand(), newLintCommand(), newVersionCommand(), newSubmitCommand(e), newExperimentCommand(e), newRunCommand(e))
+	cmd.AddCommand(newSyncCommand())
 	return cmd
 }
