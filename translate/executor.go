@@ -344,6 +344,15 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 			return tmpl, err
 		}
 		container.Resources = res
+		if a := ctr.Resources.Accelerator; a != nil {
+			kind := a.ResourceType
+			if kind == "" {
+				kind = a.Type
+			}
+			if _, label, ok := gkeAccelerator(kind); ok {
+				tmpl.NodeSelector = map[string]string{gkeAcceleratorLabel: label}
+			}
+		}
 		if patch != "" {
 			tmpl.PodSpecPatch = patch
 			for _, n := range resourceInputs(ctr) {
@@ -355,6 +364,21 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 	}
 	tmpl.Container = container
 	return tmpl, nil
+}
+
+// gkeAcceleratorLabel is the node label GKE puts on GPU nodes: with a GPU type named the way Vertex AI names
+// them (NVIDIA_TESLA_T4), KFP pipelines pick both the GPU resource and the node with that label.
+const gkeAcceleratorLabel = "cloud.google.com/gke-accelerator"
+
+var gkeAcceleratorName = regexp.MustCompile(`^NVIDIA_[A-Z0-9_]+$`)
+
+// gkeAccelerator maps a Vertex-style GPU name to the Kubernetes resource and the GKE node label value
+// (NVIDIA_TESLA_T4 -> nvidia.com/gpu, nvidia-tesla-t4).
+func gkeAccelerator(kind string) (resource, label string, ok bool) {
+	if !gkeAcceleratorName.MatchString(kind) {
+		return "", "", false
+	}
+	return "nvidia.com/gpu", strings.ToLower(strings.ReplaceAll(kind, "_", "-")), true
 }
 
 // wholeInputPlaceholder matches a value that is exactly one input placeholder, as the SDK writes resource
@@ -459,6 +483,9 @@ func containerResources(r *ResourceSpec, ep string) (apiv1.ResourceRequirements,
 		} else {
 			if strings.Contains(kind, "{{") {
 				return out, "", unsupported(ep+".accelerator.resourceType", "resource values that mix text and placeholders")
+			}
+			if gpu, _, ok := gkeAccelerator(kind); ok {
+				kind = gpu
 			}
 			if errs := validation.IsQualifiedName(kind); len(errs) > 0 || !strings.Contains(kind, "/") {
 				return out, "", unsupported(ep+".accelerator.resourceType", fmt.Sprintf("accelerator type %q (kfp-argo needs a Kubernetes extended resource name such as nvidia.com/gpu)", kind))

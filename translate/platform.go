@@ -679,7 +679,13 @@ func (pc *podConfig) apply(tmpl *wfv1.Template) error {
 	}
 	ctr.SecurityContext = pc.security
 	tmpl.Volumes = append(tmpl.Volumes, pc.volumes...)
-	tmpl.NodeSelector = pc.nodeSelector
+	// The accelerator may already have chosen a node label; the platform's selector adds to it.
+	for k, v := range pc.nodeSelector {
+		if tmpl.NodeSelector == nil {
+			tmpl.NodeSelector = map[string]string{}
+		}
+		tmpl.NodeSelector[k] = v
+	}
 	tmpl.Tolerations = pc.tolerations
 	tmpl.Affinity = pc.affinity
 	tmpl.Metadata = pc.metadata

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -70,5 +71,25 @@ func TestResourcesFromParameters(t *testing.T) {
 	}
 	if got := tmpl.Container.Resources.Requests["memory"]; got.Cmp(resource.MustParse("256Mi")) != 0 {
 		t.Errorf("static request %v", tmpl.Container.Resources.Requests)
+	}
+}
+
+// TestAcceleratorNodeSelector: a Vertex-style GPU name picks the GPU resource and the GKE node label, as KFP does.
+func TestAcceleratorNodeSelector(t *testing.T) {
+	src := strings.Replace(strings.Replace(resourcesSpec, "resourceType: '{{$.inputs.parameters[''pipelinechannel--gpu-type'']}}'", "resourceType: NVIDIA_TESLA_T4", 1), "resourceCount: '{{$.inputs.parameters[''pipelinechannel--gpus'']}}'", "resourceCount: '1'", 1)
+	p, err := Load("res.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := Compile(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := templateNamed(t, wf, dagTask(t, wf, "a").Template)
+	if tmpl.NodeSelector[gkeAcceleratorLabel] != "nvidia-tesla-t4" {
+		t.Errorf("node selector %v", tmpl.NodeSelector)
+	}
+	if q := tmpl.Container.Resources.Limits["nvidia.com/gpu"]; q.String() != "1" {
+		t.Errorf("limits %v", tmpl.Container.Resources.Limits)
 	}
 }
