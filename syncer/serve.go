@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -117,7 +118,14 @@ func RunLeader(ctx context.Context, kube kubernetes.Interface, o LeaderOptions, 
 		Client:     kube.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: o.Identity},
 	}
-	var runErr error
+	// fn runs in the elector's goroutine; started/closed under mu make sure RunLeader returns only after fn
+	// has returned (the workers have drained), and that fn never starts after RunLeader decided to return.
+	var (
+		mu              sync.Mutex
+		started, closed bool
+		runErr          error
+	)
+	fnDone := make(chan struct{})
 	st.SetStandby(true)
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -130,9 +138,20 @@ func RunLeader(ctx context.Context, kube kubernetes.Interface, o LeaderOptions, 
 		Name:            o.Name,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(c context.Context) {
+				mu.Lock()
+				if closed {
+					mu.Unlock()
+					return
+				}
+				started = true
+				mu.Unlock()
+				defer close(fnDone)
 				st.SetStandby(false)
 				o.Logger.Info("leading", "lease", o.Namespace+"/"+o.Name, "identity", o.Identity)
-				runErr = fn(c)
+				err := fn(c)
+				mu.Lock()
+				runErr = err
+				mu.Unlock()
 				cancel()
 			},
 			OnStoppedLeading: func() {
@@ -149,8 +168,18 @@ func RunLeader(ctx context.Context, kube kubernetes.Interface, o LeaderOptions, 
 		return fmt.Errorf("leader election: %w", err)
 	}
 	le.Run(lctx)
-	if runErr != nil {
-		return runErr
+	mu.Lock()
+	closed = true
+	wasStarted := started
+	mu.Unlock()
+	if wasStarted {
+		<-fnDone // the controller has drained its workers
+	}
+	mu.Lock()
+	err = runErr
+	mu.Unlock()
+	if err != nil {
+		return err
 	}
 	if ctx.Err() == nil {
 		return errors.New("leader election: lease lost")
