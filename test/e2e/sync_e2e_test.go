@@ -1,0 +1,520 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kfp-argo/kfp-argo/argo"
+	"github.com/kfp-argo/kfp-argo/experiments"
+	"github.com/kfp-argo/kfp-argo/syncer"
+	"github.com/kfp-argo/kfp-argo/test/e2e/standin"
+)
+
+// The sync controller against the real control plane: its manifests, its RBAC, and records that end true
+// while the controller is stopped and restarted at random points.
+
+func repoRoot() string {
+	_, here, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(here), "..", "..")
+}
+
+var manifestGVR = map[string]schema.GroupVersionResource{
+	"Namespace":          {Version: "v1", Resource: "namespaces"},
+	"ServiceAccount":     {Version: "v1", Resource: "serviceaccounts"},
+	"Role":               {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"},
+	"RoleBinding":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
+	"ClusterRole":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
+	"ClusterRoleBinding": {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"},
+	"Deployment":         {Group: "apps", Version: "v1", Resource: "deployments"},
+}
+
+// readManifests reads every object of manifests/<dir>/*.yaml (kustomization.yaml aside), with the namespace
+// `from` replaced by `to` ("" keeps them).
+func readManifests(t *testing.T, dir, from, to string) []*unstructured.Unstructured {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(repoRoot(), "manifests", dir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("manifests/%s: %v (%d files)", dir, err, len(files))
+	}
+	var objs []*unstructured.Unstructured
+	for _, f := range files {
+		if filepath.Base(f) == "kustomization.yaml" {
+			continue
+		}
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := utilyaml.NewYAMLOrJSONDecoder(fh, 4096)
+		for {
+			var m map[string]any
+			if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if m == nil {
+				continue
+			}
+			u := &unstructured.Unstructured{Object: m}
+			if to != "" {
+				if u.GetNamespace() == from {
+					u.SetNamespace(to)
+				}
+				if subjects, ok := m["subjects"].([]any); ok {
+					for _, s := range subjects {
+						if sm, ok := s.(map[string]any); ok && sm["namespace"] == from {
+							sm["namespace"] = to
+						}
+					}
+				}
+			}
+			objs = append(objs, u)
+		}
+		fh.Close()
+	}
+	return objs
+}
+
+// apply is `kubectl apply --server-side` of objs (dryRun: with --dry-run=server).
+func apply(t *testing.T, objs []*unstructured.Unstructured, dryRun bool) {
+	t.Helper()
+	opts := metav1.PatchOptions{FieldManager: "kfp-argo-e2e", Force: ptrTo(true)}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	for _, u := range objs {
+		gvr, ok := manifestGVR[u.GetKind()]
+		if !ok {
+			t.Errorf("%s %s: kind not expected in manifests/", u.GetKind(), u.GetName())
+			continue
+		}
+		body, err := json.Marshal(u.Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ri interface {
+			Patch(context.Context, string, types.PatchType, []byte, metav1.PatchOptions, ...string) (*unstructured.Unstructured, error)
+		} = env.dynamic.Resource(gvr)
+		if u.GetNamespace() != "" {
+			ri = env.dynamic.Resource(gvr).Namespace(u.GetNamespace())
+		}
+		if _, err := ri.Patch(context.Background(), u.GetName(), types.ApplyPatchType, body, opts); err != nil {
+			t.Errorf("apply %s %s/%s (dry run %v): %v", u.GetKind(), u.GetNamespace(), u.GetName(), dryRun, err)
+		}
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// TestSyncManifestsServerDryRun: both variants apply cleanly with a server-side dry run (RBAC on).
+func TestSyncManifestsServerDryRun(t *testing.T) {
+	ctx := context.Background()
+	apply(t, readManifests(t, "namespace", "kubeflow", env.ns), true)
+	// The cluster-wide variant's own namespace must exist for the dry run of the objects in it.
+	_, err := env.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kfp-argo-sync"}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	apply(t, readManifests(t, "cluster", "", ""), true)
+	// A dry run stores nothing.
+	if _, err := env.kube.RbacV1().ClusterRoles().Get(ctx, "kfp-argo-sync", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("cluster role after a dry run: %v", err)
+	}
+}
+
+// syncAs applies the namespaced ServiceAccount and Role(s) for real and returns clients that act as that
+// ServiceAccount (impersonation), so the controller runs with exactly the manifests' permissions.
+func syncAs(t *testing.T, withFinalizer bool) (kubernetes.Interface, wfclientset.Interface) {
+	t.Helper()
+	var objs []*unstructured.Unstructured
+	for _, u := range readManifests(t, "namespace", "kubeflow", env.ns) {
+		if u.GetKind() == "Deployment" {
+			continue
+		}
+		if !withFinalizer && strings.Contains(u.GetName(), "finalizer") {
+			continue
+		}
+		objs = append(objs, u)
+	}
+	apply(t, objs, false)
+	cfg := env.cluster.RESTConfig()
+	cfg = rest.CopyConfig(cfg)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + env.ns + ":kfp-argo-sync"}
+	cfg.QPS, cfg.Burst = 50, 100
+	c, err := argo.NewClientsForConfig(cfg, env.ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Kube, c.Argo
+}
+
+// syncProcess starts and stops in-process sync controllers, one at a time.
+type syncProcess struct {
+	t      *testing.T
+	kube   kubernetes.Interface
+	argo   wfclientset.Interface
+	opts   syncer.Options
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan error
+	starts int
+}
+
+func (p *syncProcess) start() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cancel != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := syncer.New(p.kube, p.argo, p.opts)
+	p.cancel, p.done = cancel, make(chan error, 1)
+	p.starts++
+	go func(done chan error) { done <- c.Run(ctx) }(p.done)
+}
+
+func (p *syncProcess) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cancel == nil {
+		return
+	}
+	p.cancel()
+	select {
+	case err := <-p.done:
+		if err != nil {
+			p.t.Errorf("sync controller: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		p.t.Errorf("sync controller did not stop within 30s")
+	}
+	p.cancel = nil
+}
+
+const syncWorkflow = `
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: placeholder
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: a, template: work}
+      - {name: b, template: work, depends: a}
+  - name: work
+    container: {image: busybox, command: [sh, -c, "true"]}
+`
+
+type planned struct {
+	name    string
+	outcome string // succeed, fail, cancel, delete, ttl
+	viaCLI  bool   // Runs.Submit (record first written by the submitter) or a bare labelled Workflow
+}
+
+var wantState = map[string]experiments.State{
+	"succeed": experiments.StateSucceeded, "fail": experiments.StateFailed, "cancel": experiments.StateCanceled,
+	"delete": experiments.StateWorkflowDeleted,
+}
+
+// TestSyncChaos: 50 runs of mixed outcomes while the controller (with the manifests' RBAC) is stopped and
+// restarted at random points and the CLI reads (and so writes) the same records: every record ends in its
+// Workflow's final state; Workflows deleted directly or by their TTL while the controller is down end
+// WORKFLOW_DELETED; no history has a state after a terminal one.
+func TestSyncChaos(t *testing.T) {
+	ctx := context.Background()
+	kube, wfc := syncAs(t, false)
+	p := &syncProcess{t: t, kube: kube, argo: wfc, opts: syncer.Options{
+		Namespace: env.ns, Workers: 4, Resync: 3 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}}
+	defer p.stop()
+	runs := e2eRuns(t)
+	const experiment = "e2e sync"
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 7))
+
+	var plan []planned
+	outcomes := []string{"succeed", "fail", "succeed", "fail", "cancel"}
+	for i := range 50 {
+		o := outcomes[rng.IntN(len(outcomes))]
+		via := i%2 == 0
+		switch {
+		case i < 4:
+			o, via = "delete", true
+		case i == 4:
+			o, via = "ttl", true
+		}
+		plan = append(plan, planned{name: newName(fmt.Sprintf("sync%02d", i)), outcome: o, viaCLI: via})
+	}
+	t.Cleanup(func() {
+		for _, pl := range plan {
+			_ = env.argo.ArgoprojV1alpha1().Workflows(env.ns).Delete(ctx, pl.name, metav1.DeleteOptions{})
+			_ = runs.Store.DeleteRun(ctx, pl.name)
+			behaviours.Delete(pl.name)
+		}
+	})
+
+	if _, err := kfpArgoBinary(); err != nil { // built before the clock starts
+		t.Fatal(err)
+	}
+	p.start()
+	submitOne := func(pl planned) {
+		wf := parseWorkflow(t, syncWorkflow)
+		wf.Name = pl.name
+		d := int64(240)
+		wf.Spec.ActiveDeadlineSeconds = &d
+		runtime := time.Duration(500+rng.IntN(5000)) * time.Millisecond
+		switch pl.outcome {
+		case "cancel", "delete":
+			runtime = 2 * time.Minute // still running when cancelled or deleted
+		case "ttl":
+			wf.Spec.TTLStrategy = &wfv1.TTLStrategy{SecondsAfterCompletion: ptrTo(int32(0))}
+			runtime = 500 * time.Millisecond
+		}
+		fail := pl.outcome == "fail"
+		behaviours.Store(pl.name, standin.Func(func(task standin.Task) standin.Result {
+			if fail && task.TaskName == "b" {
+				return standin.Result{ExitCode: 2, Runtime: runtime}
+			}
+			return standin.Result{Runtime: runtime}
+		}))
+		if pl.viaCLI {
+			if _, _, err := runs.Submit(ctx, experiments.SubmitRequest{Workflow: wf, RunName: pl.name, Experiment: experiment}); err != nil {
+				t.Errorf("submit %s: %v", pl.name, err)
+			}
+			return
+		}
+		wf.Labels = map[string]string{experiments.LabelRun: pl.name, experiments.LabelExperiment: experiments.LabelValue(experiment)}
+		wf.Annotations = map[string]string{experiments.AnnotationExperiment: experiment}
+		if _, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Create(ctx, wf, metav1.CreateOptions{}); err != nil {
+			t.Errorf("create %s: %v", pl.name, err)
+		}
+	}
+
+	stopChaos := make(chan struct{})
+	var bg sync.WaitGroup
+	var stopOnce sync.Once
+	endChaos := func() {
+		stopOnce.Do(func() { close(stopChaos) })
+		bg.Wait()
+	}
+	defer endChaos() // also when a wait below fails the test
+	// The controller goes up and down at random points.
+	var pauseMu sync.Mutex // held while the test keeps the controller down on purpose
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		crng := rand.New(rand.NewPCG(seed, 11))
+		for {
+			select {
+			case <-stopChaos:
+				return
+			case <-time.After(time.Duration(300+crng.IntN(1700)) * time.Millisecond):
+			}
+			pauseMu.Lock()
+			p.stop()
+			pauseMu.Unlock()
+			select {
+			case <-stopChaos:
+				return
+			case <-time.After(time.Duration(100+crng.IntN(1000)) * time.Millisecond):
+			}
+			pauseMu.Lock()
+			p.start()
+			pauseMu.Unlock()
+		}
+	}()
+	// The CLI reads (and reconciles, so writes) the same records meanwhile.
+	var cliCalls, cliErrors int
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		crng := rand.New(rand.NewPCG(seed, 13))
+		for {
+			select {
+			case <-stopChaos:
+				return
+			default:
+			}
+			args := []string{"run", "list", "-e", experiment, "-o", "name"}
+			if crng.IntN(2) == 0 {
+				args = []string{"run", "get", plan[crng.IntN(len(plan))].name, "-o", "json"}
+			}
+			_, stderr, err := cli(t, args...)
+			cliCalls++
+			if err != nil && !strings.Contains(stderr, "not found") {
+				cliErrors++
+				t.Logf("cli %v: %v %s", args, err, stderr)
+			}
+		}
+	}()
+
+	began := time.Now()
+	for _, pl := range plan {
+		if pl.outcome != "ttl" {
+			submitOne(pl)
+		}
+	}
+	// Deletions while the controller is down: the records are RUNNING first.
+	for _, pl := range plan {
+		if pl.outcome != "delete" {
+			continue
+		}
+		waitUntil(t, 90*time.Second, pl.name+" RUNNING", func() bool {
+			r, err := runs.Store.GetRun(ctx, pl.name)
+			return err == nil && r.State == experiments.StateRunning
+		})
+	}
+	func() {
+		pauseMu.Lock()
+		defer pauseMu.Unlock()
+		p.stop()
+		for _, pl := range plan {
+			if pl.outcome == "delete" {
+				if err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Delete(ctx, pl.name, metav1.DeleteOptions{}); err != nil {
+					t.Errorf("delete %s: %v", pl.name, err)
+				}
+			}
+		}
+		// A run whose Workflow finishes and is removed by its TTL while the controller is down.
+		for _, pl := range plan {
+			if pl.outcome == "ttl" {
+				submitOne(pl)
+				waitUntil(t, 90*time.Second, pl.name+" removed by its TTL", func() bool {
+					_, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, pl.name, metav1.GetOptions{})
+					return apierrors.IsNotFound(err)
+				})
+			}
+		}
+		p.start()
+	}()
+	// Cancel the runs meant to be cancelled (a CLI write on the Workflow, while the controller comes and goes).
+	for _, pl := range plan {
+		if pl.outcome == "cancel" {
+			waitUntil(t, 90*time.Second, pl.name+" started", func() bool {
+				wf, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, pl.name, metav1.GetOptions{})
+				return err == nil && wf.Status.Phase == wfv1.WorkflowRunning
+			})
+			if _, err := runs.Shutdown(ctx, pl.name, wfv1.ShutdownStrategyTerminate); err != nil {
+				t.Errorf("terminate %s: %v", pl.name, err)
+			}
+		}
+	}
+	// Every remaining Workflow reaches its final phase.
+	for _, pl := range plan {
+		if pl.outcome == "delete" || pl.outcome == "ttl" {
+			continue
+		}
+		waitUntil(t, 150*time.Second, pl.name+" completed", func() bool {
+			wf, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, pl.name, metav1.GetOptions{})
+			return err == nil && wf.Status.Phase.Completed()
+		})
+	}
+	endChaos()
+	t.Logf("workflows done in %.1fs; controller started %d times; %d CLI calls (%d failed)",
+		time.Since(began).Seconds(), p.starts, cliCalls, cliErrors)
+
+	// The last controller brings every record to its final state; nobody else writes now.
+	p.start()
+	check := func() []string {
+		var bad []string
+		for _, pl := range plan {
+			r, err := runs.Store.GetRun(ctx, pl.name)
+			if err != nil {
+				bad = append(bad, fmt.Sprintf("%s (%s): %v", pl.name, pl.outcome, err))
+				continue
+			}
+			want := wantState[pl.outcome]
+			ok := r.State == want
+			if pl.outcome == "ttl" {
+				// Seen finishing before the controller stopped, or only its disappearance: either way final.
+				ok = r.State == experiments.StateSucceeded || r.State == experiments.StateWorkflowDeleted
+			}
+			if !ok {
+				bad = append(bad, fmt.Sprintf("%s (%s): state %s, want %s", pl.name, pl.outcome, r.State, want))
+			}
+		}
+		return bad
+	}
+	var bad []string
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if bad = check(); len(bad) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	for _, b := range bad {
+		t.Error(b)
+	}
+	counts := map[experiments.State]int{}
+	for _, pl := range plan {
+		r, err := runs.Store.GetRun(ctx, pl.name)
+		if err != nil {
+			continue
+		}
+		counts[r.State]++
+		if pl.outcome == "delete" && !strings.Contains(r.Error, "deleted") {
+			t.Errorf("%s: WORKFLOW_DELETED without a reason: %q", pl.name, r.Error)
+		}
+		// Never regressed: nothing after the first terminal state.
+		for i, h := range r.History {
+			if h.State.Terminal() && i != len(r.History)-1 {
+				t.Errorf("%s: history continues after terminal %s: %s", pl.name, h.State, states(r))
+			}
+		}
+	}
+	keys := make([]string, 0, len(counts))
+	for s := range counts {
+		keys = append(keys, string(s))
+	}
+	sort.Strings(keys)
+	var summary []string
+	for _, k := range keys {
+		summary = append(summary, fmt.Sprintf("%s=%d", k, counts[experiments.State(k)]))
+	}
+	t.Logf("final records: %s", strings.Join(summary, " "))
+}
+
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
