@@ -518,3 +518,74 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestSyncFinalizer: in finalizer mode (with the finalizer Role) a running Workflow carries the finalizer; a
+// Workflow deleted while running stays until its record is WORKFLOW_DELETED, then goes; a Workflow that
+// finishes loses the finalizer and stays.
+func TestSyncFinalizer(t *testing.T) {
+	ctx := context.Background()
+	kube, wfc := syncAs(t, true)
+	t.Cleanup(func() { // later tests get the default (non-finalizer) permissions again
+		_ = env.kube.RbacV1().RoleBindings(env.ns).Delete(ctx, "kfp-argo-sync-finalizer", metav1.DeleteOptions{})
+		_ = env.kube.RbacV1().Roles(env.ns).Delete(ctx, "kfp-argo-sync-finalizer", metav1.DeleteOptions{})
+	})
+	p := &syncProcess{t: t, kube: kube, argo: wfc, opts: syncer.Options{
+		Namespace: env.ns, Workers: 2, Resync: 5 * time.Second, Finalizer: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}}
+	p.start()
+	defer p.stop()
+	runs := e2eRuns(t)
+	wfs := env.argo.ArgoprojV1alpha1().Workflows(env.ns)
+	submitRun := func(name string, runtime time.Duration) {
+		wf := parseWorkflow(t, syncWorkflow)
+		wf.Name = name
+		behaviours.Store(name, standin.Func(func(standin.Task) standin.Result { return standin.Result{Runtime: runtime} }))
+		t.Cleanup(func() {
+			behaviours.Delete(name)
+			_ = wfs.Delete(ctx, name, metav1.DeleteOptions{})
+			_ = runs.Store.DeleteRun(ctx, name)
+		})
+		if _, _, err := runs.Submit(ctx, experiments.SubmitRequest{Workflow: wf, RunName: name, Experiment: "e2e sync"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hasFinalizer := func(name string) bool {
+		wf, err := wfs.Get(ctx, name, metav1.GetOptions{})
+		return err == nil && containsString(wf.Finalizers, syncer.Finalizer)
+	}
+	long, short := newName("fin-del"), newName("fin-ok")
+	submitRun(long, 2*time.Minute)
+	submitRun(short, 300*time.Millisecond)
+	waitUntil(t, 60*time.Second, long+" has the finalizer", func() bool { return hasFinalizer(long) })
+	waitUntil(t, 60*time.Second, long+" RUNNING", func() bool {
+		r, err := runs.Store.GetRun(ctx, long)
+		return err == nil && r.State == experiments.StateRunning
+	})
+	if err := wfs.Delete(ctx, long, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 60*time.Second, long+" gone", func() bool {
+		_, err := wfs.Get(ctx, long, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	if r, err := runs.Store.GetRun(ctx, long); err != nil || r.State != experiments.StateWorkflowDeleted {
+		t.Errorf("record of the workflow deleted while running: %s %v", r.State, err)
+	}
+	waitUntil(t, 60*time.Second, short+" SUCCEEDED without the finalizer", func() bool {
+		r, err := runs.Store.GetRun(ctx, short)
+		return err == nil && r.State == experiments.StateSucceeded && !hasFinalizer(short)
+	})
+	if _, err := wfs.Get(ctx, short, metav1.GetOptions{}); err != nil {
+		t.Errorf("finished workflow: %v", err)
+	}
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
