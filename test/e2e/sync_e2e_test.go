@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,12 +11,15 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -588,4 +592,123 @@ func containsString(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestSyncBinary: the built `kfp-argo sync` serves /healthz, /readyz and /metrics on loopback, keeps a run's
+// record, holds the Lease with --leader-elect, and exits 0 on SIGTERM.
+func TestSyncBinary(t *testing.T) {
+	ctx := context.Background()
+	bin, err := kfpArgoBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease := newName("sync-lease")
+	cmd := exec.Command(bin, "sync", "--kubeconfig", env.cluster.Kubeconfig(), "-n", env.ns, "--metrics-addr", "127.0.0.1:0",
+		"--leader-elect", "--leader-elect-name", lease, "--resync", "10s", "--log-format", "json")
+	cmd.Env = append(os.Environ(), "KUBECONFIG=")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	addrCh := make(chan string, 1)
+	var logMu sync.Mutex
+	var logBuf strings.Builder
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			logMu.Lock()
+			logBuf.WriteString(line + "\n")
+			logMu.Unlock()
+			var rec map[string]any
+			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "serving metrics and health" {
+				addrCh <- fmt.Sprint(rec["addr"])
+			}
+		}
+		exited <- cmd.Wait()
+	}()
+	defer func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+		if t.Failed() {
+			logMu.Lock()
+			t.Logf("sync log:\n%s", logBuf.String())
+			logMu.Unlock()
+		}
+	}()
+	var addr string
+	select {
+	case addr = <-addrCh:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no 'serving metrics and health' log line")
+	}
+	if !strings.HasPrefix(addr, "127.0.0.1:") {
+		t.Errorf("metrics address %q, want loopback", addr)
+	}
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	waitUntil(t, 30*time.Second, "/readyz 200", func() bool { code, _ := get("/readyz"); return code == 200 })
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("/healthz %d", code)
+	}
+	waitUntil(t, 30*time.Second, "lease held", func() bool {
+		l, err := env.kube.CoordinationV1().Leases(env.ns).Get(ctx, lease, metav1.GetOptions{})
+		return err == nil && l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != ""
+	})
+	// A bare labelled Workflow gets its record from the binary.
+	name := newName("sync-bin")
+	wf := parseWorkflow(t, syncWorkflow)
+	wf.Name = name
+	wf.Labels = map[string]string{experiments.LabelRun: name}
+	behaviours.Store(name, standin.Func(func(standin.Task) standin.Result { return standin.Result{} }))
+	runs := e2eRuns(t)
+	t.Cleanup(func() {
+		behaviours.Delete(name)
+		_ = env.argo.ArgoprojV1alpha1().Workflows(env.ns).Delete(ctx, name, metav1.DeleteOptions{})
+		_ = runs.Store.DeleteRun(ctx, name)
+	})
+	if _, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Create(ctx, wf, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 60*time.Second, name+" SUCCEEDED", func() bool {
+		r, err := runs.Store.GetRun(ctx, name)
+		return err == nil && r.State == experiments.StateSucceeded
+	})
+	_, body := get("/metrics")
+	for _, m := range []string{"kfp_argo_sync_record_writes_total", "kfp_argo_sync_queue_depth", "kfp_argo_sync_lag_seconds_count"} {
+		if !strings.Contains(body, m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("sync did not exit within 30s of SIGTERM")
+	}
+	// The Lease was released on the way out.
+	l, err := env.kube.CoordinationV1().Leases(env.ns).Get(ctx, lease, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "" {
+		t.Errorf("lease still held by %q after shutdown", *l.Spec.HolderIdentity)
+	}
 }
