@@ -616,34 +616,15 @@ func (c *compiler) dagComponentTemplate(compName string, comp *ComponentSpec, re
 	return name, nil
 }
 
-// depends joins explicit dependencies and producers of inputs; importers have no node to wait for.
+// depends joins a task's upstream tasks (and extra ones) for Argo; importers have no node to wait for.
 func (c *compiler) depends(sc scope, t *TaskSpec, extra ...string) string {
 	set := map[string]bool{}
-	for _, d := range extra {
-		set[d] = true
-	}
-	for _, d := range t.DependentTasks {
-		set[d] = true
-	}
-	if t.Inputs != nil {
-		for _, p := range t.Inputs.Parameters {
-			if p.TaskOutputParameter != nil {
-				set[p.TaskOutputParameter.ProducerTask] = true
-			}
-		}
-		for _, a := range t.Inputs.Artifacts {
-			if a.TaskOutputArtifact != nil {
-				set[a.TaskOutputArtifact.ProducerTask] = true
-			}
-		}
-	}
-	var deps []string
-	for _, d := range sortedMapKeys(set) {
+	for _, d := range append(upstreams(t), extra...) {
 		if sc.virtual[d] == nil {
-			deps = append(deps, fieldName(d))
+			set[fieldName(d)] = true
 		}
 	}
-	return strings.Join(deps, " && ")
+	return strings.Join(sortedMapKeys(set), " && ")
 }
 
 // taskArguments fills the DAG task's arguments and returns which component inputs the task gives.
