@@ -323,6 +323,19 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 		return nil // not a run (label removed, or a live read of another workflow)
 	}
 
+	if wf.DeletionTimestamp != nil {
+		// A Workflow on its way out whose record is gone was deleted with its record (`run delete`): a
+		// record recreated now would outlive the run the user deleted.
+		if _, err := store.GetRun(ctx, name); errors.Is(err, experiments.ErrNotFound) {
+			if err := c.manageFinalizer(ctx, wf, true); err != nil {
+				return fmt.Errorf("reconcile %s: %w", key, err)
+			}
+			c.metrics.Reconciles.WithLabelValues("deleted").Inc()
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("reconcile %s: %w", key, err)
+		}
+	}
 	run, wrote, err := store.ReconcileRun(ctx, wf)
 	if errors.Is(err, experiments.ErrWorkflowMismatch) {
 		// Another execution under the same name owns the record; not ours to overwrite. Retrying won't help.

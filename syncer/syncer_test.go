@@ -436,3 +436,28 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// `run delete` removes the Workflow, then the record; a Workflow still terminating (our finalizer, or
+// another's) must not get its record back, and our finalizer is released.
+func TestTerminatingWorkflowWithoutRecordIsNotRecreated(t *testing.T) {
+	e := newEnv(t, Options{Finalizer: true})
+	e.put(t, runWorkflow("d1"))
+	e.reconcile(t, "d1")
+	wf := e.refresh(t, "d1")
+	if !slices.Contains(wf.Finalizers, Finalizer) {
+		t.Fatalf("finalizers %v", wf.Finalizers)
+	}
+	if err := e.store().DeleteRun(e.ctx, "d1"); err != nil {
+		t.Fatal(err)
+	}
+	now := metav1.Now()
+	wf.DeletionTimestamp = &now
+	e.put(t, wf)
+	e.reconcile(t, "d1")
+	if _, err := e.store().GetRun(e.ctx, "d1"); !errors.Is(err, experiments.ErrNotFound) {
+		t.Errorf("record after run delete: %v, want ErrNotFound", err)
+	}
+	if got := e.finalizers(t, "d1"); slices.Contains(got, Finalizer) {
+		t.Errorf("finalizer kept: %v", got)
+	}
+}
