@@ -190,6 +190,8 @@ type syncProcess struct {
 	cancel context.CancelFunc
 	done   chan error
 	starts int
+	// lease, if set, runs each controller under leader election on that Lease (as --leader-elect does).
+	lease string
 }
 
 func (p *syncProcess) start() {
@@ -202,7 +204,14 @@ func (p *syncProcess) start() {
 	c := syncer.New(p.kube, p.argo, p.opts)
 	p.cancel, p.done = cancel, make(chan error, 1)
 	p.starts++
-	go func(done chan error) { done <- c.Run(ctx) }(p.done)
+	if p.lease == "" {
+		go func(done chan error) { done <- c.Run(ctx) }(p.done)
+		return
+	}
+	lo := syncer.LeaderOptions{Namespace: env.ns, Name: p.lease, Identity: fmt.Sprintf("e2e-%d", p.starts),
+		LeaseDuration: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: 250 * time.Millisecond,
+		Logger: p.opts.Logger}
+	go func(done chan error) { done <- syncer.RunLeader(ctx, p.kube, lo, &syncer.Status{}, c.Run) }(p.done)
 }
 
 func (p *syncProcess) stop() {
@@ -261,7 +270,7 @@ func TestSyncChaos(t *testing.T) {
 	p := &syncProcess{t: t, kube: kube, argo: wfc, opts: syncer.Options{
 		Namespace: env.ns, Workers: 4, Resync: 3 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}}
+	}, lease: newName("sync-chaos")} // the Lease through the ServiceAccount's RBAC too
 	defer p.stop()
 	runs := e2eRuns(t)
 	const experiment = "e2e sync"
