@@ -192,6 +192,11 @@ type syncProcess struct {
 	starts int
 	// lease, if set, runs each controller under leader election on that Lease (as --leader-elect does).
 	lease string
+	// bin, if set, makes every second start the built `kfp-argo sync` binary (admin kubeconfig, same
+	// Lease), which stop kills with SIGKILL: no drain, no Lease release.
+	bin    string
+	killed bool
+	kills  int
 }
 
 func (p *syncProcess) start() {
@@ -200,10 +205,28 @@ func (p *syncProcess) start() {
 	if p.cancel != nil {
 		return
 	}
+	p.starts++
+	p.done = make(chan error, 1)
+	if p.bin != "" && p.lease != "" && p.starts%2 == 0 {
+		cmd := exec.Command(p.bin, "sync", "--kubeconfig", env.cluster.Kubeconfig(), "-n", env.ns, "--metrics-addr", "",
+			"--workers", "4", "--resync", "3s", "--leader-elect", "--leader-elect-name", p.lease,
+			"--leader-elect-lease-duration", "4s", "--leader-elect-renew-deadline", "3s", "--leader-elect-retry-period", "250ms")
+		cmd.Env = append(os.Environ(), "KUBECONFIG=")
+		if err := cmd.Start(); err != nil {
+			p.t.Errorf("start sync binary: %v", err)
+			p.done <- nil
+			p.cancel = func() {}
+			return
+		}
+		p.killed = true
+		p.cancel = func() { _ = cmd.Process.Kill() }
+		go func(done chan error) { done <- cmd.Wait() }(p.done)
+		return
+	}
+	p.killed = false
 	ctx, cancel := context.WithCancel(context.Background())
 	c := syncer.New(p.kube, p.argo, p.opts)
-	p.cancel, p.done = cancel, make(chan error, 1)
-	p.starts++
+	p.cancel = cancel
 	if p.lease == "" {
 		go func(done chan error) { done <- c.Run(ctx) }(p.done)
 		return
@@ -223,7 +246,9 @@ func (p *syncProcess) stop() {
 	p.cancel()
 	select {
 	case err := <-p.done:
-		if err != nil {
+		if p.killed {
+			p.kills++
+		} else if err != nil {
 			p.t.Errorf("sync controller: %v", err)
 		}
 	case <-time.After(30 * time.Second):
@@ -271,6 +296,11 @@ func TestSyncChaos(t *testing.T) {
 		Namespace: env.ns, Workers: 4, Resync: 3 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}, lease: newName("sync-chaos")} // the Lease through the ServiceAccount's RBAC too
+	bin, err := kfpArgoBinary() // built before the clock starts
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.bin = bin
 	defer p.stop()
 	runs := e2eRuns(t)
 	const experiment = "e2e sync"
@@ -299,9 +329,6 @@ func TestSyncChaos(t *testing.T) {
 		}
 	})
 
-	if _, err := kfpArgoBinary(); err != nil { // built before the clock starts
-		t.Fatal(err)
-	}
 	p.start()
 	submitOne := func(pl planned) {
 		wf := parseWorkflow(t, syncWorkflow)
@@ -456,8 +483,8 @@ func TestSyncChaos(t *testing.T) {
 		})
 	}
 	endChaos()
-	t.Logf("workflows done in %.1fs; controller started %d times; %d CLI calls (%d failed)",
-		time.Since(began).Seconds(), p.starts, cliCalls, cliErrors)
+	t.Logf("workflows done in %.1fs; controller started %d times (%d binaries killed with SIGKILL); %d CLI calls (%d failed)",
+		time.Since(began).Seconds(), p.starts, p.kills, cliCalls, cliErrors)
 
 	// The last controller brings every record to its final state; nobody else writes now.
 	p.start()
