@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -396,30 +397,32 @@ func TestSyncChaos(t *testing.T) {
 			pauseMu.Unlock()
 		}
 	}()
-	// The CLI reads (and reconciles, so writes) the same records meanwhile.
-	var cliCalls, cliErrors int
-	bg.Add(1)
-	go func() {
-		defer bg.Done()
-		crng := rand.New(rand.NewPCG(seed, 13))
-		for {
-			select {
-			case <-stopChaos:
-				return
-			default:
+	// The CLI reads (and reconciles, so writes) the same records meanwhile, two commands at a time.
+	var cliCalls, cliErrors atomic.Int32
+	for g := range 2 {
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			crng := rand.New(rand.NewPCG(seed, uint64(13+g)))
+			for {
+				select {
+				case <-stopChaos:
+					return
+				default:
+				}
+				args := []string{"run", "list", "-e", experiment, "-o", "name"}
+				if crng.IntN(2) == 0 {
+					args = []string{"run", "get", plan[crng.IntN(len(plan))].name, "-o", "json"}
+				}
+				_, stderr, err := cli(t, args...)
+				cliCalls.Add(1)
+				if err != nil && !strings.Contains(stderr, "not found") {
+					cliErrors.Add(1)
+					t.Logf("cli %v: %v %s", args, err, stderr)
+				}
 			}
-			args := []string{"run", "list", "-e", experiment, "-o", "name"}
-			if crng.IntN(2) == 0 {
-				args = []string{"run", "get", plan[crng.IntN(len(plan))].name, "-o", "json"}
-			}
-			_, stderr, err := cli(t, args...)
-			cliCalls++
-			if err != nil && !strings.Contains(stderr, "not found") {
-				cliErrors++
-				t.Logf("cli %v: %v %s", args, err, stderr)
-			}
-		}
-	}()
+		}()
+	}
 
 	began := time.Now()
 	for _, pl := range plan {
@@ -484,7 +487,7 @@ func TestSyncChaos(t *testing.T) {
 	}
 	endChaos()
 	t.Logf("workflows done in %.1fs; controller started %d times (%d binaries killed with SIGKILL); %d CLI calls (%d failed)",
-		time.Since(began).Seconds(), p.starts, p.kills, cliCalls, cliErrors)
+		time.Since(began).Seconds(), p.starts, p.kills, cliCalls.Load(), cliErrors.Load())
 
 	// The last controller brings every record to its final state; nobody else writes now.
 	p.start()
