@@ -461,3 +461,45 @@ func TestTerminatingWorkflowWithoutRecordIsNotRecreated(t *testing.T) {
 		t.Errorf("finalizer kept: %v", got)
 	}
 }
+
+// All-namespaces mode: the sweep finds non-terminal records in every namespace, and their keys reconcile in
+// their own namespace.
+func TestSweepAllNamespaces(t *testing.T) {
+	kube, wfc := fake.NewClientset(), wffake.NewSimpleClientset()
+	c := New(kube, wfc, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ctx := context.Background()
+	for _, n := range []string{"a", "b"} {
+		wf := runWorkflow("run-" + n)
+		wf.Namespace = n
+		if _, _, err := c.store(n).ReconcileRun(ctx, wf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := runWorkflow("done")
+	done.Namespace = "a"
+	if _, _, err := c.store("a").ReconcileRun(ctx, succeeded(done)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for c.queue.Len() > 0 {
+		k, _ := c.queue.Get()
+		keys = append(keys, k)
+		if err := c.Reconcile(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		c.queue.Done(k)
+	}
+	slices.Sort(keys)
+	if !slices.Equal(keys, []string{"a/run-a", "b/run-b"}) {
+		t.Errorf("swept keys %v, want the two non-terminal records", keys)
+	}
+	for _, n := range []string{"a", "b"} {
+		r, err := c.store(n).GetRun(ctx, "run-"+n)
+		if err != nil || r.State != experiments.StateWorkflowDeleted {
+			t.Errorf("%s/run-%s: %s %v", n, n, r.State, err)
+		}
+	}
+}
