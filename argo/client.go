@@ -30,6 +30,16 @@ type Clients struct {
 // NewClients builds clients the way kubectl resolves its flags, so `-n`, `--context` and `--kubeconfig` mean
 // what users expect from kubectl and argo.
 func NewClients(o ClientOptions) (*Clients, error) {
+	cfg, ns, err := RESTConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	return NewClientsForConfig(cfg, ns)
+}
+
+// RESTConfig resolves the kubeconfig, context and namespace like kubectl; callers that tune the client (QPS,
+// user agent) start here.
+func RESTConfig(o ClientOptions) (*rest.Config, string, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = o.Kubeconfig
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
@@ -37,13 +47,13 @@ func NewClients(o ClientOptions) (*Clients, error) {
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	cfg, err := cc.ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig: %w", err)
+		return nil, "", fmt.Errorf("kubeconfig: %w", err)
 	}
 	ns, _, err := cc.Namespace()
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig namespace: %w", err)
+		return nil, "", fmt.Errorf("kubeconfig namespace: %w", err)
 	}
-	return NewClientsForConfig(cfg, ns)
+	return cfg, ns, nil
 }
 
 // NewClientsForConfig builds clients from a REST config (tests, in-cluster controllers).

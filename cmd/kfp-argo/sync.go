@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kfp-argo/kfp-argo/argo"
 	"github.com/kfp-argo/kfp-argo/syncer"
@@ -105,18 +104,9 @@ func (o *syncOptions) run(ctx context.Context, logOut io.Writer, bound func(net.
 	if o.allNamespaces && o.namespace != "" {
 		return fmt.Errorf("--namespace and --all-namespaces are exclusive")
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.kubeconfig
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.context}
-	overrides.Context.Namespace = o.namespace
-	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
-	cfg, err := cc.ClientConfig()
+	cfg, ns, err := argo.RESTConfig(argo.ClientOptions{Kubeconfig: o.kubeconfig, Context: o.context, Namespace: o.namespace})
 	if err != nil {
-		return fmt.Errorf("kubeconfig: %w", err)
-	}
-	ns, _, err := cc.Namespace()
-	if err != nil {
-		return fmt.Errorf("kubeconfig namespace: %w", err)
+		return err
 	}
 	cfg.QPS, cfg.Burst = o.qps, o.burst
 	cfg.UserAgent = "kfp-argo-sync"
