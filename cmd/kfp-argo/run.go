@@ -3,7 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -181,7 +182,7 @@ func (o *runOptions) printRun(w io.Writer, now time.Time, r experiments.Run) err
 	}
 	if len(r.Parameters) > 0 {
 		fmt.Fprintln(w, "\nParameters:")
-		for _, k := range sortedKeys(r.Parameters) {
+		for _, k := range slices.Sorted(maps.Keys(r.Parameters)) {
 			fmt.Fprintf(w, "  %s = %s\n", k, r.Parameters[k])
 		}
 	}
@@ -215,7 +216,7 @@ func (o *runOptions) printRun(w io.Writer, now time.Time, r experiments.Run) err
 	}
 	if len(r.Metrics) > 0 {
 		fmt.Fprintln(w, "\nMetrics:")
-		for _, k := range sortedKeys(r.Metrics) {
+		for _, k := range slices.Sorted(maps.Keys(r.Metrics)) {
 			fmt.Fprintf(w, "  %s = %s\n", k, strconv.FormatFloat(r.Metrics[k], 'g', -1, 64))
 		}
 	}
@@ -241,15 +242,6 @@ func taskDuration(now time.Time, t experiments.Task) string {
 		end = now
 	}
 	return end.Sub(t.Started).Round(time.Second).String()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func (o *runOptions) watchCommand(e *env) *cobra.Command {
