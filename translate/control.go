@@ -221,24 +221,18 @@ func (p *celParser) peek(text string) bool {
 	return p.pos < len(p.toks) && p.toks[p.pos].kind == "op" && p.toks[p.pos].text == text
 }
 
-func (p *celParser) or() (string, error) {
-	left, err := p.and()
-	for err == nil && p.peek("||") {
-		p.pos++
-		var right string
-		right, err = p.and()
-		left = left + " || " + right
-	}
-	return left, err
-}
+func (p *celParser) or() (string, error) { return p.binary("||", p.and) }
 
-func (p *celParser) and() (string, error) {
-	left, err := p.unary()
-	for err == nil && p.peek("&&") {
+func (p *celParser) and() (string, error) { return p.binary("&&", p.unary) }
+
+// binary parses operands joined by one left-associative operator.
+func (p *celParser) binary(op string, operand func() (string, error)) (string, error) {
+	left, err := operand()
+	for err == nil && p.peek(op) {
 		p.pos++
 		var right string
-		right, err = p.unary()
-		left = left + " && " + right
+		right, err = operand()
+		left = left + " " + op + " " + right
 	}
 	return left, err
 }
