@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	"github.com/argoproj/argo-workflows/v3/util/template"
 )
 
 // TestCollectedArtifacts: the producer in the loop writes under a prefix named for it; the consumers download
@@ -83,13 +82,7 @@ func TestLoopOverArtifacts(t *testing.T) {
 	wf := compileFixture(t, "collected-artifacts.yaml", Options{})
 	loop := dagTask(t, wf, "for-loop-2")
 	scope := map[string]any{"tasks.for-loop-1.outputs.parameters." + MetadataParameterPrefix + "pipelinechannel--make-data": `["{\"metadata\":{},\"producer\":\"pod-b\"}","` + noneValue + `","{\"metadata\":{\"k\":1},\"producer\":\"pod-a\"}"]`}
-	raw, _ := json.Marshal(loop.WithParam)
-	out, err := template.Replace(string(raw), scope, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var withParam string
-	_ = json.Unmarshal([]byte(out), &withParam)
+	withParam := replaceIn(t, loop.WithParam, scope, false)
 	var items []map[string]any
 	if err := json.Unmarshal([]byte(withParam), &items); err != nil {
 		t.Fatalf("withParam renders to %q: %v", withParam, err)

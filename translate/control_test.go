@@ -6,24 +6,13 @@ import (
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	"github.com/argoproj/argo-workflows/v3/util/template"
 )
 
 // whenOf renders a DAG task's `when` in the DAG scope with Argo's template engine, as the controller does
 // before it evaluates the result.
 func whenOf(t *testing.T, task wfv1.DAGTask, scope map[string]any) string {
 	t.Helper()
-	// Argo replaces inside the task's JSON, so the text is JSON-quoted first.
-	raw, _ := json.Marshal(task.When)
-	out, err := template.Replace(string(raw), scope, false)
-	if err != nil {
-		t.Fatalf("when %q: %v", task.When, err)
-	}
-	var when string
-	if err := json.Unmarshal([]byte(out), &when); err != nil {
-		t.Fatal(err)
-	}
-	return when
+	return replaceIn(t, task.When, scope, false)
 }
 
 // TestConditionsEvaluateAsKFP: values that contain quotes, spaces or operators are data, never syntax.

@@ -5,23 +5,13 @@ import (
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	"github.com/argoproj/argo-workflows/v3/util/template"
 )
 
 // hookArgs resolves an exit hook's arguments the way Argo does for a finished task: the scope has the task's
 // status and whatever outputs it left.
 func hookArgs(t *testing.T, hook wfv1.LifecycleHook, scope map[string]any) wfv1.Arguments {
 	t.Helper()
-	raw, _ := json.Marshal(hook.Arguments)
-	out, err := template.Replace(string(raw), scope, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var args wfv1.Arguments
-	if err := json.Unmarshal([]byte(out), &args); err != nil {
-		t.Fatal(err)
-	}
-	return args
+	return replaceIn(t, hook.Arguments, scope, true)
 }
 
 // TestExitHandler: the exit task is an Argo exit hook of the body, so it runs however the body ended while the

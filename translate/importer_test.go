@@ -5,9 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	"github.com/argoproj/argo-workflows/v3/util/template"
-
 	"github.com/kfp-argo/kfp-argo/argo"
 )
 
@@ -27,15 +24,7 @@ func TestImporterRendering(t *testing.T) {
 	for k, v := range g {
 		scope[k] = v
 	}
-	raw, _ := json.Marshal(task.Arguments)
-	out, err := template.Replace(string(raw), scope, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var args wfv1.Arguments
-	if err := json.Unmarshal([]byte(out), &args); err != nil {
-		t.Fatal(err)
-	}
+	args := replaceIn(t, task.Arguments, scope, false)
 	gcs := args.Artifacts[0].GCS
 	if gcs == nil || gcs.Bucket != "other-bucket" || gcs.Key != "a/b/c.csv" {
 		t.Errorf("location %+v, want gs://other-bucket/a/b/c.csv", args.Artifacts[0].ArtifactLocation)

@@ -1,25 +1,15 @@
 package translate
 
 import (
-	"encoding/json"
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	"github.com/argoproj/argo-workflows/v3/util/template"
 )
 
 // argsIn resolves a DAG task's arguments in a scope with Argo's template engine.
 func argsIn(t *testing.T, task wfv1.DAGTask, scope map[string]any) map[string]string {
 	t.Helper()
-	raw, _ := json.Marshal(task.Arguments)
-	out, err := template.Replace(string(raw), scope, false)
-	if err != nil {
-		t.Fatalf("%s: %v", task.Name, err)
-	}
-	var args wfv1.Arguments
-	if err := json.Unmarshal([]byte(out), &args); err != nil {
-		t.Fatal(err)
-	}
+	args := replaceIn(t, task.Arguments, scope, false)
 	values := map[string]string{}
 	for _, p := range args.Parameters {
 		values[p.Name] = p.Value.String()

@@ -85,6 +85,25 @@ func globals(wf *wfv1.Workflow, overrides map[string]string) common.Parameters {
 	return g
 }
 
+// replaceIn substitutes Argo variables in v the way the controller does: over v's JSON, so values are quoted for
+// JSON, with Argo's own template engine. allowUnresolved leaves unknown tags, as for exit hook arguments.
+func replaceIn[T any](t *testing.T, v T, scope map[string]any, allowUnresolved bool) T {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := template.Replace(string(raw), scope, allowUnresolved)
+	if err != nil {
+		t.Fatalf("%s: %v", raw, err)
+	}
+	var res T
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 // renderTask resolves a DAG task's arguments in the DAG scope (as Argo's dag.go does with template.Replace) and
 // then the task's template with them (common.ProcessArgs: globals over the whole template, then inputs).
 func renderTask(t *testing.T, wf *wfv1.Workflow, task wfv1.DAGTask, g common.Parameters, taskOutputs map[string]string) *wfv1.Template {
@@ -104,18 +123,7 @@ func renderTask(t *testing.T, wf *wfv1.Workflow, task wfv1.DAGTask, g common.Par
 			in.Artifacts[i].S3 = &wfv1.S3Artifact{Key: "artifacts/" + in.Artifacts[i].Name}
 		}
 	}
-	raw, err := json.Marshal(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resolved, err := template.Replace(string(raw), scope, false)
-	if err != nil {
-		t.Fatalf("DAG scope: %v", err)
-	}
-	var args wfv1.Arguments
-	if err := json.Unmarshal([]byte(resolved), &args); err != nil {
-		t.Fatal(err)
-	}
+	args := replaceIn(t, *in, scope, false)
 	tmpl, err := common.ProcessArgs(templateNamed(t, wf, task.Template), &args, g, common.Parameters{"pod.name": "pod-" + task.Name}, false, "default", nil)
 	if err != nil {
 		t.Fatalf("ProcessArgs: %v", err)
