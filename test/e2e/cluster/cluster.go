@@ -428,16 +428,7 @@ func (c *Cluster) startAPIServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	url := fmt.Sprintf("https://127.0.0.1:%d/readyz", c.ports.apiserver)
-	return c.poll(ctx, "kube-apiserver /readyz", func() (bool, error) {
-		resp, err := hc.Get(url)
-		if err != nil {
-			return false, nil
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
+	return c.pollOK(ctx, "kube-apiserver /readyz", hc, fmt.Sprintf("https://127.0.0.1:%d/readyz", c.ports.apiserver))
 }
 
 func (c *Cluster) startScheduler() error {
@@ -512,8 +503,12 @@ func (c *Cluster) waitHealthz(ctx context.Context, name string, port int) error 
 		Timeout:   2 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
 	}
-	url := fmt.Sprintf("https://127.0.0.1:%d/healthz", port)
-	return c.poll(ctx, name+" /healthz", func() (bool, error) {
+	return c.pollOK(ctx, name+" /healthz", hc, fmt.Sprintf("https://127.0.0.1:%d/healthz", port))
+}
+
+// pollOK waits until url answers 200; connection errors mean "not yet".
+func (c *Cluster) pollOK(ctx context.Context, what string, hc *http.Client, url string) error {
+	return c.poll(ctx, what, func() (bool, error) {
 		resp, err := hc.Get(url)
 		if err != nil {
 			return false, nil
