@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -22,8 +23,10 @@ type ClientOptions struct {
 
 // Clients are the API clients of one namespace.
 type Clients struct {
-	Kube      kubernetes.Interface
-	Argo      wfclientset.Interface
+	Kube kubernetes.Interface
+	Argo wfclientset.Interface
+	// Dynamic sends manifests as printed (ServerDryRun).
+	Dynamic   dynamic.Interface
 	Namespace string
 }
 
@@ -69,7 +72,11 @@ func NewClientsForConfig(cfg *rest.Config, namespace string) (*Clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("argo workflows client: %w", err)
 	}
-	return &Clients{Kube: kube, Argo: wf, Namespace: namespace}, nil
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dynamic client: %w", err)
+	}
+	return &Clients{Kube: kube, Argo: wf, Dynamic: dyn, Namespace: namespace}, nil
 }
 
 // Workflows returns the Workflow operations of the clients' namespace.

@@ -34,6 +34,7 @@ type compileOptions struct {
 	cron         cronFlags
 	labels       []string
 	annotations  []string
+	argoVersion  string
 }
 
 // cronFlags are the schedule of --kind cronworkflow.
@@ -95,6 +96,7 @@ func newCompileCommand() *cobra.Command {
 	f.DurationVar(&o.cron.startingDeadline, "starting-deadline", 0, "skip a scheduled run that could not start within this time (e.g. 5m)")
 	f.StringSliceVar(&o.labels, "labels", nil, "labels to add, KEY=VALUE[,KEY=VALUE...] (repeatable)")
 	f.StringSliceVar(&o.annotations, "annotations", nil, "annotations to add, KEY=VALUE[,KEY=VALUE...] (repeatable)")
+	f.StringVar(&o.argoVersion, "argo-version", string(argo.V3), "Argo major version the manifest is for: v3 (3.6, 3.7) or v4 (4.x)")
 	o.workflow.addFlags(f)
 	return cmd
 }
@@ -152,6 +154,10 @@ func (o *compileOptions) run(cmd *cobra.Command, file string) error {
 	if o.output != "yaml" && o.output != "json" {
 		return fmt.Errorf("--output %q: expected yaml or json", o.output)
 	}
+	target, err := argo.ParseVersion(o.argoVersion)
+	if err != nil {
+		return err
+	}
 	params, err := readParameters(o.params, o.paramsFile)
 	if err != nil {
 		return err
@@ -191,24 +197,30 @@ func (o *compileOptions) run(cmd *cobra.Command, file string) error {
 		Namespace:             o.namespace,
 	}
 	o.workflow.apply(&opts)
-	wf, err := translate.Compile(p, opts)
-	if err != nil {
-		return err
-	}
-	obj, err := compileKind(wf, o.kind, o.cron)
-	if err != nil {
-		if errors.Is(err, argo.ErrInvalid) {
-			return fmt.Errorf("%s: the compiled %s is invalid, which is a kfp-argo bug; please report it: %w", file, o.kind, err)
-		}
-		return err
-	}
-	// Render fully before writing, so that a failure never leaves half a manifest on stdout.
-	out, err := argo.Marshal(obj, o.output)
+	out, err := render(file, p, opts, o.kind, o.cron, o.output, target)
 	if err != nil {
 		return err
 	}
 	_, err = cmd.OutOrStdout().Write(out)
 	return err
+}
+
+// render compiles a loaded pipeline into the manifest compile prints: the object of the kind asked for,
+// validated by Argo's own validator, in yaml or json. Lint sends these same bytes to the API server.
+func render(file string, p *translate.Pipeline, opts translate.Options, kind string, cron cronFlags, format string, target argo.Version) ([]byte, error) {
+	wf, err := translate.Compile(p, opts)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := compileKind(wf, kind, cron)
+	if err != nil {
+		if errors.Is(err, argo.ErrInvalid) {
+			return nil, fmt.Errorf("%s: the compiled %s is invalid, which is a kfp-argo bug; please report it: %w", file, kind, err)
+		}
+		return nil, err
+	}
+	// Render fully before writing, so that a failure never leaves half a manifest on stdout.
+	return argo.MarshalFor(obj, format, target)
 }
 
 // readParameters merges --params-file values with -p NAME=VALUE (which win). Values from -p stay text: the

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kfp-argo/kfp-argo/argo"
 	"github.com/kfp-argo/kfp-argo/translate"
 )
 
@@ -14,24 +16,51 @@ import (
 var errLintFailed = errors.New("lint: some pipelines do not compile to valid Argo objects")
 
 type lintOptions struct {
-	kind string
-	cron cronFlags
+	kind   string
+	cron   cronFlags
+	output string
+	server bool
+	kube   kubeFlags
+	target string
 }
 
-func newLintCommand() *cobra.Command {
+func newLintCommand(e *env) *cobra.Command {
 	o := &lintOptions{}
 	cmd := &cobra.Command{
 		Use:   "lint PIPELINE...",
 		Short: "Check that pipeline specs compile to valid Argo objects, one line per file; exit 1 if any fails",
+		Long: `Check that pipeline specs compile to valid Argo objects, one line per file; exit 1 if any fails.
+
+With --server each printed manifest (the bytes compile prints, in the -o format) is also sent to the cluster
+as 'kubectl create --dry-run=server -f' does: the CRD schemas installed there (minimal or full, any Argo
+version) and admission judge it; nothing is stored.`,
 		Example: `  kfp-argo lint pipelines/*.yaml
-  kfp-argo lint --kind cronworkflow --schedule '0 3 * * *' nightly.yaml`,
+  kfp-argo lint --kind cronworkflow --schedule '0 3 * * *' nightly.yaml
+  kfp-argo lint --server -n team-a pipelines/*.yaml`,
 		Args:          cobra.MinimumNArgs(1),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.output != "yaml" && o.output != "json" {
+				return fmt.Errorf("--output %q: expected yaml or json", o.output)
+			}
+			target, err := argo.ParseVersion(o.target)
+			if err != nil {
+				return err
+			}
+			var send func(context.Context, []byte) error
+			if o.server {
+				c, err := e.clients(o.kube.ClientOptions)
+				if err != nil {
+					return err
+				}
+				send = func(ctx context.Context, manifest []byte) error {
+					return argo.ServerDryRun(ctx, c.Dynamic, c.Namespace, manifest)
+				}
+			}
 			failed := false
 			for _, file := range args {
-				if err := o.lint(file); err != nil {
+				if err := o.lint(cmd.Context(), file, target, send); err != nil {
 					failed = true
 					fmt.Fprintf(cmd.OutOrStdout(), "%s: error: %s\n", file, lintLine(strings.TrimPrefix(err.Error(), file+": ")))
 					continue
@@ -47,34 +76,60 @@ func newLintCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.kind, "kind", "workflow", "object to check: workflow, workflowtemplate or cronworkflow")
 	f.StringArrayVar(&o.cron.schedules, "schedule", nil, "cron schedule for --kind cronworkflow (default: a daily stand-in)")
+	f.StringVarP(&o.output, "output", "o", "yaml", "format of the manifest --server sends: yaml or json")
+	f.StringVar(&o.target, "argo-version", string(argo.V3), "Argo major version the manifest is for: v3 (3.6, 3.7) or v4 (4.x)")
+	f.BoolVar(&o.server, "server", false, "also send each printed manifest to the cluster with a server-side dry run")
+	o.kube.addFlags(cmd)
 	return cmd
 }
 
-// lint loads, compiles and validates one file. A pipeline is checked, not a run: required input artifacts get
-// a stand-in location, as a run would give them with --input-artifact.
-func (o *lintOptions) lint(file string) error {
+// lint loads, compiles, validates and renders one file, and hands the printed bytes to send when set. A
+// pipeline is checked, not a run: what a run must be given gets a stand-in (required input artifacts a
+// location, and for a CronWorkflow, whose runs start unattended, required parameters a value of their type).
+func (o *lintOptions) lint(ctx context.Context, file string, target argo.Version, send func(context.Context, []byte) error) error {
 	p, err := translate.LoadFile(file)
 	if err != nil {
 		return err
 	}
-	opts := translate.Options{InputArtifacts: map[string]string{}}
+	opts := translate.Options{InputArtifacts: map[string]string{}, Parameters: map[string]any{}}
 	if in := p.Spec.Root.InputDefinitions; in != nil {
 		for name, def := range in.Artifacts {
 			if !def.IsOptional && !def.IsArtifactList {
 				opts.InputArtifacts[name] = "s3://kfp-argo-lint/" + name
 			}
 		}
-	}
-	wf, err := translate.Compile(p, opts)
-	if err != nil {
-		return err
+		for name, def := range in.Parameters {
+			if o.kind == "cronworkflow" && def.DefaultValue == nil && !def.IsOptional {
+				opts.Parameters[name] = standInValue(def.ParameterType)
+			}
+		}
 	}
 	cron := o.cron
 	if o.kind == "cronworkflow" && len(cron.schedules) == 0 {
 		cron.schedules = []string{"0 0 * * *"}
 	}
-	_, err = compileKind(wf, o.kind, cron)
-	return err
+	out, err := render(file, p, opts, o.kind, cron, o.output, target)
+	if err != nil || send == nil {
+		return err
+	}
+	return send(ctx, out)
+}
+
+// standInValue is a value of an IR parameter type, for checking a pipeline whose runs will be given one.
+func standInValue(irType string) any {
+	switch irType {
+	case "NUMBER_INTEGER":
+		return 1
+	case "NUMBER_DOUBLE":
+		return 0.5
+	case "BOOLEAN":
+		return true
+	case "LIST":
+		return []any{}
+	case "STRUCT":
+		return map[string]any{}
+	}
+	return "lint"
 }
 
 func lintLine(s string) string {

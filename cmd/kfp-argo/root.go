@@ -13,7 +13,7 @@ func NewRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	e := defaultEnv()
-	cmd.AddCommand(newCompileCommand(), newLintCommand(), newVersionCommand(), newSubmitCommand(e), newExperimentCommand(e), newRunCommand(e))
+	cmd.AddCommand(newCompileCommand(), newLintCommand(e), newVersionCommand(), newSubmitCommand(e), newExperimentCommand(e), newRunCommand(e))
 	cmd.AddCommand(newSyncCommand())
 	return cmd
 }
