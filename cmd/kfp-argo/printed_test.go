@@ -221,3 +221,47 @@ func TestLintServerSendsPrintedBytes(t *testing.T) {
 		srv.Close()
 	}
 }
+
+// TestPrintedManifestsWithEveryFlag: the flags the corpus run does not set (TTL, pod GC, parallelism, service
+// account, deadlines, instance ID, artifact repository, labels, the cron settings) print fields the full CRDs
+// of both Argo versions accept.
+func TestPrintedManifestsWithEveryFlag(t *testing.T) {
+	crds := map[string]*crdschema.Schemas{}
+	for flag, mv := range map[string][2]string{"v3": {"github.com/argoproj/argo-workflows/v3", "v3.7.18"}, "v4": {"github.com/argoproj/argo-workflows/v4", "v4.0.7"}} {
+		s, err := crdschema.ArgoFullCRDs(mv[0], mv[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		crds[flag] = s
+	}
+	common := []string{"--ttl", "24h", "--active-deadline", "2h", "--parallelism", "3", "--pod-gc", "OnPodSuccess",
+		"--service-account", "runner", "--instance-id", "team-a", "--artifact-repository-ref", "repos/s3", "-n", "team-a",
+		"--labels", "team=a", "--annotations", "owner=me"}
+	for _, fixture := range []string{"platform-volumes", "platform-scheduling", "exit-handler", "loops", "workspace", "collected-artifacts"} {
+		file := filepath.Join("..", "..", "testdata", "pipelines", fixture+".yaml")
+		for _, kind := range [][]string{
+			{"--kind", "workflow", "--name", "run-1"},
+			{"--kind", "workflowtemplate", "--name", "tmpl"},
+			{"--kind", "cronworkflow", "--name", "nightly", "--schedule", "0 3 * * *", "--schedule", "0 15 * * *",
+				"--timezone", "Europe/Paris", "--concurrency-policy", "Forbid", "--starting-deadline", "5m"},
+		} {
+			for target, s := range crds {
+				for _, format := range []string{"yaml", "json"} {
+					args := append(append(append([]string{"compile", file}, common...), kind...), "-o", format, "--argo-version", target)
+					out, stderr, err := run(args...)
+					if err != nil {
+						t.Errorf("%v: %v %s", args, err, stderr)
+						continue
+					}
+					errs, err := s.Check([]byte(out))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(errs) > 0 {
+						t.Errorf("%v: rejected by the full CRDs of Argo %s:\n%s", args, target, crdschema.Summary(errs))
+					}
+				}
+			}
+		}
+	}
+}
