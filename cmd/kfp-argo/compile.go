@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -197,12 +198,38 @@ func (o *compileOptions) run(cmd *cobra.Command, file string) error {
 		Namespace:             o.namespace,
 	}
 	o.workflow.apply(&opts)
-	out, err := render(file, p, opts, o.kind, o.cron, o.output, target)
+	out, err := interruptible(cmd.Context(), func() ([]byte, error) {
+		return render(file, p, opts, o.kind, o.cron, o.output, target)
+	})
 	if err != nil {
 		return err
 	}
 	_, err = cmd.OutOrStdout().Write(out)
 	return err
+}
+
+// interruptible runs work (compiling a large pipeline can take seconds) until it ends or ctx is done, so that
+// Ctrl-C or SIGTERM stops the command at once and nothing is printed after it; the abandoned work ends with
+// the process.
+func interruptible(ctx context.Context, work func() ([]byte, error)) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("interrupted: %w", err)
+	}
+	type result struct {
+		out []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := work()
+		done <- result{out, err}
+	}()
+	select {
+	case r := <-done:
+		return r.out, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("interrupted: %w", ctx.Err())
+	}
 }
 
 // render compiles a loaded pipeline into the manifest compile prints: the object of the kind asked for,

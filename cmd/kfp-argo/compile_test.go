@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -179,5 +180,26 @@ func TestLint(t *testing.T) {
 	}
 	if out, _, err := run("lint", "--kind", "cronworkflow", good); err != nil || !strings.HasSuffix(out, ": ok\n") {
 		t.Errorf("cron lint: %v %q", err, out)
+	}
+}
+
+// TestCompileAndLintStopWhenInterrupted: after Ctrl-C or SIGTERM (main's context is cancelled) compile and lint
+// stop with an error and print nothing.
+func TestCompileAndLintStopWhenInterrupted(t *testing.T) {
+	for _, args := range [][]string{
+		{"compile", "../../testdata/pipelines/container-io.yaml"},
+		{"lint", "../../testdata/pipelines/container-io.yaml", "../../testdata/pipelines/loops.yaml"},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		var out bytes.Buffer
+		cmd := NewRootCommand()
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs(args)
+		err := cmd.ExecuteContext(ctx)
+		if err == nil || !strings.Contains(err.Error(), "interrupted") || out.Len() != 0 {
+			t.Errorf("%v after the interrupt: err %v, output %q", args, err, out.String())
+		}
 	}
 }

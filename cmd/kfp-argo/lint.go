@@ -60,6 +60,9 @@ version) and admission judge it; nothing is stored.`,
 			}
 			failed := false
 			for _, file := range args {
+				if err := cmd.Context().Err(); err != nil {
+					return fmt.Errorf("interrupted: %w", err)
+				}
 				if err := o.lint(cmd.Context(), file, target, send); err != nil {
 					failed = true
 					fmt.Fprintf(cmd.OutOrStdout(), "%s: error: %s\n", file, lintLine(strings.TrimPrefix(err.Error(), file+": ")))
@@ -108,7 +111,9 @@ func (o *lintOptions) lint(ctx context.Context, file string, target argo.Version
 	if o.kind == "cronworkflow" && len(cron.schedules) == 0 {
 		cron.schedules = []string{"0 0 * * *"}
 	}
-	out, err := render(file, p, opts, o.kind, cron, o.output, target)
+	out, err := interruptible(ctx, func() ([]byte, error) {
+		return render(file, p, opts, o.kind, cron, o.output, target)
+	})
 	if err != nil || send == nil {
 		return err
 	}
