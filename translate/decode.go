@@ -73,6 +73,10 @@ func decodeValue(in any, v reflect.Value, path string) error {
 		}
 		s := reflect.MakeSlice(v.Type(), len(list), len(list))
 		for i, item := range list {
+			if item == nil && v.Type().Elem().Kind() != reflect.Interface {
+				// A repeated proto field holds no nulls; a null argument must not become an empty one.
+				return pathErrorf(fmt.Sprintf("%s[%d]", path, i), "null is not allowed in a list")
+			}
 			if err := decodeValue(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
 				return err
 			}

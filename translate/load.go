@@ -8,7 +8,6 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +16,6 @@ import (
 	"strings"
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/yaml"
 )
 
 // maxPipelineBytes bounds what Load reads from a file or archive member: the largest SDK-compiled specs are a
@@ -208,27 +206,6 @@ func docError(doc int, err error) error {
 		return &c
 	}
 	return fmt.Errorf("document %d: %w", doc, err)
-}
-
-func yamlObject(raw []byte) (map[string]any, error) {
-	js, err := yaml.YAMLToJSON(raw)
-	if err != nil {
-		return nil, fmt.Errorf("invalid YAML: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("invalid JSON: %w", err)
-	}
-	if v == nil {
-		return nil, nil
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("not a pipeline spec: expected a YAML/JSON object at the top, got %s", jsonKind(v))
-	}
-	return obj, nil
 }
 
 func isText(data []byte) bool {
