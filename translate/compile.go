@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -207,7 +208,11 @@ func (c *compiler) workflowSettings(wf *wfv1.Workflow) error {
 		return fmt.Errorf("--ttl, --active-deadline and --parallelism must not be negative")
 	}
 	if o.TTL > 0 {
-		wf.Spec.TTLStrategy = &wfv1.TTLStrategy{SecondsAfterCompletion: ptr(int32(o.TTL.Seconds()))}
+		secs, err := int32In(math.Ceil(o.TTL.Seconds()), 1, math.MaxInt32, "--ttl in seconds")
+		if err != nil {
+			return err
+		}
+		wf.Spec.TTLStrategy = &wfv1.TTLStrategy{SecondsAfterCompletion: ptr(secs)}
 	}
 	if o.ActiveDeadline > 0 {
 		wf.Spec.ActiveDeadlineSeconds = ptr(int64(o.ActiveDeadline.Seconds()))

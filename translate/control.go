@@ -15,10 +15,11 @@ import (
 // retryStrategy maps a KFP retry policy to Argo's. Argo's backoff factor is an integer: a fractional KFP factor
 // is rounded up (1.5 -> 2), so retries never come sooner than KFP would make them.
 func retryStrategy(p *RetryPolicy) (*wfv1.RetryStrategy, error) {
-	if p.MaxRetryCount < 0 {
-		return nil, fmt.Errorf("maxRetryCount %d: expected 0 or more", p.MaxRetryCount)
+	limit, err := int32In(float64(p.MaxRetryCount), 0, math.MaxInt32, "maxRetryCount")
+	if err != nil {
+		return nil, err
 	}
-	rs := &wfv1.RetryStrategy{Limit: ptr(intstr.FromInt32(int32(p.MaxRetryCount))), RetryPolicy: wfv1.RetryPolicyAlways}
+	rs := &wfv1.RetryStrategy{Limit: ptr(intstr.FromInt32(limit)), RetryPolicy: wfv1.RetryPolicyAlways}
 	if p.BackoffDuration != "" || p.BackoffFactor != 0 || p.BackoffMaxDuration != "" {
 		b := &wfv1.Backoff{}
 		if p.BackoffDuration != "" {
@@ -29,10 +30,11 @@ func retryStrategy(p *RetryPolicy) (*wfv1.RetryStrategy, error) {
 			b.Duration = d.String()
 		}
 		if p.BackoffFactor != 0 {
-			if p.BackoffFactor < 1 {
-				return nil, fmt.Errorf("backoffFactor %v: expected 1 or more", p.BackoffFactor)
+			factor, err := int32In(math.Ceil(p.BackoffFactor), 1, math.MaxInt32, "backoffFactor")
+			if err != nil {
+				return nil, err
 			}
-			b.Factor = ptr(intstr.FromInt32(int32(math.Ceil(p.BackoffFactor))))
+			b.Factor = ptr(intstr.FromInt32(factor))
 		}
 		if p.BackoffMaxDuration != "" {
 			d, err := time.ParseDuration(p.BackoffMaxDuration)

@@ -409,8 +409,12 @@ func (c *compiler) taskPlatform(sc scope, t *TaskSpec, comp *ComponentSpec, tp s
 			aff.NodeAffinity = &apiv1.NodeAffinity{}
 		}
 		if term.Weight != nil {
+			w, err := int32In(float64(*term.Weight), 1, 100, "weight")
+			if err != nil {
+				return nil, pathErrorf(p+".weight", "%v", err)
+			}
 			aff.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution = append(aff.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution,
-				apiv1.PreferredSchedulingTerm{Weight: int32(*term.Weight), Preference: nst})
+				apiv1.PreferredSchedulingTerm{Weight: w, Preference: nst})
 			continue
 		}
 		if aff.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
@@ -447,7 +451,11 @@ func (c *compiler) taskPlatform(sc scope, t *TaskSpec, comp *ComponentSpec, tp s
 			required, preferred = &aff.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution, &aff.PodAffinity.PreferredDuringSchedulingIgnoredDuringExecution
 		}
 		if term.Weight != nil {
-			*preferred = append(*preferred, apiv1.WeightedPodAffinityTerm{Weight: int32(*term.Weight), PodAffinityTerm: at})
+			w, err := int32In(float64(*term.Weight), 1, 100, "weight")
+			if err != nil {
+				return nil, pathErrorf(p+".weight", "%v", err)
+			}
+			*preferred = append(*preferred, apiv1.WeightedPodAffinityTerm{Weight: w, PodAffinityTerm: at})
 		} else {
 			*required = append(*required, at)
 		}

@@ -1,0 +1,39 @@
+package translate
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestNumbersThatWouldWrap: IR numbers and flags that Argo or Kubernetes keep as int32 are range-checked at
+// compile time with their IR path or flag, instead of wrapping to negative values.
+func TestNumbersThatWouldWrap(t *testing.T) {
+	platform := "\n---\nplatforms:\n  kubernetes:\n    deploymentSpec:\n      executors:\n        exec-a:\n          nodeAffinity:\n          - {weight: %s, matchExpressions: [{key: zone, operator: In, values: [a]}]}\n"
+	for _, tc := range []struct {
+		name, old, new string
+		opts           Options
+		want           string
+	}{
+		{name: "retry limit", old: "taskInfo: {name: train}", new: "taskInfo: {name: train}\n        retryPolicy: {maxRetryCount: 2147483648}",
+			want: `root.dag.tasks["train"].retryPolicy: maxRetryCount 2.147483648e+09: expected 0 to 2147483647`},
+		{name: "backoff factor", old: "taskInfo: {name: train}", new: "taskInfo: {name: train}\n        retryPolicy: {maxRetryCount: 2, backoffFactor: 1e20}",
+			want: `root.dag.tasks["train"].retryPolicy: backoffFactor 1e+20: expected 1 to 2147483647`},
+		{name: "ttl", opts: Options{TTL: 1000000 * time.Hour}, want: "--ttl in seconds 3.6e+09: expected 1 to 2147483647"},
+		{name: "node affinity weight", old: "sdkVersion: kfp-2.14.3\n", new: "sdkVersion: kfp-2.14.3\n" + strings.Replace(platform, "%s", "101", 1),
+			want: `nodeAffinity[0].weight: weight 101: expected 1 to 100`},
+		{name: "node affinity weight overflow", old: "sdkVersion: kfp-2.14.3\n", new: "sdkVersion: kfp-2.14.3\n" + strings.Replace(platform, "%s", "4294967297", 1),
+			want: `nodeAffinity[0].weight: weight 4.294967297e+09: expected 1 to 100`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Load("wrap.yaml", []byte(strings.Replace(minimal, tc.old, tc.new, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Compile(p, tc.opts)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
