@@ -577,13 +577,14 @@ func (c *compiler) dagTask(sc scope, tn string, t *TaskSpec, tp string) (wfv1.DA
 // dagComponentTemplate compiles a DAG component (sub-pipeline, condition branch, exit handler body) into a DAG
 // template with the component's inputs, shared by every task that uses it with the same inherited retry policy.
 func (c *compiler) dagComponentTemplate(compName string, comp *ComponentSpec, retry *RetryPolicy, schemes map[string]string) (string, error) {
+	path := fmt.Sprintf("components[%q]", compName)
+	// Before the cache: the template of a component being built is already reserved there.
+	if c.building[compName] {
+		return "", pathErrorf(path, "the component uses itself")
+	}
 	key := "dag|" + compName + "|" + digestOf(retry, schemes)
 	if name, ok := c.variants[key]; ok {
 		return name, nil
-	}
-	path := fmt.Sprintf("components[%q]", compName)
-	if c.building[compName] {
-		return "", pathErrorf(path, "the component uses itself")
 	}
 	c.building[compName] = true
 	defer delete(c.building, compName)

@@ -37,3 +37,24 @@ func TestNumbersThatWouldWrap(t *testing.T) {
 		})
 	}
 }
+
+// TestRecursiveDAGComponent: a DAG component that uses itself would recurse forever at run time; it is an
+// error naming the component, whatever the template cache holds.
+func TestRecursiveDAGComponent(t *testing.T) {
+	spec := strings.Replace(minimal, "deploymentSpec:", `  comp-sub:
+    dag:
+      tasks:
+        again:
+          componentRef: {name: comp-sub}
+          taskInfo: {name: again}
+deploymentSpec:`, 1)
+	spec = strings.Replace(spec, "      eval:\n", "      sub:\n        componentRef: {name: comp-sub}\n        taskInfo: {name: sub}\n      eval:\n", 1)
+	p, err := Load("recursive.yaml", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Compile(p, Options{})
+	if err == nil || !strings.Contains(err.Error(), `components["comp-sub"]: the component uses itself`) {
+		t.Errorf("error %v", err)
+	}
+}
