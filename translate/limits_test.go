@@ -1,6 +1,8 @@
 package translate
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -56,5 +58,25 @@ deploymentSpec:`, 1)
 	_, err = Compile(p, Options{})
 	if err == nil || !strings.Contains(err.Error(), `components["comp-sub"]: the component uses itself`) {
 		t.Errorf("error %v", err)
+	}
+}
+
+// TestPipelineFileSizeCap: plain files have the same 64 MiB cap as archive members, checked before the whole
+// file is read.
+func TestPipelineFileSizeCap(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 30); err != nil { // sparse: 1 GiB on paper, nothing on disk
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := LoadFile(big); err == nil || err.Error() != big+": pipeline file is larger than 64 MiB" {
+		t.Errorf("LoadFile: %v", err)
+	}
+	if _, err := Load("mem.yaml", make([]byte, maxPipelineBytes+1)); err == nil || !strings.Contains(err.Error(), "larger than 64 MiB") {
+		t.Errorf("Load: %v", err)
 	}
 }

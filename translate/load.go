@@ -22,6 +22,14 @@ import (
 // few hundred KiB, and an archive must not be able to expand into gigabytes.
 const maxPipelineBytes = 64 << 20
 
+// errTooLarge is the one size limit of plain files, archives and their members (maxPipelineBytes).
+const errTooLarge = limitError("pipeline file is larger than 64 MiB")
+
+// limitError makes error values constants.
+type limitError string
+
+func (e limitError) Error() string { return string(e) }
+
 // Pipeline is a loaded, checked pipeline spec.
 type Pipeline struct {
 	File     string        // name used in messages
@@ -32,7 +40,12 @@ type Pipeline struct {
 
 // LoadFile reads a pipeline spec from a YAML or JSON file, or from a .zip / .tar.gz package holding one.
 func LoadFile(name string) (*Pipeline, error) {
-	data, err := os.ReadFile(name)
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, &Error{File: name, Err: err}
+	}
+	defer f.Close()
+	data, err := readLimited(f)
 	if err != nil {
 		return nil, &Error{File: name, Err: err}
 	}
@@ -41,6 +54,9 @@ func LoadFile(name string) (*Pipeline, error) {
 
 // Load decodes and checks a pipeline spec. name is used in error messages only.
 func Load(name string, data []byte) (*Pipeline, error) {
+	if len(data) > maxPipelineBytes {
+		return nil, &Error{File: name, Err: errTooLarge}
+	}
 	switch {
 	case bytes.HasPrefix(data, []byte("PK\x03\x04")) || bytes.HasPrefix(data, []byte("PK\x05\x06")):
 		member, inner, err := fromZip(data)
@@ -142,7 +158,7 @@ func readLimited(r io.Reader) ([]byte, error) {
 		return nil, err
 	}
 	if len(data) > maxPipelineBytes {
-		return nil, fmt.Errorf("pipeline file is larger than %d MiB", maxPipelineBytes>>20)
+		return nil, errTooLarge
 	}
 	return data, nil
 }
