@@ -190,13 +190,16 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 		wf.Annotations[AnnotationDisplayName] = d
 	}
 	if d := c.s.PipelineInfo.Description; d != "" {
-		wf.Annotations[AnnotationDescription] = d
+		wf.Annotations[AnnotationDescription] = truncateText(d, maxDescriptionBytes)
 	}
-	refs, err := json.Marshal(c.taskRefs)
+	refs, err := json.Marshal(renamedTasks(c.taskRefs))
 	if err != nil {
 		return nil, err
 	}
 	wf.Annotations[AnnotationTaskNames] = string(refs)
+	if err := checkObjectLimits(wf); err != nil {
+		return nil, err
+	}
 	return wf, nil
 }
 

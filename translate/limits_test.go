@@ -1,11 +1,14 @@
 package translate
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // TestNumbersThatWouldWrap: IR numbers and flags that Argo or Kubernetes keep as int32 are range-checked at
@@ -78,5 +81,62 @@ func TestPipelineFileSizeCap(t *testing.T) {
 	}
 	if _, err := Load("mem.yaml", make([]byte, maxPipelineBytes+1)); err == nil || !strings.Contains(err.Error(), "larger than 64 MiB") {
 		t.Errorf("Load: %v", err)
+	}
+}
+
+// wide builds a pipeline of n tasks of one component, with display names of the given length (0: the task's
+// own name, as the SDK names tasks).
+func wide(n, displayLen int, description string) string {
+	var b strings.Builder
+	b.WriteString("components:\n  comp-a:\n    executorLabel: exec-a\ndeploymentSpec:\n  executors:\n    exec-a:\n      container: {image: alpine, command: [\"true\"]}\n")
+	b.WriteString("pipelineInfo: {name: wide, description: " + strconv.Quote(description) + "}\nroot:\n  dag:\n    tasks:\n")
+	for i := 0; i < n; i++ {
+		display := fmt.Sprintf("t%d", i)
+		if displayLen > 0 {
+			display = fmt.Sprintf("task %d ", i)
+			display += strings.Repeat("x", max(0, displayLen-len(display)))
+		}
+		fmt.Fprintf(&b, "      t%d:\n        componentRef: {name: comp-a}\n        taskInfo: {name: %q}\n", i, display)
+	}
+	b.WriteString("schemaVersion: 2.1.0\nsdkVersion: kfp-2.14.3\n")
+	return b.String()
+}
+
+// TestObjectLimits: what the API server or Argo's controller would refuse is refused at compile time, with the
+// limit named; what only needs an annotation bounded is bounded.
+func TestObjectLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		tasks, length int
+		want          string
+	}{
+		{"annotations", 2000, 150, "annotations take"},
+		{"workflow size", 25000, 0, "over the 1048576 that Argo's controller accepts by default (MAX_WORKFLOW_SIZE)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Load("wide.yaml", []byte(wide(tc.tasks, tc.length, "d")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Compile(p, Options{}); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+	// Tasks named as the SDK names them need no task-name entries: 3,000 fit.
+	p, err := Load("wide.yaml", []byte(wide(3000, 0, strings.Repeat("ü", 50_000))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := Compile(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := wf.Annotations[AnnotationDescription]
+	if len(desc) > 4096 || !strings.HasSuffix(desc, "[truncated by kfp-argo]") || !utf8.ValidString(desc) {
+		t.Errorf("description annotation: %d bytes, valid UTF-8 %v, ends %q", len(desc), utf8.ValidString(desc), desc[len(desc)-30:])
+	}
+	if n := len(wf.Annotations[AnnotationTaskNames]); n > 10 {
+		t.Errorf("task-names annotation of identically named tasks is %d bytes", n)
 	}
 }
