@@ -83,7 +83,33 @@ func checkComponent(s *PipelineSpec, c *ComponentSpec, path string) error {
 		}
 	}
 	if c.DAG != nil {
+		if err := checkDAGProducesOutputs(c, path); err != nil {
+			return err
+		}
 		return checkDAG(s, c, path+".dag")
+	}
+	return nil
+}
+
+// checkDAGProducesOutputs: every output a DAG component declares must come from one of its tasks, or a
+// consumer would read an output the sub-pipeline never has.
+func checkDAGProducesOutputs(c *ComponentSpec, path string) error {
+	if c.OutputDefinitions == nil {
+		return nil
+	}
+	outs := c.DAG.Outputs
+	if outs == nil {
+		outs = &DAGOutputsSpec{}
+	}
+	for _, name := range sortedMapKeys(c.OutputDefinitions.Parameters) {
+		if outs.Parameters[name] == nil {
+			return pathErrorf(fmt.Sprintf("%s.outputDefinitions.parameters[%s]", path, strconv.Quote(name)), "not produced: %s.dag.outputs.parameters has no entry for it", path)
+		}
+	}
+	for _, name := range sortedMapKeys(c.OutputDefinitions.Artifacts) {
+		if outs.Artifacts[name] == nil {
+			return pathErrorf(fmt.Sprintf("%s.outputDefinitions.artifacts[%s]", path, strconv.Quote(name)), "not produced: %s.dag.outputs.artifacts has no entry for it", path)
+		}
 	}
 	return nil
 }

@@ -641,16 +641,19 @@ func (c *compiler) depends(sc scope, t *TaskSpec, extra ...string) string {
 func (c *compiler) taskArguments(sc scope, t *TaskSpec, comp *ComponentSpec, tp string, task *wfv1.DAGTask) (map[string]bool, map[string]bool, error) {
 	given := map[string]bool{}
 	modelCars := map[string]bool{}
-	if t.Inputs == nil {
-		return given, modelCars, nil
-	}
 	resourceIn := map[string]bool{}
 	if comp.ExecutorLabel != "" {
 		if ex := c.s.DeploymentSpec.Executors[comp.ExecutorLabel]; ex.Container != nil {
 			for _, n := range resourceInputs(ex.Container) {
+				if t.Inputs == nil || t.Inputs.Parameters[n] == nil {
+					return nil, nil, pathErrorf(tp+".inputs.parameters", "the resources of executor %q take their value from input %q, which the task does not have", comp.ExecutorLabel, n)
+				}
 				resourceIn[n] = true
 			}
 		}
+	}
+	if t.Inputs == nil {
+		return given, modelCars, nil
 	}
 	for _, name := range sortedMapKeys(t.Inputs.Parameters) {
 		def := inputParam(comp, name)
@@ -669,6 +672,9 @@ func (c *compiler) taskArguments(sc scope, t *TaskSpec, comp *ComponentSpec, tp 
 			return nil, nil, err
 		}
 		if !ok {
+			if def != nil && !def.IsOptional && def.DefaultValue == nil {
+				return nil, nil, pathErrorf(pp, "input %q of component %q is required, but its source, optional input %q of the enclosing component, has no value and no default: give it a value (at the top level: -p %s=VALUE)", name, t.ComponentRef.Name, t.Inputs.Parameters[name].ComponentInputParameter, t.Inputs.Parameters[name].ComponentInputParameter)
+			}
 			continue
 		}
 		given[name] = true
@@ -750,6 +756,9 @@ func (c *compiler) parameterSource(sc scope, t *TaskSpec, name, typ, pp string) 
 	switch {
 	case ip.ComponentInputParameter != "":
 		ref, ok := sc.inputs[ip.ComponentInputParameter]
+		if !ok && inputParam(sc.comp, ip.ComponentInputParameter) == nil {
+			return "", false, pathErrorf(pp+".componentInputParameter", "%q is neither an input of the enclosing component nor the item of an enclosing ParallelFor", ip.ComponentInputParameter)
+		}
 		return ref, ok, nil
 	case ip.TaskOutputParameter != nil:
 		ref := ip.TaskOutputParameter

@@ -640,6 +640,9 @@ func (r *platformResolver) value(ip *TaskInputParameter, typ, path string) (stri
 		if r.sc.virtual[ref.ProducerTask] != nil {
 			return "", false, pathErrorf(path+".taskOutputParameter", "an importer has no output parameters")
 		}
+		if err := checkOutputRef(r.c.s, r.sc.tasks, ref.ProducerTask, ref.OutputParameterKey, false, path+".taskOutputParameter"); err != nil {
+			return "", false, err
+		}
 		arg = fmt.Sprintf("{{tasks.%s.outputs.parameters.%s}}", fieldName(ref.ProducerTask), paramName(ref.OutputParameterKey))
 		r.pc.deps = append(r.pc.deps, ref.ProducerTask)
 	default:
