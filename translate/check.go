@@ -67,8 +67,14 @@ func checkComponent(s *PipelineSpec, c *ComponentSpec, path string) error {
 				}
 				return pathErrorf(pp+".parameterType", "unknown parameter type %q", t)
 			}
+			if _, err := literalTexts(ps); err != nil {
+				return pathErrorf(pp, "%v", err)
+			}
 			if ps.DefaultValue != nil {
 				if _, err := canonicalValue(ps.ParameterType, ps.DefaultValue); err != nil {
+					return pathErrorf(pp+".defaultValue", "%v", err)
+				}
+				if err := checkLiteral(ps, ps.DefaultValue); err != nil {
 					return pathErrorf(pp+".defaultValue", "%v", err)
 				}
 			}
@@ -237,6 +243,13 @@ func checkTaskInputs(s *PipelineSpec, parent *ComponentSpec, siblings map[string
 		}
 		if ip.RuntimeValue != nil {
 			sources++
+			if def := inputParam(comp, name); def != nil && ip.RuntimeValue.Constant != nil {
+				if s, ok := ip.RuntimeValue.Constant.(string); !ok || !strings.Contains(s, "{{$") {
+					if err := checkLiteral(def, ip.RuntimeValue.Constant); err != nil {
+						return nil, pathErrorf(pp+".runtimeValue.constant", "%v", err)
+					}
+				}
+			}
 		}
 		if ip.TaskFinalStatus != nil {
 			sources++

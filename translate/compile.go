@@ -210,6 +210,9 @@ func (c *compiler) workflowSettings(wf *wfv1.Workflow) error {
 	if o.TTL < 0 || o.ActiveDeadline < 0 || o.Parallelism < 0 {
 		return fmt.Errorf("--ttl, --active-deadline and --parallelism must not be negative")
 	}
+	if err := c.pipelineConfigSettings(wf); err != nil {
+		return err
+	}
 	if o.TTL > 0 {
 		secs, err := int32In(math.Ceil(o.TTL.Seconds()), 1, math.MaxInt32, "--ttl in seconds")
 		if err != nil {
@@ -275,14 +278,28 @@ func (c *compiler) pipelineArguments() ([]wfv1.Parameter, map[string]string, err
 			if _, err := canonicalValue(def.ParameterType, v); err != nil {
 				return nil, nil, fmt.Errorf("parameter %q (%s): %w", name, def.ParameterType, err)
 			}
+			if err := checkLiteral(def, v); err != nil {
+				return nil, nil, fmt.Errorf("parameter %q: %w", name, err)
+			}
 			value = v
 		}
 		p := wfv1.Parameter{Name: paramName(name)}
+		if len(def.Literals) > 0 {
+			// Argo checks values given at submit time (argo submit -p) against the enum too.
+			allowed, err := literalTexts(def)
+			if err != nil {
+				return nil, nil, pathErrorf(path, "%v", err)
+			}
+			for _, a := range allowed {
+				p.Enum = append(p.Enum, *wfv1.AnyStringPtr(inert(a)))
+			}
+		}
 		if def.Description != "" {
 			p.Description = wfv1.AnyStringPtr(def.Description)
 		}
 		if value != nil {
-			text, err := canonicalValue(def.ParameterType, value)
+			// The allowed value's own text, so that Argo finds the value in the enum.
+			text, err := literalOf(def, value)
 			if err != nil {
 				return nil, nil, pathErrorf(path, "%v", err)
 			}

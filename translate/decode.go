@@ -41,11 +41,17 @@ func decodeValue(in any, v reflect.Value, path string) error {
 		}
 		fields := structFields(v.Type())
 		for _, key := range sortedKeys(obj) {
-			idx, ok := fields[key]
+			f, ok := fields[key]
 			if !ok {
 				return pathErrorf(joinField(path, key), "unknown field %q", key)
 			}
-			if err := decodeValue(obj[key], v.Field(idx), joinField(path, key)); err != nil {
+			if f.unsupported != "" {
+				if obj[key] == nil {
+					continue
+				}
+				return unsupported(joinField(path, key), f.unsupported)
+			}
+			if err := decodeValue(obj[key], v.Field(f.index), joinField(path, key)); err != nil {
 				return err
 			}
 		}
@@ -145,12 +151,18 @@ func jsonFloat(in any) (float64, error) {
 	return f, nil
 }
 
-func structFields(t reflect.Type) map[string]int {
-	fields := make(map[string]int, t.NumField())
+// structField is a JSON field of an IR struct; unsupported says why kfp-argo rejects it when it is set.
+type structField struct {
+	index       int
+	unsupported string
+}
+
+func structFields(t reflect.Type) map[string]structField {
+	fields := make(map[string]structField, t.NumField())
 	for i := 0; i < t.NumField(); i++ {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 		if name != "" && name != "-" {
-			fields[name] = i
+			fields[name] = structField{index: i, unsupported: t.Field(i).Tag.Get("unsupported")}
 		}
 	}
 	return fields

@@ -3,7 +3,9 @@ package translate
 // This file is our Go model of the KFP pipeline spec (pipeline_spec.proto, schemaVersion 2.1.0), with the JSON
 // names the KFP SDK writes. The KFP Go module is not available here, so the model is written from the format and
 // checked against the corpus of SDK-compiled pipelines. Fields not modelled here are rejected by the strict
-// decoder, so an unknown IR feature can never be dropped silently.
+// decoder, so an unknown IR feature can never be dropped silently. Fields of the proto that kfp-argo does not
+// compile are modelled with an `unsupported:"why"` tag: the decoder rejects them by name when they are set
+// (TestIRModelCoversTheProto keeps the model complete against KFP's current .proto files).
 
 // PipelineSpec is the first (or only) document of a compiled pipeline file.
 type PipelineSpec struct {
@@ -28,6 +30,9 @@ type ComponentSpec struct {
 	OutputDefinitions *OutputsSpec `json:"outputDefinitions"`
 	DAG               *DAGSpec     `json:"dag"`
 	ExecutorLabel     string       `json:"executorLabel"`
+
+	SinglePlatformSpecs    any `json:"singlePlatformSpecs,omitempty" unsupported:"platform specs attached to a component (kfp-argo reads the platform spec document)"`
+	TaskConfigPassthroughs any `json:"taskConfigPassthroughs,omitempty" unsupported:"task config passthroughs (for Vertex custom jobs)"`
 }
 
 type InputsSpec struct {
@@ -45,25 +50,34 @@ type ArtifactSpec struct {
 	IsArtifactList bool               `json:"isArtifactList"`
 	IsOptional     bool               `json:"isOptional"`
 	Description    string             `json:"description"`
+
+	Properties       any `json:"properties,omitempty" unsupported:"output artifact properties (deprecated in KFP)"`
+	CustomProperties any `json:"customProperties,omitempty" unsupported:"output artifact custom properties (deprecated in KFP)"`
+	Metadata         any `json:"metadata,omitempty" unsupported:"output artifact metadata set at compile time"`
 }
 
 type ArtifactTypeSchema struct {
 	SchemaTitle    string `json:"schemaTitle"`
 	SchemaVersion  string `json:"schemaVersion"`
 	InstanceSchema string `json:"instanceSchema"`
+	SchemaURI      any    `json:"schemaUri,omitempty" unsupported:"artifact types given by schemaUri (deprecated in KFP; use schemaTitle)"`
 }
 
 // ParameterSpec is an input parameter definition. DefaultValue is a google.protobuf.Value: any JSON value.
+// Literals are the allowed values of a dsl.Literal[...] input.
 type ParameterSpec struct {
 	ParameterType string `json:"parameterType"`
 	DefaultValue  any    `json:"defaultValue"`
 	IsOptional    bool   `json:"isOptional"`
 	Description   string `json:"description"`
+	Literals      []any  `json:"literals,omitempty"`
+	Type          any    `json:"type,omitempty" unsupported:"the deprecated primitive type field (KFP SDK 1.x; SDK 2 writes parameterType)"`
 }
 
 type OutputParameterSpec struct {
 	ParameterType string `json:"parameterType"`
 	Description   string `json:"description"`
+	Type          any    `json:"type,omitempty" unsupported:"the deprecated primitive type field (KFP SDK 1.x; SDK 2 writes parameterType)"`
 }
 
 type DAGSpec struct {
@@ -182,7 +196,9 @@ type TaskOutputParameter struct {
 
 // RuntimeValue holds a constant (a google.protobuf.Value: any JSON value).
 type RuntimeValue struct {
-	Constant any `json:"constant"`
+	Constant         any `json:"constant"`
+	ConstantValue    any `json:"constantValue,omitempty" unsupported:"the deprecated constantValue (KFP SDK 1.x; SDK 2 writes constant)"`
+	RuntimeParameter any `json:"runtimeParameter,omitempty" unsupported:"task inputs from a runtime parameter (SDK 2 writes componentInputParameter)"`
 }
 
 type TaskFinalStatus struct {
@@ -251,11 +267,14 @@ type ImporterSpec struct {
 	Reimport            bool               `json:"reimport"`
 	Metadata            map[string]any     `json:"metadata"`
 	DownloadToWorkspace bool               `json:"downloadToWorkspace"`
+	Properties          any                `json:"properties,omitempty" unsupported:"importer properties (deprecated in KFP; use metadata)"`
+	CustomProperties    any                `json:"customProperties,omitempty" unsupported:"importer custom properties (deprecated in KFP; use metadata)"`
 }
 
 type ImporterURI struct {
 	Constant         any    `json:"constant"`
 	RuntimeParameter string `json:"runtimeParameter"`
+	ConstantValue    any    `json:"constantValue,omitempty" unsupported:"the deprecated constantValue (KFP SDK 1.x; SDK 2 writes constant)"`
 }
 
 // PlatformSpec is the optional second document written by kfp-kubernetes (pipeline_spec.proto PlatformSpec). Its
@@ -280,11 +299,17 @@ type PlatformDeploymentSpec struct {
 }
 
 // PipelineConfig is the pipeline-level configuration (dsl.PipelineConfig).
+// PipelineConfig is dsl.PipelineConfig: TTLs (seconds) and the deadline map onto the Workflow's ttlStrategy and
+// activeDeadlineSeconds; compile flags win over them.
 type PipelineConfig struct {
-	SemaphoreKey string           `json:"semaphoreKey"`
-	MutexName    string           `json:"mutexName"`
-	ResourceTTL  int64            `json:"resourceTtl"`
-	Workspace    *WorkspaceConfig `json:"workspace"`
+	SemaphoreKey            string           `json:"semaphoreKey"`
+	MutexName               string           `json:"mutexName"`
+	ResourceTTL             int64            `json:"resourceTtl"`
+	Workspace               *WorkspaceConfig `json:"workspace"`
+	ResourceTTLOnCompletion int64            `json:"resourceTtlOnCompletion,omitempty"`
+	ResourceTTLOnSuccess    int64            `json:"resourceTtlOnSuccess,omitempty"`
+	ResourceTTLOnFailure    int64            `json:"resourceTtlOnFailure,omitempty"`
+	ActiveDeadlineSeconds   int64            `json:"activeDeadlineSeconds,omitempty"`
 }
 
 type WorkspaceConfig struct {

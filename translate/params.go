@@ -135,3 +135,51 @@ func ParseParameterText(typ, text string) (any, error) {
 	}
 	return nil, fmt.Errorf("parameters of type %s cannot be set", typ)
 }
+
+// checkLiteral reports a value that is not one of a dsl.Literal input's allowed values (compared in their
+// canonical form, so 1 and 1.0 of a NUMBER_DOUBLE are one value).
+func checkLiteral(def *ParameterSpec, v any) error {
+	_, err := literalOf(def, v)
+	return err
+}
+
+// literalOf returns the allowed value's canonical text that v is; v itself when the input has no literals.
+func literalOf(def *ParameterSpec, v any) (string, error) {
+	text, err := canonicalValue(def.ParameterType, v)
+	if err != nil || len(def.Literals) == 0 {
+		return text, err
+	}
+	allowed, err := literalTexts(def)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range allowed {
+		if sameLiteral(def.ParameterType, a, text) {
+			return a, nil
+		}
+	}
+	return "", fmt.Errorf("%s is not one of the allowed values %s", text, strings.Join(allowed, ", "))
+}
+
+// sameLiteral compares canonical texts; doubles by value (1, 1.0 and 1e0 are one value).
+func sameLiteral(typ, a, b string) bool {
+	if typ == TypeDouble {
+		x, errX := strconv.ParseFloat(a, 64)
+		y, errY := strconv.ParseFloat(b, 64)
+		return errX == nil && errY == nil && x == y
+	}
+	return a == b
+}
+
+// literalTexts are the canonical texts of a dsl.Literal input's allowed values.
+func literalTexts(def *ParameterSpec) ([]string, error) {
+	out := make([]string, 0, len(def.Literals))
+	for i, l := range def.Literals {
+		t, err := canonicalValue(def.ParameterType, l)
+		if err != nil {
+			return nil, fmt.Errorf("literals[%d]: %w", i, err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}

@@ -3,6 +3,7 @@ package translate
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -70,6 +71,45 @@ func (c *compiler) workspace() *WorkspaceConfig {
 }
 
 // checkPlatformSupport reports the parts of the platform document that kfp-argo cannot apply, naming them.
+// pipelineConfigSettings applies dsl.PipelineConfig's TTLs and deadline; --ttl and --active-deadline, applied
+// after it, win.
+func (c *compiler) pipelineConfigSettings(wf *wfv1.Workflow) error {
+	if c.p.Platform == nil || c.p.Platform.Platforms["kubernetes"] == nil || c.p.Platform.Platforms["kubernetes"].PipelineConfig == nil {
+		return nil
+	}
+	pc := c.p.Platform.Platforms["kubernetes"].PipelineConfig
+	base := `(platform spec) platforms["kubernetes"].pipelineConfig.`
+	ttl := &wfv1.TTLStrategy{}
+	for _, f := range []struct {
+		v     int64
+		name  string
+		field **int32
+	}{
+		{pc.ResourceTTLOnCompletion, "resourceTtlOnCompletion", &ttl.SecondsAfterCompletion},
+		{pc.ResourceTTLOnSuccess, "resourceTtlOnSuccess", &ttl.SecondsAfterSuccess},
+		{pc.ResourceTTLOnFailure, "resourceTtlOnFailure", &ttl.SecondsAfterFailure},
+	} {
+		if f.v == 0 {
+			continue // proto3's default: no TTL from this field
+		}
+		secs, err := int32In(float64(f.v), 1, math.MaxInt32, f.name)
+		if err != nil {
+			return pathErrorf(base+f.name, "%v", err)
+		}
+		*f.field = ptr(secs)
+	}
+	if *ttl != (wfv1.TTLStrategy{}) {
+		wf.Spec.TTLStrategy = ttl
+	}
+	if pc.ActiveDeadlineSeconds < 0 {
+		return pathErrorf(base+"activeDeadlineSeconds", "%d: expected 0 (no deadline) or more", pc.ActiveDeadlineSeconds)
+	}
+	if pc.ActiveDeadlineSeconds > 0 {
+		wf.Spec.ActiveDeadlineSeconds = ptr(pc.ActiveDeadlineSeconds)
+	}
+	return nil
+}
+
 func (c *compiler) checkPlatformSupport() error {
 	if c.p.Platform == nil {
 		return nil

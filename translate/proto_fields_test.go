@@ -1,0 +1,116 @@
+package translate
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kfp-argo/kfp-argo/argo"
+)
+
+// TestUnsupportedFieldsAreRejectedByName: every proto field the model marks unsupported is an error that names
+// the field's IR path and says why, never "unknown field" and never ignored.
+func TestUnsupportedFieldsAreRejectedByName(t *testing.T) {
+	seen := map[reflect.Type]bool{}
+	n := 0
+	var walk func(typ reflect.Type)
+	walk = func(typ reflect.Type) {
+		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct || seen[typ] {
+			return
+		}
+		seen[typ] = true
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			walk(f.Type)
+			why := f.Tag.Get("unsupported")
+			if why == "" {
+				continue
+			}
+			n++
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			err := decodeStrict(map[string]any{name: "set"}, reflect.New(typ).Interface(), "x")
+			if !errors.Is(err, ErrUnsupported) || !strings.HasPrefix(err.Error(), "x."+name+": "+why) {
+				t.Errorf("%s.%s set: %v", typ.Name(), name, err)
+			}
+			if err := decodeStrict(map[string]any{name: nil}, reflect.New(typ).Interface(), "x"); err != nil {
+				t.Errorf("%s.%s null: %v", typ.Name(), name, err)
+			}
+		}
+	}
+	walk(reflect.TypeOf(PipelineSpec{}))
+	walk(reflect.TypeOf(PlatformSpec{}))
+	if n < 10 {
+		t.Errorf("only %d unsupported fields found", n)
+	}
+}
+
+// TestLiterals: a dsl.Literal input's allowed values check its default, -p values and task constants, and
+// become the Argo parameter's enum, which argo submit checks too.
+func TestLiterals(t *testing.T) {
+	spec := strings.Replace(minimal, "      lr: {parameterType: NUMBER_DOUBLE, defaultValue: 0.1}", "      lr: {parameterType: NUMBER_DOUBLE, defaultValue: 0.1, literals: [0.1, 0.5, 1]}", 1)
+	p, err := Load("lit.yaml", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := Compile(p, Options{Parameters: map[string]any{"lr": "1.0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := argo.ValidateWorkflow(wf); err != nil {
+		t.Fatal(err)
+	}
+	arg := wf.Spec.Arguments.Parameters[0]
+	if arg.Value.String() != "1" || len(arg.Enum) != 3 || arg.Enum[0].String() != "0.1" || arg.Enum[2].String() != "1" {
+		t.Errorf("argument %+v", arg)
+	}
+	if _, err := Compile(p, Options{Parameters: map[string]any{"lr": "0.2"}}); err == nil || err.Error() != `lit.yaml: parameter "lr": 0.2 is not one of the allowed values 0.1, 0.5, 1` {
+		t.Errorf("-p lr=0.2: %v", err)
+	}
+	for _, tc := range []struct{ old, new, want string }{
+		{"lr: {parameterType: NUMBER_DOUBLE, defaultValue: 0.1}", "lr: {parameterType: NUMBER_DOUBLE, defaultValue: 0.2, literals: [0.1, 0.5]}", `lit.yaml: root.inputDefinitions.parameters["lr"].defaultValue: 0.2 is not one of the allowed values 0.1, 0.5`},
+		{"lr: {parameterType: NUMBER_DOUBLE}", "lr: {parameterType: NUMBER_DOUBLE, literals: [0.1, 0.7]}", `lit.yaml: root.dag.tasks["eval"].inputs.parameters["lr"].runtimeValue.constant: 0.5 is not one of the allowed values 0.1, 0.7`},
+		{"lr: {parameterType: NUMBER_DOUBLE}", "lr: {parameterType: NUMBER_DOUBLE, literals: [x]}", `lit.yaml: components["comp-a"].inputDefinitions.parameters["lr"]: literals[0]: `},
+	} {
+		_, err := Load("lit.yaml", []byte(strings.Replace(minimal, tc.old, tc.new, 1)))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s: %v", tc.new, err)
+		}
+	}
+}
+
+// TestPipelineConfigTTLAndDeadline: dsl.PipelineConfig's TTLs and deadline become the Workflow's ttlStrategy
+// and activeDeadlineSeconds; the compile flags win.
+func TestPipelineConfigTTLAndDeadline(t *testing.T) {
+	spec := minimal + "---\nplatforms:\n  kubernetes:\n    pipelineConfig: {resourceTtlOnCompletion: 86400, resourceTtlOnSuccess: 60, resourceTtlOnFailure: 600, activeDeadlineSeconds: 3600}\n"
+	p, err := Load("cfg.yaml", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := Compile(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ttl := wf.Spec.TTLStrategy
+	if ttl == nil || *ttl.SecondsAfterCompletion != 86400 || *ttl.SecondsAfterSuccess != 60 || *ttl.SecondsAfterFailure != 600 || *wf.Spec.ActiveDeadlineSeconds != 3600 {
+		t.Errorf("ttl %+v deadline %v", ttl, wf.Spec.ActiveDeadlineSeconds)
+	}
+	if err := argo.ValidateWorkflow(wf); err != nil {
+		t.Fatal(err)
+	}
+	wf, err = Compile(p, Options{TTL: time.Hour, ActiveDeadline: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl := wf.Spec.TTLStrategy; *ttl.SecondsAfterCompletion != 3600 || ttl.SecondsAfterSuccess != nil || *wf.Spec.ActiveDeadlineSeconds != 60 {
+		t.Errorf("flags: ttl %+v deadline %v", ttl, *wf.Spec.ActiveDeadlineSeconds)
+	}
+	bad, _ := Load("cfg.yaml", []byte(strings.Replace(spec, "resourceTtlOnSuccess: 60", "resourceTtlOnSuccess: 3000000000", 1)))
+	if _, err := Compile(bad, Options{}); err == nil || !strings.Contains(err.Error(), `pipelineConfig.resourceTtlOnSuccess: resourceTtlOnSuccess 3e+09: expected 1 to 2147483647`) {
+		t.Errorf("overflow: %v", err)
+	}
+}
