@@ -70,6 +70,7 @@ func checkComponent(s *PipelineSpec, c *ComponentSpec, path string) error {
 			if _, err := literalTexts(ps); err != nil {
 				return pathErrorf(pp, "%v", err)
 			}
+			ps.DefaultValue = legacyValue(ps.ParameterType, ps.DefaultValue)
 			if ps.DefaultValue != nil {
 				if _, err := canonicalValue(ps.ParameterType, ps.DefaultValue); err != nil {
 					return pathErrorf(pp+".defaultValue", "%v", err)
@@ -243,6 +244,9 @@ func checkTaskInputs(s *PipelineSpec, parent *ComponentSpec, siblings map[string
 		}
 		if ip.RuntimeValue != nil {
 			sources++
+			if def := inputParam(comp, name); def != nil {
+				ip.RuntimeValue.Constant = legacyValue(def.ParameterType, ip.RuntimeValue.Constant)
+			}
 			if def := inputParam(comp, name); def != nil && ip.RuntimeValue.Constant != nil {
 				if s, ok := ip.RuntimeValue.Constant.(string); !ok || !strings.Contains(s, "{{$") {
 					if err := checkLiteral(def, ip.RuntimeValue.Constant); err != nil {

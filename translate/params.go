@@ -183,3 +183,17 @@ func literalTexts(def *ParameterSpec) ([]string, error) {
 	}
 	return out, nil
 }
+
+// legacyValue reads what KFP SDKs 2.0 to 2.9 meant by a default or constant written as a string for a typed
+// parameter ("1000" for NUMBER_INTEGER, "0.5", "True", "[1, 2]"): the value of the type. Anything that does not
+// parse stays as it is, so the type check that follows names it.
+func legacyValue(typ string, v any) any {
+	s, ok := v.(string)
+	if !ok || typ == TypeString || strings.Contains(s, "{{$") {
+		return v
+	}
+	if parsed, err := ParseParameterText(typ, s); err == nil {
+		return parsed
+	}
+	return v
+}

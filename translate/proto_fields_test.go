@@ -114,3 +114,70 @@ func TestPipelineConfigTTLAndDeadline(t *testing.T) {
 		t.Errorf("overflow: %v", err)
 	}
 }
+
+// TestOlderSDKValues: specs of KFP SDK 2.0–2.9 (schemaVersion 2.0.0) write typed defaults and constants as
+// strings; they compile to the values of their types, and a string that is no such value still fails.
+func TestOlderSDKValues(t *testing.T) {
+	const spec = `
+components:
+  comp-a:
+    executorLabel: exec-a
+    inputDefinitions:
+      parameters:
+        n: {parameterType: NUMBER_INTEGER}
+        f: {parameterType: NUMBER_DOUBLE}
+        b: {parameterType: BOOLEAN}
+        l: {parameterType: LIST}
+deploymentSpec:
+  executors:
+    exec-a:
+      container: {image: alpine, command: [echo, "{{$.inputs.parameters['n']}}", "{{$.inputs.parameters['f']}}", "{{$.inputs.parameters['b']}}", "{{$.inputs.parameters['l']}}"]}
+pipelineInfo: {name: old}
+root:
+  dag:
+    tasks:
+      a:
+        componentRef: {name: comp-a}
+        inputs:
+          parameters:
+            n: {componentInputParameter: n}
+            f: {componentInputParameter: f}
+            b: {runtimeValue: {constant: "True"}}
+            l: {runtimeValue: {constant: "[1, 2]"}}
+        taskInfo: {name: a}
+  inputDefinitions:
+    parameters:
+      n: {parameterType: NUMBER_INTEGER, defaultValue: "1000"}
+      f: {parameterType: NUMBER_DOUBLE, defaultValue: "0.5"}
+schemaVersion: 2.0.0
+sdkVersion: kfp-2.0.1
+`
+	p, err := Load("old.yaml", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := Compile(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := argo.ValidateWorkflow(wf); err != nil {
+		t.Fatal(err)
+	}
+	args := map[string]string{}
+	for _, a := range wf.Spec.Arguments.Parameters {
+		args[a.Name] = a.Value.String()
+	}
+	if args["n"] != "1000" || args["f"] != "0.5" {
+		t.Errorf("arguments %v", args)
+	}
+	consts := map[string]string{}
+	for _, a := range wf.Spec.Templates[0].DAG.Tasks[0].Arguments.Parameters {
+		consts[a.Name] = a.Value.String()
+	}
+	if consts["b"] != "true" || consts["l"] != "[1,2]" {
+		t.Errorf("task constants %v", consts)
+	}
+	if _, err := Load("old.yaml", []byte(strings.Replace(spec, `defaultValue: "1000"`, `defaultValue: "many"`, 1))); err == nil || !strings.Contains(err.Error(), `root.inputDefinitions.parameters["n"].defaultValue: expected an integer, got the string "many"`) {
+		t.Errorf("a string that is no integer: %v", err)
+	}
+}
