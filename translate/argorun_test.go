@@ -2,8 +2,8 @@ package translate
 
 import (
 	"encoding/json"
-	"hash/fnv"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -36,7 +36,7 @@ type argoRun struct {
 // runNode is what a finished node leaves for the tasks after it.
 type runNode struct {
 	skipped bool
-	failed  bool // the pod failed (the test has reported it), or a task it depends on did
+	failed  bool              // the pod failed (the test has reported it), or a task it depends on did
 	params  map[string]string // output parameter values as Argo holds them
 	arts    map[string]string // output artifact -> local copy in the store
 }

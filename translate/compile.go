@@ -858,6 +858,18 @@ func (c *compiler) dagOutputs(sc scope, tmpl *wfv1.Template) error {
 		if sc.virtual[sel.ProducerSubtask] != nil {
 			return pathErrorf(op, "an importer has no output parameters")
 		}
+		if sc.path == "root" {
+			// A pipeline output collected from a loop: Argo's aggregate holds strings ("2"); the run record shows
+			// the typed list KFP's dsl.Collected makes ([2,4,6]).
+			conv, collected, err := c.collected(sc.tasks[sel.ProducerSubtask], sel.OutputParameterKey, "tasks["+exprString(fieldName(sel.ProducerSubtask))+"].outputs.parameters["+exprString(paramName(sel.OutputParameterKey))+"]")
+			if err != nil {
+				return pathErrorf(op, "%v", err)
+			}
+			if collected {
+				tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{Name: paramName(name), ValueFrom: &wfv1.ValueFrom{Expression: "toJson(" + conv + ")", Default: wfv1.AnyStringPtr(noneValue)}})
+				continue
+			}
+		}
 		// A producer under a condition may be skipped: Argo then fails the DAG's output unless it has a
 		// default, and KFP sees the output as not given.
 		tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{

@@ -64,6 +64,7 @@ type contract struct {
 	OutputParameters   []contractOutParm `json:"outputParameters,omitempty"`
 	OutputArtifacts    []contractOutArt  `json:"outputArtifacts,omitempty"`
 	ExecutorOutputFile string            `json:"executorOutputFile"`
+	InputsRoot         string            `json:"inputsRoot"`
 	Mkdirs             []string          `json:"mkdirs"`
 }
 
@@ -170,6 +171,7 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 	ct := contract{
 		ExecutorInput:      map[string]any{},
 		ExecutorOutputFile: executorOutputFile,
+		InputsRoot:         podRoot + "/artifacts/in/",
 	}
 	mkdirs := map[string]bool{}
 	var env []apiv1.EnvVar
@@ -228,8 +230,13 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 		}
 	}
 	outParams := map[string]any{}
+	var outFiles, boolFiles []string
 	for _, n := range sortedMapKeys(out.Parameters) {
 		def := out.Parameters[n]
+		outFiles = append(outFiles, paramFile(n))
+		if def.ParameterType == TypeBoolean {
+			boolFiles = append(boolFiles, paramFile(n))
+		}
 		tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{Name: paramName(n), ValueFrom: &wfv1.ValueFrom{Path: paramFile(n)}})
 		mkdirs[podRoot+"/parameters"] = true
 		outParams[n] = map[string]any{"outputFile": paramFile(n)}
@@ -302,6 +309,11 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 		}
 		env = append(env, apiv1.EnvVar{Name: e.Name, Value: v})
 	}
+	if len(out.Artifacts) > 0 && (python || len(command) > 0) {
+		// The metadata documents name the producing pod: Argo's pod name, which the hostname is only the first
+		// 63 characters of.
+		env = append(env, apiv1.EnvVar{Name: "KFP_ARGO_POD", Value: "{{pod.name}}"})
+	}
 	container := &apiv1.Container{Image: ctr.Image}
 	switch {
 	case python:
@@ -321,7 +333,7 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 		for _, kv := range []struct {
 			name   string
 			values []string
-		}{{"KFP_ARGO_MKDIRS", ct.Mkdirs}, {"KFP_ARGO_META_FILES", metaFiles}, {"KFP_ARGO_DECODE_ENV", decodeEnv}} {
+		}{{"KFP_ARGO_MKDIRS", ct.Mkdirs}, {"KFP_ARGO_META_FILES", metaFiles}, {"KFP_ARGO_DECODE_ENV", decodeEnv}, {"KFP_ARGO_OUT_PARAMS", outFiles}, {"KFP_ARGO_OUT_BOOLS", boolFiles}} {
 			if len(kv.values) > 0 {
 				env = append(env, apiv1.EnvVar{Name: kv.name, Value: strings.Join(kv.values, " ")})
 			}

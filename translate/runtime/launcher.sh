@@ -1,7 +1,10 @@
 # kfp-argo launcher for container components (see DESIGN.md, "Runtime contract").
 # Decodes values that kfp-argo carried in inert form (%%kfpb64:<base64>%%, because Argo evaluates
-# double braces in every value),
-# creates the folders of output files, then execs the component's own command: exit code and signals are its own.
+# double braces in every value), creates the folders of output files, then runs the component's own command:
+# exec'd when it has no output parameters, so that exit code and signals are its own; otherwise as a child whose
+# signals it forwards and whose exit code it returns, and after a zero exit it puts each output parameter file in
+# the canonical encoding (BOOLEAN as true/false; inert when the text holds double braces, looks inert, or ends
+# in a newline, which argoexec would trim).
 kfp_decode() {
   s=$1; out=
   while :; do
@@ -22,7 +25,7 @@ kfp_decode() {
 for d in $KFP_ARGO_MKDIRS; do mkdir -p "$d" || exit 1; done
 # Each output artifact gets a metadata document naming this pod, so a consumer's cache key changes when the
 # artifact was produced again.
-for m in $KFP_ARGO_META_FILES; do printf '{"metadata":{},"producer":"%s"}' "${HOSTNAME:-}" > "$m" || exit 1; done
+for m in $KFP_ARGO_META_FILES; do printf '{"metadata":{},"producer":"%s"}' "${KFP_ARGO_POD:-}" > "$m" || exit 1; done
 for v in $KFP_ARGO_DECODE_ENV; do
   eval "x=\${$v}"
   x=$(kfp_decode "$x"); export "$v=${x%x}"
@@ -33,5 +36,39 @@ while [ "$n" -gt 0 ]; do
   case $a in *'%%kfpb64:'*) a=$(kfp_decode "$a"); a=${a%x} ;; esac
   set -- "$@" "$a"
 done
-unset KFP_ARGO_MKDIRS KFP_ARGO_DECODE_ENV KFP_ARGO_META_FILES
-exec "$@"
+outs=$KFP_ARGO_OUT_PARAMS bools=" $KFP_ARGO_OUT_BOOLS "
+unset KFP_ARGO_MKDIRS KFP_ARGO_DECODE_ENV KFP_ARGO_META_FILES KFP_ARGO_OUT_PARAMS KFP_ARGO_OUT_BOOLS
+[ -n "$outs" ] || exec "$@"
+"$@" 0<&0 &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null' TERM
+trap 'kill -INT "$child" 2>/dev/null' INT
+trap 'kill -HUP "$child" 2>/dev/null' HUP
+while :; do
+  wait "$child"; rc=$?
+  # A trapped signal interrupts wait; the child (perhaps a zombie by now) is then waited for again.
+  if [ "$rc" -gt 128 ] && kill -0 "$child" 2>/dev/null; then continue; fi
+  break
+done
+[ "$rc" -eq 0 ] || exit "$rc"
+nl='
+'
+for f in $outs; do
+  [ -f "$f" ] || continue
+  v=$(cat "$f"; printf x) || exit 1
+  v=${v%x}
+  case $bools in
+  *" $f "*)
+    case $(printf '%s' "$v" | tr -d ' \t\r\n') in
+    1 | t | T | TRUE | true | True) v=true ;;
+    0 | f | F | FALSE | false | False) v=false ;;
+    *) echo "kfp-argo: BOOLEAN output $f is not a boolean: $v" >&2; exit 1 ;;
+    esac
+    ;;
+  esac
+  case $v in
+  *'{'{* | *'%%kfp'* | *"$nl") v=%%kfpb64:$(printf '%s' "$v" | base64 | tr -d '\n')%% ;;
+  esac
+  printf '%s' "$v" > "$f" || exit 1
+done
+exit 0

@@ -2,7 +2,7 @@
 # ExecutorInput (the $ placeholder) from the contract and the input values Argo put in the environment, runs the component's
 # own command unchanged, and after a zero exit splits the executor output file into the files Argo reads: one
 # per output parameter, one metadata document per output artifact. A non-zero exit code is passed through.
-import base64, json, os, re, signal, subprocess, sys
+import base64, json, os, re, shutil, signal, subprocess, sys
 
 MARK = re.compile(r"%%kfpb64:([A-Za-z0-9+/=]*)%%")
 NONE = "%%kfpb64:%%"
@@ -15,9 +15,16 @@ def dec(s):
 
 
 def enc(s):
-    if "{" + "{" in s or "%%kfp" in s:
+    # Inert when Argo would evaluate the text, when it looks like an inert value itself, and when it ends in a
+    # newline, which argoexec trims from every output file it reads.
+    if "{" + "{" in s or "%%kfp" in s or s.endswith("\n"):
         return "%%kfpb64:" + base64.b64encode(s.encode("utf-8")).decode("ascii") + "%%"
     return s
+
+
+# What KFP's launcher accepts as a BOOLEAN (Go's strconv.ParseBool of the trimmed text).
+BOOLS = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
+         "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}
 
 
 def fail(msg):
@@ -28,11 +35,11 @@ def fail(msg):
 def typed(kind, raw, name):
     if kind == "STRING":
         return raw
+    if kind == "BOOLEAN" and raw.strip() in BOOLS:
+        return BOOLS[raw.strip()]
     try:
         v = json.loads(raw)
     except ValueError:
-        if kind == "BOOLEAN" and raw in ("True", "False"):
-            return raw == "True"
         fail("input parameter %s: expected %s, got %r" % (name, kind, raw))
     ok = {
         "NUMBER_INTEGER": lambda x: isinstance(x, int) and not isinstance(x, bool),
@@ -95,9 +102,46 @@ def docs_of(v):
 def canonical(kind, v):
     if kind == "STRING" and isinstance(v, str):
         return v
+    if kind == "BOOLEAN" and isinstance(v, str):
+        if v.strip() not in BOOLS:
+            fail("BOOLEAN output %r is not a boolean" % v)
+        v = BOOLS[v.strip()]
     if kind == "NUMBER_INTEGER" and isinstance(v, float) and v.is_integer():
         v = int(v)
     return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+
+
+# Where the KFP SDK reads and writes an artifact of a URI (Artifact.path): its mount folder for a remote URI.
+MOUNTS = (("gs://", "/gcs/"), ("s3://", "/s3/"), ("minio://", "/minio/"))
+
+
+def local_path(uri):
+    for scheme, mount in MOUNTS:
+        if uri.startswith(scheme):
+            return mount + uri[len(scheme):]
+    return uri
+
+
+def gather(art, path, inputs):
+    # The executor output says where an artifact's data is when the component put it elsewhere than the path it
+    # was given: a custom path (Artifact.set_path), or the URI of an artifact it returned (-> Dataset, with
+    # dsl.get_uri()). Move it to where Argo uploads from; data under the input folders is copied, not taken.
+    src = art.get("custom_path") or local_path(art.get("uri") or "")
+    if not src or os.path.abspath(src) == os.path.abspath(path) or not os.path.lexists(src):
+        return
+    if os.path.lexists(path):
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if os.path.abspath(src).startswith(inputs):
+        if os.path.isdir(src):
+            shutil.copytree(src, path)
+        else:
+            shutil.copy2(src, path)
+    else:
+        shutil.move(src, path)
 
 
 def write(path, text):
@@ -170,7 +214,9 @@ def main(argv):
         elif os.path.exists(o["path"]):
             with open(o["path"], encoding="utf-8") as f:
                 text = f.read()
-            if o["type"] != "STRING":
+            if o["type"] == "BOOLEAN":
+                text = canonical("BOOLEAN", text)
+            elif o["type"] != "STRING":
                 try:
                     text = canonical(o["type"], json.loads(text))
                 except ValueError:
@@ -181,8 +227,10 @@ def main(argv):
     produced = out.get("artifacts", {})
     for a in c.get("outputArtifacts", []):
         listed = produced.get(a["name"], {}).get("artifacts", [])
+        if listed:
+            gather(listed[0], a["path"], c["inputsRoot"])
         meta = (listed[0].get("metadata") if listed else None) or {}
-        doc = {"metadata": meta, "schemaTitle": a["schemaTitle"], "producer": os.environ.get("HOSTNAME", "")}
+        doc = {"metadata": meta, "schemaTitle": a["schemaTitle"], "producer": os.environ.get("KFP_ARGO_POD", "")}
         write(a["metaPath"], enc(json.dumps(doc, separators=(",", ":"), ensure_ascii=False)))
         if a["schemaTitle"] in METRICS and not os.path.exists(a["path"]):
             write(a["path"], json.dumps(meta, ensure_ascii=False))
