@@ -44,6 +44,11 @@ type Options struct {
 	// ArtifactRepositoryRef names the Argo artifact repository: "KEY" (in the artifact-repositories ConfigMap)
 	// or "CONFIGMAP/KEY". Empty means the namespace's default repository.
 	ArtifactRepositoryRef string
+	// ArtifactStore describes the Argo artifact repository the workflow's artifacts go to, as
+	// SCHEME://BUCKET[?endpoint=HOST:PORT&insecure=BOOL&region=R&secret=NAME&accessKeyKey=K&secretKeyKey=K]
+	// (s3, minio or gs; the S3 settings are Argo's S3 artifact fields). With it, artifact URIs are real; with
+	// the S3 settings, importers read other S3 buckets. See docs/compile.md, "Runtime contract".
+	ArtifactStore string
 	// ServiceAccount runs the pods as this service account (spec.serviceAccountName).
 	ServiceAccount string
 	// TTL deletes the workflow this long after it finished (ttlStrategy.secondsAfterCompletion); 0 keeps it.
@@ -70,6 +75,11 @@ type TaskRef struct {
 // Compile translates a loaded pipeline into one Argo Workflow. It is pure: no I/O, same input same output.
 func Compile(p *Pipeline, opts Options) (*wfv1.Workflow, error) {
 	c := &compiler{p: p, s: p.Spec, opts: opts, templateNames: map[string]bool{}, variants: map[string]string{}, building: map[string]bool{}, taskRefs: map[string]TaskRef{}}
+	store, err := parseArtifactStore(opts.ArtifactStore)
+	if err != nil {
+		return nil, err
+	}
+	c.store = store
 	wf, err := c.compile()
 	if err != nil {
 		return nil, inFile(p.File, err)
@@ -87,6 +97,7 @@ type compiler struct {
 	building      map[string]bool              // DAG components being compiled, to report recursion
 	collect       map[string]map[string]string // producer task path -> output artifact -> collected key prefix
 	taskRefs      map[string]TaskRef
+	store         *artifactStore // nil: the repository is not known
 }
 
 // scope is what a DAG template knows: its component, IR path, and how each of its inputs is referenced.
@@ -318,8 +329,11 @@ func (c *compiler) pipelineArtifacts() (map[string]artifactSource, error) {
 			return nil, pathErrorf(path, "the pipeline needs this input artifact: give its location with --input-artifact %s=URI", name)
 		}
 		loc, err := constantLocation(uri)
+		if err == nil && loc.S3 != nil {
+			err = c.store.s3Location(loc.S3, true)
+		}
 		if err != nil {
-			return nil, &Error{Path: path, Err: err}
+			return nil, &Error{Path: path, Err: fmt.Errorf("--input-artifact %s=%s: %w", name, uri, err)}
 		}
 		// An artifact given to the run from outside has no producer metadata: an empty document.
 		locs[name] = artifactSource{location: &loc, meta: `{"metadata":{}}`}
