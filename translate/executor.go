@@ -91,6 +91,7 @@ type contractOutParm struct {
 
 type contractOutArt struct {
 	Name        string `json:"name"`
+	URIEnv      string `json:"uriEnv,omitempty"`
 	Path        string `json:"path"`
 	MetaPath    string `json:"metaPath"`
 	SchemaTitle string `json:"schemaTitle"`
@@ -243,6 +244,7 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 		ct.OutputParameters = append(ct.OutputParameters, contractOutParm{Name: n, Type: def.ParameterType, Path: paramFile(n)})
 	}
 	outArts := map[string]any{}
+	outURIs := map[string]string{}
 	var metaFiles []string
 	for _, n := range sortedMapKeys(out.Artifacts) {
 		def := out.Artifacts[n]
@@ -255,8 +257,16 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 			Archive:  &wfv1.ArchiveStrategy{None: &wfv1.NoneStrategy{}},
 			Optional: metricsSchemas[def.ArtifactType.SchemaTitle],
 		}
+		uri := ""
 		if prefix, ok := collect[n]; ok {
 			oa.S3 = &wfv1.S3Artifact{Key: prefix + "/{{pod.name}}"}
+			if c.store != nil && c.store.scheme != "gs" {
+				uri = c.store.uri(oa.S3.Key)
+			}
+		} else if c.store != nil {
+			// With the repository known, the key is fixed here so that the URI components see is where Argo
+			// uploads (a key-only location: Argo takes the rest from the repository).
+			oa.ArtifactLocation, uri = c.store.output(n)
 		}
 		tmpl.Outputs.Artifacts = append(tmpl.Outputs.Artifacts, oa)
 		tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{
@@ -265,14 +275,20 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 		})
 		mkdirs[podRoot+"/artifacts/out/"+paramName(n)] = true
 		mkdirs[podRoot+"/meta"] = true
-		metaFiles = append(metaFiles, metaFile(n))
+		metaFiles = append(metaFiles, metaFile(n)+"|"+uri)
+		outURIs[n] = uri
 		outArts[n] = map[string]any{"artifacts": []any{map[string]any{
 			"name":     n,
 			"uri":      outArtifact(n),
 			"metadata": map[string]any{},
 			"type":     map[string]any{"schemaTitle": def.ArtifactType.SchemaTitle, "schemaVersion": def.ArtifactType.SchemaVersion},
 		}}}
-		ct.OutputArtifacts = append(ct.OutputArtifacts, contractOutArt{Name: n, Path: outArtifact(n), MetaPath: metaFile(n), SchemaTitle: def.ArtifactType.SchemaTitle})
+		oc := contractOutArt{Name: n, Path: outArtifact(n), MetaPath: metaFile(n), SchemaTitle: def.ArtifactType.SchemaTitle}
+		if uri != "" && python {
+			oc.URIEnv = fmt.Sprintf("KFP_ARGO_OUT_URI_%d", len(ct.OutputArtifacts))
+			env = append(env, apiv1.EnvVar{Name: oc.URIEnv, Value: uri})
+		}
+		ct.OutputArtifacts = append(ct.OutputArtifacts, oc)
 	}
 	outputs := map[string]any{"outputFile": executorOutputFile}
 	if len(outParams) > 0 {
@@ -284,7 +300,7 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 	ct.ExecutorInput["outputs"] = outputs
 	ct.Mkdirs = sortedMapKeys(mkdirs)
 
-	resolve := c.templateResolver(comp, python, modelCars, ep)
+	resolve := c.templateResolver(comp, python, modelCars, outURIs, ep)
 	present := func(n string) (bool, error) { return given[n], nil }
 	var command, args []string
 	for i, s := range ctr.Command {
@@ -515,6 +531,16 @@ func containerResources(r *ResourceSpec, ep string) (apiv1.ResourceRequirements,
 	return out, string(patch), err
 }
 
+// inputURI is the Argo text of an input artifact's URI: the one its metadata document names (the producer's
+// upload location, an importer's URI), or the local path when the document names none.
+func inputURI(n string) string {
+	m := fmt.Sprintf("inputs.parameters[%s]", exprString(MetadataParameterPrefix+paramName(n)))
+	// The marker is spelled in two parts: the argument must not look inert before Argo renders it.
+	marker := fmt.Sprintf("('%s' + '%s')", inertPrefix[:5], inertPrefix[5:])
+	doc := fmt.Sprintf("fromJSON(%[1]s startsWith %[2]s ? sprig.b64dec(sprig.trimSuffix('%[3]s', sprig.trimPrefix(%[2]s, %[1]s))) : %[1]s)", m, marker, inertSuffix)
+	return fmt.Sprintf("{{=sprig.default(%s, sprig.dig('uri', '', %s))}}", exprString(inArtifact(n)), doc)
+}
+
 // listPlaceholderRE finds the whole-list placeholder of an input artifact list, {{$.inputs.artifacts['x']}}.
 var listPlaceholderRE = regexp.MustCompile(`\{\{\$\.inputs\.artifacts\[(?:'[^']*'|"[^"]*")\]\}\}`)
 
@@ -522,7 +548,7 @@ var listPlaceholderRE = regexp.MustCompile(`\{\{\$\.inputs\.artifacts\[(?:'[^']*
 func listToken(name string) string { return "%%kfplist:" + name + "%%" }
 
 // templateResolver maps placeholders of a component's command line to Argo text inside its template.
-func (c *compiler) templateResolver(comp *ComponentSpec, python bool, modelCars map[string]bool, ep string) resolveFunc {
+func (c *compiler) templateResolver(comp *ComponentSpec, python bool, modelCars map[string]bool, outURIs map[string]string, ep string) resolveFunc {
 	return func(ph placeholder, raw string) (string, error) {
 		switch {
 		case ph.whole:
@@ -553,6 +579,9 @@ func (c *compiler) templateResolver(comp *ComponentSpec, python bool, modelCars 
 				if modelCars[ph.name] {
 					return strings.TrimSuffix(inArtifact(ph.name), "/data"), nil
 				}
+				if ph.attr == "uri" {
+					return inputURI(ph.name), nil
+				}
 				return inArtifact(ph.name), nil
 			case "":
 				if !inputArtifact(comp, ph.name).IsArtifactList {
@@ -571,7 +600,12 @@ func (c *compiler) templateResolver(comp *ComponentSpec, python bool, modelCars 
 				return "", fmt.Errorf("placeholder %s: no output artifact %q", raw, ph.name)
 			}
 			switch ph.attr {
-			case "path", "uri":
+			case "uri":
+				if uri := outURIs[ph.name]; uri != "" {
+					return uri, nil
+				}
+				return outArtifact(ph.name), nil
+			case "path":
 				return outArtifact(ph.name), nil
 			case "metadata":
 				return "{}", nil

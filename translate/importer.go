@@ -112,10 +112,28 @@ func (c *compiler) importer(sc scope, t *TaskSpec, comp *ComponentSpec, tp strin
 	if err != nil {
 		return nil, pathErrorf(ep+".metadata", "%v", err)
 	}
-	if dynamic {
+	// The document carries the URI too: components see it as the artifact's .uri (a model car has its files,
+	// not a URI, in the pod).
+	uri := ""
+	switch {
+	case imp.image != "":
+	case spec.ArtifactURI.RuntimeParameter != "":
+		uri, _, _ = inputExpr(spec.ArtifactURI.RuntimeParameter, uriPath)
+		dynamic = true
+	default:
+		uri = exprString(inert(spec.ArtifactURI.Constant.(string)))
+	}
+	switch {
+	case dynamic && uri != "":
+		imp.metadata = "{{=toJson(sprig.dict('metadata', " + meta + ", 'uri', " + uri + "))}}"
+	case dynamic:
 		imp.metadata = "{{=toJson(sprig.dict('metadata', " + meta + "))}}"
-	} else {
-		text, err := compactJSON(map[string]any{"metadata": inertAll(spec.Metadata)})
+	default:
+		doc := map[string]any{"metadata": inertAll(spec.Metadata)}
+		if imp.image == "" {
+			doc["uri"] = inert(spec.ArtifactURI.Constant.(string))
+		}
+		text, err := compactJSON(doc)
 		if err != nil {
 			return nil, err
 		}

@@ -33,9 +33,13 @@ func TestImporterRendering(t *testing.T) {
 	}
 	var doc struct {
 		Metadata map[string]any `json:"metadata"`
+		URI      string         `json:"uri"`
 	}
 	if err := json.Unmarshal([]byte(args.Parameters[0].Value.String()), &doc); err != nil {
 		t.Fatalf("metadata document %q: %v", args.Parameters[0].Value.String(), err)
+	}
+	if doc.URI != "gs://other-bucket/a/b/c.csv" {
+		t.Errorf("the consumer's .uri would be %q", doc.URI)
 	}
 	if doc.Metadata["name"] != `prefix-it's "x"` || doc.Metadata["static"] != true {
 		t.Errorf("metadata %v", doc.Metadata)

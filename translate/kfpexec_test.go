@@ -1,7 +1,11 @@
 package translate
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 )
 
 // The tests in this file run lightweight components with KFP's real executor (kfp.dsl.executor_main from the
@@ -90,4 +94,67 @@ func TestKFPExecutorContract(t *testing.T) {
 			t.Errorf("the consumer read %q", got)
 		}
 	})
+}
+
+// TestKFPExecutorURIs: with the repository known (--artifact-store), components see each artifact's real URI,
+// the repository's bucket and the key Argo uploads to, and KFP's executor reads and writes .path under its local
+// mount of that URI (/s3/BUCKET/KEY), which the wrapper links to the files Argo downloads and uploads. The test
+// writes under /s3 on this machine, as a pod does (in a bucket of its own, removed afterwards).
+func TestKFPExecutorURIs(t *testing.T) {
+	sdk := kfpSDK(t)
+	bucket := fmt.Sprintf("kfp-argo-test-%d", time.Now().UnixNano())
+	mount := filepath.Join("/s3", bucket)
+	if err := os.MkdirAll(mount, 0o755); err != nil {
+		t.Skipf("KFP's executor reads remote URIs under /s3, which this machine does not let the test write: %v", err)
+	}
+	t.Cleanup(func() {
+		os.RemoveAll(mount)
+		os.Remove("/s3") // only when empty
+	})
+	wf := compileFixture(t, "kfp-executor-contract.yaml", Options{ArtifactStore: "s3://" + bucket})
+	r := newArgoRun(t, wf, sdk)
+	r.run()
+	uid := r.g["workflow.uid"]
+	producer := r.podName[r.name+".custom-path"]
+	consumer := r.podName[r.name+".report-uris"]
+	if got, want := r.param(t, "report-uris", "in_uri"), "s3://"+bucket+"/kfp-argo/"+uid+"/"+producer+"/out_dataset"; got != want {
+		t.Errorf("input artifact uri %q, want %q", got, want)
+	}
+	if got, want := r.param(t, "report-uris", "out_uri"), "s3://"+bucket+"/kfp-argo/"+uid+"/"+consumer+"/copy"; got != want {
+		t.Errorf("output artifact uri %q, want %q", got, want)
+	}
+	// A container component's .uri placeholders: the same URIs, rendered by Argo.
+	pod := r.podName[r.name+".container-uris"]
+	if got, want := r.param(t, "container-uris", "uris"), "s3://"+bucket+"/kfp-argo/"+uid+"/"+producer+"/out_dataset s3://"+bucket+"/kfp-argo/"+uid+"/"+pod+"/out"; got != want {
+		t.Errorf("container .uri placeholders: %q, want %q", got, want)
+	}
+	// Argo uploads the output to the key its URI names, with the data the component wrote at its .path.
+	tmpl := templateNamed(t, wf, dagTask(t, wf, "report-uris").Template)
+	for _, a := range tmpl.Outputs.Artifacts {
+		if a.Name == "copy" && (a.S3 == nil || a.S3.Key != "kfp-argo/{{workflow.uid}}/{{pod.name}}/copy") {
+			t.Errorf("output copy goes to %+v", a.ArtifactLocation)
+		}
+	}
+	if data, err := os.ReadFile(r.nodes[r.name+".report-uris"].arts["copy"]); err != nil || string(data) != "Hello, World!" {
+		t.Errorf("uploaded copy: %q, %v", data, err)
+	}
+}
+
+// TestContainerInputURI: a container's .uri of an input is the URI its metadata document names, also when the
+// document travels inert, and the local path when it names none.
+func TestContainerInputURI(t *testing.T) {
+	wf := compileFixture(t, "kfp-executor-contract.yaml", Options{})
+	task := dagTask(t, wf, "container-uris")
+	key := "tasks.custom-path.outputs.parameters." + MetadataParameterPrefix + "out_dataset"
+	for doc, want := range map[string]string{
+		`{"metadata":{},"producer":"p","uri":"s3://b/k"}`:                      "s3://b/k",
+		inert(`{"metadata":{"note":"{{x}}"},"producer":"p","uri":"gs://b/k"}`): "gs://b/k",
+		`{"metadata":{},"producer":"p","uri":""}`:                              inArtifact("data"),
+		`{"metadata":{}}`: inArtifact("data"),
+	} {
+		tmpl := renderTask(t, wf, task, globals(wf, nil), map[string]string{key: doc})
+		if got := tmpl.Container.Command[len(tmpl.Container.Command)-5]; got != want {
+			t.Errorf("document %s: .uri = %q, want %q", doc, got, want)
+		}
+	}
 }

@@ -95,3 +95,18 @@ func (st *artifactStore) s3Location(loc *wfv1.S3Artifact, bucketKnown bool) erro
 	loc.Bucket = bucket
 	return nil
 }
+
+// uri is the URI of an object of the repository, as KFP writes it (the store's scheme, minio:// included).
+func (st *artifactStore) uri(key string) string {
+	return st.scheme + "://" + st.bucket + "/" + key
+}
+
+// output is the location of output artifact n of a pod, and its URI: one key per pod and artifact, in the
+// repository's kind of location.
+func (st *artifactStore) output(n string) (wfv1.ArtifactLocation, string) {
+	key := "kfp-argo/{{workflow.uid}}/{{pod.name}}/" + paramName(n)
+	if st.scheme == "gs" {
+		return wfv1.ArtifactLocation{GCS: &wfv1.GCSArtifact{Key: key}}, st.uri(key)
+	}
+	return wfv1.ArtifactLocation{S3: &wfv1.S3Artifact{Key: key}}, st.uri(key)
+}

@@ -24,8 +24,10 @@ kfp_decode() {
 }
 for d in $KFP_ARGO_MKDIRS; do mkdir -p "$d" || exit 1; done
 # Each output artifact gets a metadata document naming this pod, so a consumer's cache key changes when the
-# artifact was produced again.
-for m in $KFP_ARGO_META_FILES; do printf '{"metadata":{},"producer":"%s"}' "${KFP_ARGO_POD:-}" > "$m" || exit 1; done
+# artifact was produced again, and its URI when the repository is known (entries are FILE|URI).
+for m in $KFP_ARGO_META_FILES; do
+  printf '{"metadata":{},"producer":"%s","uri":"%s"}' "${KFP_ARGO_POD:-}" "${m#*|}" > "${m%%|*}" || exit 1
+done
 for v in $KFP_ARGO_DECODE_ENV; do
   eval "x=\${$v}"
   x=$(kfp_decode "$x"); export "$v=${x%x}"

@@ -69,14 +69,45 @@ def deep_dec(v):
 
 
 def parse_meta(raw):
-    # A producer writes {"metadata": ..., "producer": pod}, inert as a whole when it holds braces; an importer's
-    # metadata is built by Argo expressions, with inert strings inside.
+    # A producer writes {"metadata": ..., "producer": pod, "uri": ...}, inert as a whole when it holds braces;
+    # an importer's document is built by Argo expressions, with inert strings inside.
     try:
         doc = json.loads(raw)
     except ValueError:
         doc = json.loads(dec(raw))
     doc = deep_dec(doc)
-    return doc.get("metadata", {}) if isinstance(doc, dict) else {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def linked(uri, path):
+    # KFP's executor reads an artifact at the local mount of its URI (/s3/BUCKET/KEY for s3://BUCKET/KEY), as
+    # KFP's launcher downloads it there: that path is made a link to where Argo put the file. Where the pod
+    # cannot write there, the component gets the local path as URI, as without a known repository.
+    local = local_path(uri or "")
+    if not uri or local == uri:
+        return path
+    try:
+        os.makedirs(os.path.dirname(local), exist_ok=True)
+        if os.path.lexists(local):
+            os.remove(local)
+        os.symlink(path, local)
+    except OSError as e:
+        sys.stderr.write("kfp-argo: %s: %s; the component gets the local path as URI\n" % (local, e))
+        return path
+    return uri
+
+
+def writable(uri, path):
+    # An output's URI is given when the executor can write at its local mount (it creates the folders itself).
+    local = local_path(uri or "")
+    if not uri or local == uri:
+        return path
+    try:
+        os.makedirs(os.path.dirname(local), exist_ok=True)
+    except OSError as e:
+        sys.stderr.write("kfp-argo: %s: %s; the component gets the local path as URI\n" % (local, e))
+        return path
+    return uri
 
 
 def docs_of(v):
@@ -171,20 +202,24 @@ def main(argv):
             for doc in docs_of(meta):
                 if doc.get("producer"):
                     items.append({
-                        "name": a["name"], "uri": os.path.join(a["path"], doc["producer"]),
+                        "name": a["name"], "uri": linked(doc.get("uri"), os.path.join(a["path"], doc["producer"])),
                         "metadata": doc.get("metadata") or {},
                         "type": {"schemaTitle": a["schemaTitle"], "schemaVersion": a.get("schemaVersion", "")},
                     })
             arts[a["name"]] = {"artifacts": items}
             continue
-        meta = parse_meta(meta)
+        doc = parse_meta(meta)
         arts[a["name"]] = {"artifacts": [{
-            "name": a["name"], "uri": a["path"], "metadata": meta,
+            "name": a["name"], "uri": linked(doc.get("uri"), a["path"]), "metadata": doc.get("metadata", {}),
             "type": {"schemaTitle": a["schemaTitle"], "schemaVersion": a.get("schemaVersion", "")},
         }]}
     if arts:
         inputs["artifacts"] = arts
     ei["inputs"] = inputs
+    uris = {}
+    for a in c.get("outputArtifacts", []):
+        uris[a["name"]] = writable(os.environ.get(a.get("uriEnv", ""), ""), a["path"])
+        ei["outputs"]["artifacts"][a["name"]]["artifacts"][0]["uri"] = uris[a["name"]]
     for d in c.get("mkdirs", []):
         os.makedirs(d, exist_ok=True)
     executor_input = json.dumps(ei, ensure_ascii=False)
@@ -230,7 +265,8 @@ def main(argv):
         if listed:
             gather(listed[0], a["path"], c["inputsRoot"])
         meta = (listed[0].get("metadata") if listed else None) or {}
-        doc = {"metadata": meta, "schemaTitle": a["schemaTitle"], "producer": os.environ.get("KFP_ARGO_POD", "")}
+        uri = uris[a["name"]] if uris[a["name"]] != a["path"] else ""
+        doc = {"metadata": meta, "schemaTitle": a["schemaTitle"], "producer": os.environ.get("KFP_ARGO_POD", ""), "uri": uri}
         write(a["metaPath"], enc(json.dumps(doc, separators=(",", ":"), ensure_ascii=False)))
         if a["schemaTitle"] in METRICS and not os.path.exists(a["path"]):
             write(a["path"], json.dumps(meta, ensure_ascii=False))
