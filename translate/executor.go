@@ -14,10 +14,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// Paths inside the pod (DESIGN.md, "Runtime contract"): everything kfp-argo adds lives under one root.
+// Paths inside the pod (DESIGN.md, "Runtime contract"): everything kfp-argo adds lives under one root. The
+// executor output file has a folder of its own: KFP's executor takes that folder as the task root, under which
+// dsl.get_uri(suffix) puts pythonic artifacts, so that no suffix meets kfp-argo's own folders.
 const (
 	podRoot            = "/tmp/kfp"
-	executorOutputFile = podRoot + "/executor_output.json"
+	taskRoot           = podRoot + "/task"
+	executorOutputFile = taskRoot + "/executor_output.json"
 )
 
 func paramFile(n string) string   { return podRoot + "/parameters/" + paramName(n) }
@@ -121,7 +124,7 @@ func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *
 	name := c.reserveName(compName)
 	c.variants[key] = name
 
-	tmpl, err := c.buildContainer(name, comp, ctr, given, collect, modelCars, ep)
+	tmpl, err := c.buildContainer(name, compName, comp, ctr, given, collect, modelCars, ep)
 	if err != nil {
 		return "", err
 	}
@@ -151,7 +154,7 @@ func applyRetry(tmpl *wfv1.Template, retry *RetryPolicy, tp string) error {
 	return nil
 }
 
-func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *ContainerSpec, given map[string]bool, collect map[string]string, modelCars map[string]bool, ep string) (wfv1.Template, error) {
+func (c *compiler) buildContainer(name, compName string, comp *ComponentSpec, ctr *ContainerSpec, given map[string]bool, collect map[string]string, modelCars map[string]bool, ep string) (wfv1.Template, error) {
 	tmpl := wfv1.Template{Name: name}
 	in := comp.InputDefinitions
 	if in == nil {
@@ -249,7 +252,8 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 	for _, n := range sortedMapKeys(out.Artifacts) {
 		def := out.Artifacts[n]
 		if def.IsArtifactList {
-			return tmpl, unsupported(fmt.Sprintf("outputDefinitions.artifacts[%q].isArtifactList", n), "artifact list outputs")
+			// Argo uploads one artifact per output path; KFP's executor would return several (-> List[Dataset]).
+			return tmpl, unsupported(fmt.Sprintf("components[%q].outputDefinitions.artifacts[%q].isArtifactList", compName, n), "artifact list outputs of an executor")
 		}
 		oa := wfv1.Artifact{
 			Name:     paramName(n),
@@ -298,6 +302,10 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 		outputs["artifacts"] = outArts
 	}
 	ct.ExecutorInput["outputs"] = outputs
+	if python {
+		// Pythonic artifacts are written straight into the task root (dsl.get_uri()): it must exist.
+		mkdirs[taskRoot] = true
+	}
 	ct.Mkdirs = sortedMapKeys(mkdirs)
 
 	resolve := c.templateResolver(comp, python, modelCars, outURIs, ep)

@@ -1,9 +1,11 @@
 package translate
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -156,5 +158,19 @@ func TestContainerInputURI(t *testing.T) {
 		if got := tmpl.Container.Command[len(tmpl.Container.Command)-5]; got != want {
 			t.Errorf("document %s: .uri = %q, want %q", doc, got, want)
 		}
+	}
+}
+
+// TestArtifactListOutputRejected: an executor that returns a list of artifacts cannot run (Argo uploads one
+// artifact per output path): it is a compile-time error naming the IR path, not a manifest that fails later.
+func TestArtifactListOutputRejected(t *testing.T) {
+	p, err := LoadFile("../testdata/pipelines/kfp-executor-contract.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Spec.Components["comp-make-pythonic"].OutputDefinitions.Artifacts["Output"].IsArtifactList = true
+	_, err = Compile(p, Options{})
+	if err == nil || !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), `components["comp-make-pythonic"].outputDefinitions.artifacts["Output"].isArtifactList`) {
+		t.Errorf("error %v, want unsupported with the IR path", err)
 	}
 }
