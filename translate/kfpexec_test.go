@@ -1,13 +1,19 @@
 package translate
 
 import (
+	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	apiv1 "k8s.io/api/core/v1"
 )
 
 // The tests in this file run lightweight components with KFP's real executor (kfp.dsl.executor_main from the
@@ -172,5 +178,65 @@ func TestArtifactListOutputRejected(t *testing.T) {
 	_, err = Compile(p, Options{})
 	if err == nil || !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), `components["comp-make-pythonic"].outputDefinitions.artifacts["Output"].isArtifactList`) {
 		t.Errorf("error %v, want unsupported with the IR path", err)
+	}
+}
+
+// TestLauncherChildExitAndSignals: a container component with output parameters runs as the launcher's child:
+// its exit code is the pod's, a SIGTERM to the launcher (what the kubelet sends) reaches it, and nothing is
+// rewritten after a failure.
+func TestLauncherChildExitAndSignals(t *testing.T) {
+	needTool(t, "sh")
+	wf := compileFixture(t, "kfp-executor-contract.yaml", Options{})
+	tmpl := renderTask(t, wf, dagTask(t, wf, "flag-container"), globals(wf, nil), nil)
+	cmd := tmpl.Container.Command
+	i := indexOf(cmd, "kfp-argo")
+	if i < 0 || envValue(tmpl.Container.Env, "KFP_ARGO_OUT_PARAMS") == "" {
+		t.Fatalf("not run by the launcher with output parameters: %q", cmd)
+	}
+	withChild := func(script string) *apiv1.Container {
+		c := tmpl.Container.DeepCopy()
+		c.Command = append(append([]string(nil), cmd[:i+1]...), "sh", "-c", script)
+		return c
+	}
+
+	dir := t.TempDir()
+	out := filepath.Join(dir, "parameters", "flag")
+	code, log := runPod(t, withChild(`echo True > `+paramFile("flag")+`; exit 7`), dir)
+	if code != 7 {
+		t.Fatalf("exit code %d, want 7: %s", code, log)
+	}
+	if data, _ := os.ReadFile(out); string(data) != "True\n" {
+		t.Errorf("the output was rewritten after a failure: %q", data)
+	}
+
+	// SIGTERM: the child traps it and exits 42 once it has said it is ready.
+	blob, _ := json.Marshal(withChild(`trap 'exit 42' TERM; echo ready; while :; do sleep 1 & wait $!; done`))
+	var moved apiv1.Container
+	if err := json.Unmarshal([]byte(strings.ReplaceAll(string(blob), podRoot, dir)), &moved); err != nil {
+		t.Fatal(err)
+	}
+	argv := append(append([]string(nil), moved.Command...), moved.Args...)
+	c := exec.Command(argv[0], argv[1:]...)
+	c.Env = []string{"PATH=" + os.Getenv("PATH")}
+	for _, e := range moved.Env {
+		c.Env = append(c.Env, e.Name+"="+e.Value)
+	}
+	stdout, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		t.Fatalf("child said %q, %v", line, err)
+	}
+	if err := c.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err = c.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 42 {
+		t.Errorf("after SIGTERM: %v, want exit 42 from the child's trap", err)
 	}
 }
