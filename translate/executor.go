@@ -234,13 +234,10 @@ func (c *compiler) buildContainer(name, compName string, comp *ComponentSpec, ct
 		}
 	}
 	outParams := map[string]any{}
-	var outFiles, boolFiles []string
+	var outFiles []string
 	for _, n := range sortedMapKeys(out.Parameters) {
 		def := out.Parameters[n]
-		outFiles = append(outFiles, paramFile(n))
-		if def.ParameterType == TypeBoolean {
-			boolFiles = append(boolFiles, paramFile(n))
-		}
+		outFiles = append(outFiles, def.ParameterType+":"+paramFile(n))
 		tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{Name: paramName(n), ValueFrom: &wfv1.ValueFrom{Path: paramFile(n)}})
 		mkdirs[podRoot+"/parameters"] = true
 		outParams[n] = map[string]any{"outputFile": paramFile(n)}
@@ -357,7 +354,7 @@ func (c *compiler) buildContainer(name, compName string, comp *ComponentSpec, ct
 		for _, kv := range []struct {
 			name   string
 			values []string
-		}{{"KFP_ARGO_MKDIRS", ct.Mkdirs}, {"KFP_ARGO_META_FILES", metaFiles}, {"KFP_ARGO_DECODE_ENV", decodeEnv}, {"KFP_ARGO_OUT_PARAMS", outFiles}, {"KFP_ARGO_OUT_BOOLS", boolFiles}} {
+		}{{"KFP_ARGO_MKDIRS", ct.Mkdirs}, {"KFP_ARGO_META_FILES", metaFiles}, {"KFP_ARGO_DECODE_ENV", decodeEnv}, {"KFP_ARGO_OUT_PARAMS", outFiles}} {
 			if len(kv.values) > 0 {
 				env = append(env, apiv1.EnvVar{Name: kv.name, Value: strings.Join(kv.values, " ")})
 			}

@@ -240,3 +240,23 @@ func TestLauncherChildExitAndSignals(t *testing.T) {
 		t.Errorf("after SIGTERM: %v, want exit 42 from the child's trap", err)
 	}
 }
+
+// TestContainerOutputsAsKFPReadsThem: the launcher reads a container's output files as KFP's launcher does
+// (TextToPbValue): STRING exactly, trailing newline included (inert, since argoexec trims it); other types with
+// surrounding whitespace trimmed, so `echo 7` is the integer 7.
+func TestContainerOutputsAsKFPReadsThem(t *testing.T) {
+	needTool(t, "sh")
+	needTool(t, "base64")
+	wf := compileFixture(t, "control-flow.yaml", Options{})
+	for task, want := range map[string]string{"flip": "%%kfpb64:aGVhZHMK%%", "number": "7"} {
+		dir := t.TempDir()
+		tmpl := renderTask(t, wf, dagTask(t, wf, task), globals(wf, nil), nil)
+		if code, log := runPod(t, tmpl.Container, dir); code != 0 {
+			t.Fatalf("%s: exit %d: %s", task, code, log)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "parameters", "Output"))
+		if err != nil || string(data) != want {
+			t.Errorf("%s: output file %q (%v), want %q", task, data, err, want)
+		}
+	}
+}

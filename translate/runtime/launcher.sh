@@ -38,8 +38,8 @@ while [ "$n" -gt 0 ]; do
   case $a in *'%%kfpb64:'*) a=$(kfp_decode "$a"); a=${a%x} ;; esac
   set -- "$@" "$a"
 done
-outs=$KFP_ARGO_OUT_PARAMS bools=" $KFP_ARGO_OUT_BOOLS "
-unset KFP_ARGO_MKDIRS KFP_ARGO_DECODE_ENV KFP_ARGO_META_FILES KFP_ARGO_OUT_PARAMS KFP_ARGO_OUT_BOOLS
+outs=$KFP_ARGO_OUT_PARAMS
+unset KFP_ARGO_MKDIRS KFP_ARGO_DECODE_ENV KFP_ARGO_META_FILES KFP_ARGO_OUT_PARAMS
 [ -n "$outs" ] || exec "$@"
 "$@" 0<&0 &
 child=$!
@@ -55,19 +55,23 @@ done
 [ "$rc" -eq 0 ] || exit "$rc"
 nl='
 '
-for f in $outs; do
+# Entries are TYPE:FILE. STRING keeps its exact text; other types are read as KFP's launcher reads them, with
+# surrounding whitespace trimmed (echo's newline included).
+for e in $outs; do
+  t=${e%%:*} f=${e#*:}
   [ -f "$f" ] || continue
   v=$(cat "$f"; printf x) || exit 1
   v=${v%x}
-  case $bools in
-  *" $f "*)
-    case $(printf '%s' "$v" | tr -d ' \t\r\n') in
+  if [ "$t" != STRING ]; then
+    v=$(printf '%s' "$v" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//')
+  fi
+  if [ "$t" = BOOLEAN ]; then
+    case $v in
     1 | t | T | TRUE | true | True) v=true ;;
     0 | f | F | FALSE | false | False) v=false ;;
     *) echo "kfp-argo: BOOLEAN output $f is not a boolean: $v" >&2; exit 1 ;;
     esac
-    ;;
-  esac
+  fi
   case $v in
   *'{'{* | *'%%kfp'* | *"$nl") v=%%kfpb64:$(printf '%s' "$v" | base64 | tr -d '\n')%% ;;
   esac
