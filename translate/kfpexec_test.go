@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kfp-argo/kfp-argo/argo"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -258,5 +260,87 @@ func TestContainerOutputsAsKFPReadsThem(t *testing.T) {
 		if err != nil || string(data) != want {
 			t.Errorf("%s: output file %q (%v), want %q", task, data, err, want)
 		}
+	}
+}
+
+// kfpCorpusRuns are corpus pipelines that exposed runtime-contract bugs (issue #11), run end to end with KFP's real
+// executor. Their components first `pip install kfp==VERSION --no-deps`; the test image stands for one that has
+// kfp installed: a dist-info for that version next to the SDK source makes pip find it without a network, and the
+// SDK source beside the repository is what runs.
+var kfpCorpusRuns = []struct {
+	file   string
+	params map[string]any
+	long   bool // dozens of pods (about 1.5 s each): skipped with -short
+	// want: task -> output -> value as Argo holds it
+	want map[string]map[string]string
+}{
+	{file: "valid/collected_artifacts.yaml", long: true},
+	{file: "valid/critical/pipeline_with_artifact_custom_path.yaml", want: map[string]map[string]string{"validate-input-artifact": {"Output": "true"}}},
+	{file: "valid/critical/pythonic_artifacts_test_pipeline.yaml"},
+	{file: "valid/pythonic_artifacts_with_list_of_artifacts.yaml"},
+	{file: "valid/pythonic_artifacts_with_multiple_returns.yaml"},
+	{file: "valid/pipeline_with_parallelfor_list_artifacts_GH-12033.yaml", long: true},
+	// Writes a BOOLEAN OutputPath as str(True).
+	{file: "valid/preprocess.yaml", params: map[string]any{"message": "hello\n", "input_dict_parameter": `{"a": 1}`, "input_list_parameter": `["x", 2]`},
+		want: map[string]map[string]string{"preprocess": {"output_bool_parameter_path": "true", "output_list_parameter_path": `["x",2]`}}},
+}
+
+func TestKFPExecutorCorpus(t *testing.T) {
+	sdk := kfpSDK(t)
+	if _, err := os.Stat(corpusDir); err != nil {
+		t.Skipf("corpus not found at %s (it lives in ../shared/kfp-ir beside the repository): %v", corpusDir, err)
+	}
+	pin := regexp.MustCompile(`kfp==([0-9][0-9.]*)`)
+	for _, run := range kfpCorpusRuns {
+		t.Run(run.file, func(t *testing.T) {
+			if run.long && testing.Short() {
+				t.Skip("dozens of pods: skipped with -short")
+			}
+			path := filepath.Join(corpusDir, run.file)
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			site := t.TempDir()
+			for _, m := range pin.FindAllStringSubmatch(string(raw), -1) {
+				dist := filepath.Join(site, "kfp-"+m[1]+".dist-info")
+				if err := os.MkdirAll(dist, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dist, "METADATA"), []byte("Metadata-Version: 2.1\nName: kfp\nVersion: "+m[1]+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := LoadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wf, err := Compile(p, Options{Parameters: run.params})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := argo.ValidateWorkflow(wf); err != nil {
+				t.Fatal(err)
+			}
+			r := newArgoRun(t, wf, sdk+":"+site, "PIP_NO_INDEX=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_ROOT_USER_ACTION=ignore")
+			r.run()
+			ran := 0
+			for _, n := range r.nodes {
+				if n.failed {
+					t.Errorf("a task failed")
+				}
+				if !n.skipped {
+					ran++
+				}
+			}
+			for task, outs := range run.want {
+				for name, want := range outs {
+					if n := r.nodes[r.name+"."+task]; n == nil || n.params[name] != want {
+						t.Errorf("%s output %s: %+v, want %q", task, name, n, want)
+					}
+				}
+			}
+			t.Logf("%d tasks ran, pods: %d", ran, len(r.podName))
+		})
 	}
 }
