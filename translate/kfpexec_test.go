@@ -109,18 +109,20 @@ func TestKFPExecutorContract(t *testing.T) {
 // TestKFPExecutorURIs: with the repository known (--artifact-store), components see each artifact's real URI,
 // the repository's bucket and the key Argo uploads to, and KFP's executor reads and writes .path under its local
 // mount of that URI (/s3/BUCKET/KEY), which the wrapper links to the files Argo downloads and uploads. The test
-// writes under /s3 on this machine, as a pod does (in a bucket of its own, removed afterwards).
+// writes under /s3 and /minio on this machine, as a pod does (in a bucket of its own, removed afterwards).
 func TestKFPExecutorURIs(t *testing.T) {
 	sdk := kfpSDK(t)
 	bucket := fmt.Sprintf("kfp-argo-test-%d", time.Now().UnixNano())
-	mount := filepath.Join("/s3", bucket)
-	if err := os.MkdirAll(mount, 0o755); err != nil {
-		t.Skipf("KFP's executor reads remote URIs under /s3, which this machine does not let the test write: %v", err)
+	for _, root := range []string{"/s3", "/minio"} {
+		mount := filepath.Join(root, bucket)
+		if err := os.MkdirAll(mount, 0o755); err != nil {
+			t.Skipf("KFP's executor reads remote URIs under %s, which this machine does not let the test write: %v", root, err)
+		}
+		t.Cleanup(func() {
+			os.RemoveAll(mount)
+			os.Remove(root) // only when empty
+		})
 	}
-	t.Cleanup(func() {
-		os.RemoveAll(mount)
-		os.Remove("/s3") // only when empty
-	})
 	wf := compileFixture(t, "kfp-executor-contract.yaml", Options{ArtifactStore: "s3://" + bucket})
 	r := newArgoRun(t, wf, sdk)
 	r.run()
@@ -147,6 +149,14 @@ func TestKFPExecutorURIs(t *testing.T) {
 	}
 	if data, err := os.ReadFile(r.nodes[r.name+".report-uris"].arts["copy"]); err != nil || string(data) != "Hello, World!" {
 		t.Errorf("uploaded copy: %q, %v", data, err)
+	}
+
+	// Collected artifacts: each item's URI is its producer's key; the executor reads them through the links.
+	wf = compileFixture(t, "kfp-executor-collected.yaml", Options{ArtifactStore: "minio://" + bucket})
+	r = newArgoRun(t, wf, sdk)
+	r.run()
+	if got := r.param(t, "join-datasets", "Output"); got != "1:1,2:2,3:3" {
+		t.Errorf("join-datasets returned %q, want 1:1,2:2,3:3", got)
 	}
 }
 
