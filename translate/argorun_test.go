@@ -331,6 +331,11 @@ func (r *argoRun) one(task wfv1.DAGTask, node string, scope map[string]any) *run
 			r.t.Errorf("task %s (pod %s): output artifact %s: %v", task.Name, pod, a.Name, err)
 			return &runNode{failed: true}
 		}
+		if fi, err := os.Lstat(src); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			// argoexec uploads what is at the path; a link into another folder of the pod is not the data.
+			r.t.Errorf("task %s (pod %s): output artifact %s is a symbolic link", task.Name, pod, a.Name)
+			return &runNode{failed: true}
+		}
 		dst := filepath.Join(r.dir, "store", "pods", pod, a.Name)
 		if a.S3 != nil && a.S3.Key != "" {
 			dst = filepath.Join(r.dir, "store", a.S3.Key)

@@ -99,6 +99,11 @@ func TestKFPExecutorContract(t *testing.T) {
 			t.Errorf("the Python consumer got %q, want the container's text unchanged", got)
 		}
 	})
+	t.Run("input returned as output", func(t *testing.T) {
+		if got := r.param(t, "read-pass-through", "Output"); got != "Hello, World!" {
+			t.Errorf("the consumer read %q", got)
+		}
+	})
 	t.Run("pythonic artifact output", func(t *testing.T) {
 		if got := r.param(t, "read-pythonic", "Output"); got != "pythonic" {
 			t.Errorf("the consumer read %q", got)
@@ -134,6 +139,9 @@ func TestKFPExecutorURIs(t *testing.T) {
 	}
 	if got, want := r.param(t, "report-uris", "out_uri"), "s3://"+bucket+"/kfp-argo/"+uid+"/"+consumer+"/copy"; got != want {
 		t.Errorf("output artifact uri %q, want %q", got, want)
+	}
+	if got := r.param(t, "read-pass-through", "Output"); got != "Hello, World!" {
+		t.Errorf("an input returned as output arrived as %q", got)
 	}
 	// A container component's .uri placeholders: the same URIs, rendered by Argo.
 	pod := r.podName[r.name+".container-uris"]

@@ -166,11 +166,13 @@ def gather(art, path, inputs):
         else:
             os.remove(path)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    if os.path.abspath(src).startswith(inputs):
-        if os.path.isdir(src):
-            shutil.copytree(src, path)
+    real = os.path.realpath(src)
+    if real.startswith(os.path.realpath(inputs) + os.sep):
+        # An input returned as an output (its URI's mount is a link to the input): a copy.
+        if os.path.isdir(real):
+            shutil.copytree(real, path)
         else:
-            shutil.copy2(src, path)
+            shutil.copy2(real, path)
     else:
         shutil.move(src, path)
 
