@@ -99,6 +99,16 @@ func TestKFPExecutorContract(t *testing.T) {
 			t.Errorf("the Python consumer got %q, want the container's text unchanged", got)
 		}
 	})
+	t.Run("typed values", func(t *testing.T) {
+		for name, want := range map[string]string{
+			"i": "9007199254740993", "f": "0.5", "b": "false", "l": `[1,"x {{braces}}"]`, "d": `{"a":{"b":null}}`,
+			"types": "int float bool list dict",
+		} {
+			if got := r.param(t, "typed-values", name); got != want {
+				t.Errorf("typed-values %s = %s, want %s", name, got, want)
+			}
+		}
+	})
 	t.Run("input returned as output", func(t *testing.T) {
 		if got := r.param(t, "read-pass-through", "Output"); got != "Hello, World!" {
 			t.Errorf("the consumer read %q", got)
@@ -360,5 +370,27 @@ func TestKFPExecutorCorpus(t *testing.T) {
 			}
 			t.Logf("%d tasks ran, pods: %d", ran, len(r.podName))
 		})
+	}
+}
+
+// TestKFPExecutorTrickyValues: a pipeline parameter with quotes, newlines, unicode, braces or the inert marker
+// reaches KFP's executor verbatim, and its STRING return value, read back as argoexec reads it, decodes to the
+// same text.
+func TestKFPExecutorTrickyValues(t *testing.T) {
+	sdk := kfpSDK(t)
+	for _, msg := range append(append([]string(nil), tricky...), "ends with a newline\n", "%%kfpb64:aGk=%%") {
+		wf := compileFixture(t, "kfp-executor-contract.yaml", Options{Parameters: map[string]any{"message": msg}})
+		dir := t.TempDir()
+		tmpl := renderTask(t, wf, dagTask(t, wf, "echo-message"), globals(wf, nil), nil)
+		if code, log := runPod(t, tmpl.Container, dir, sdk); code != 0 {
+			t.Fatalf("%q: exit %d: %s", msg, code, log)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "parameters", "Output"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := DecodeValue(strings.TrimSuffix(string(data), "\n")); got != msg {
+			t.Errorf("%q came back as %q", msg, got)
+		}
 	}
 }
