@@ -35,20 +35,24 @@ func TestKFPExecutorCollected(t *testing.T) {
 		t.Fatalf("no pod name exceeds 63 characters: %v", r.podName)
 	}
 	t.Run("collected datasets (pod names > 63 characters)", func(t *testing.T) {
-		if got := r.param(t, "join-datasets", "Output"); got != "1:1,2:2,3:3" {
-			t.Errorf("join-datasets returned %q, want 1:1,2:2,3:3", got)
-		}
+		r.expect(t, "join-datasets", "Output", "1:1,2:2,3:3")
 	})
 	t.Run("collected integers", func(t *testing.T) {
-		if got := r.param(t, "sum-values", "Output"); got != "12" {
-			t.Errorf("sum-values returned %q, want 12", got)
-		}
+		r.expect(t, "sum-values", "Output", "12")
 	})
 	t.Run("collected list pipeline output is typed", func(t *testing.T) {
 		if got := out.params["doubled"]; got != "[2,4,6]" {
 			t.Errorf("pipeline output doubled = %s, want [2,4,6]", got)
 		}
 	})
+}
+
+// expect reports a task output (decoded) other than want.
+func (r *argoRun) expect(t *testing.T, task, name, want string) {
+	t.Helper()
+	if got := r.param(t, task, name); got != want {
+		t.Errorf("%s output %s = %q, want %q", task, name, got, want)
+	}
 }
 
 func (r *argoRun) param(t *testing.T, task, name string) string {
@@ -73,9 +77,7 @@ func TestKFPExecutorContract(t *testing.T) {
 	r := newArgoRun(t, wf, sdk)
 	r.run()
 	t.Run("custom path", func(t *testing.T) {
-		if got := r.param(t, "read-custom-path", "Output"); got != "Hello, World!" {
-			t.Errorf("the consumer read %q, want the data written at the custom path", got)
-		}
+		r.expect(t, "read-custom-path", "Output", "Hello, World!")
 	})
 	t.Run("BOOLEAN written as True", func(t *testing.T) {
 		for _, task := range []string{"flag-file", "flag-container"} {
@@ -90,14 +92,10 @@ func TestKFPExecutorContract(t *testing.T) {
 		}
 	})
 	t.Run("trailing newline", func(t *testing.T) {
-		if got := r.param(t, "echo-newline", "Output"); got != "ends with a newline\n" {
-			t.Errorf("the consumer got %q", got)
-		}
+		r.expect(t, "echo-newline", "Output", "ends with a newline\n")
 	})
 	t.Run("container output that looks inert", func(t *testing.T) {
-		if got := r.param(t, "echo-marker", "Output"); got != "%%kfpb64:aGk=%%" {
-			t.Errorf("the Python consumer got %q, want the container's text unchanged", got)
-		}
+		r.expect(t, "echo-marker", "Output", "%%kfpb64:aGk=%%")
 	})
 	t.Run("typed values", func(t *testing.T) {
 		for name, want := range map[string]string{
@@ -110,14 +108,10 @@ func TestKFPExecutorContract(t *testing.T) {
 		}
 	})
 	t.Run("input returned as output", func(t *testing.T) {
-		if got := r.param(t, "read-pass-through", "Output"); got != "Hello, World!" {
-			t.Errorf("the consumer read %q", got)
-		}
+		r.expect(t, "read-pass-through", "Output", "Hello, World!")
 	})
 	t.Run("pythonic artifact output", func(t *testing.T) {
-		if got := r.param(t, "read-pythonic", "Output"); got != "pythonic" {
-			t.Errorf("the consumer read %q", got)
-		}
+		r.expect(t, "read-pythonic", "Output", "pythonic")
 	})
 }
 

@@ -79,31 +79,21 @@ def parse_meta(raw):
     return doc if isinstance(doc, dict) else {}
 
 
-def linked(uri, path):
-    # KFP's executor reads an artifact at the local mount of its URI (/s3/BUCKET/KEY for s3://BUCKET/KEY), as
-    # KFP's launcher downloads it there: that path is made a link to where Argo put the file. Where the pod
-    # cannot write there, the component gets the local path as URI, as without a known repository.
+def mounted(uri, path, link):
+    # KFP's executor reads and writes an artifact at the local mount of its URI (/s3/BUCKET/KEY for
+    # s3://BUCKET/KEY), as KFP's launcher downloads it there. For an input (link) that path is made a link to
+    # where Argo put the file; for an output its folder is made, and the wrapper moves the data to Argo's path
+    # afterwards. Where the pod cannot write there, the component gets the local path as URI, as without a known
+    # repository.
     local = local_path(uri or "")
     if not uri or local == uri:
         return path
     try:
         os.makedirs(os.path.dirname(local), exist_ok=True)
-        if os.path.lexists(local):
-            os.remove(local)
-        os.symlink(path, local)
-    except OSError as e:
-        sys.stderr.write("kfp-argo: %s: %s; the component gets the local path as URI\n" % (local, e))
-        return path
-    return uri
-
-
-def writable(uri, path):
-    # An output's URI is given when the executor can write at its local mount (it creates the folders itself).
-    local = local_path(uri or "")
-    if not uri or local == uri:
-        return path
-    try:
-        os.makedirs(os.path.dirname(local), exist_ok=True)
+        if link:
+            if os.path.lexists(local):
+                os.remove(local)
+            os.symlink(path, local)
     except OSError as e:
         sys.stderr.write("kfp-argo: %s: %s; the component gets the local path as URI\n" % (local, e))
         return path
@@ -204,7 +194,7 @@ def main(argv):
             for doc in docs_of(meta):
                 if doc.get("producer"):
                     items.append({
-                        "name": a["name"], "uri": linked(doc.get("uri"), os.path.join(a["path"], doc["producer"])),
+                        "name": a["name"], "uri": mounted(doc.get("uri"), os.path.join(a["path"], doc["producer"]), True),
                         "metadata": doc.get("metadata") or {},
                         "type": {"schemaTitle": a["schemaTitle"], "schemaVersion": a.get("schemaVersion", "")},
                     })
@@ -212,7 +202,7 @@ def main(argv):
             continue
         doc = parse_meta(meta)
         arts[a["name"]] = {"artifacts": [{
-            "name": a["name"], "uri": linked(doc.get("uri"), a["path"]), "metadata": doc.get("metadata", {}),
+            "name": a["name"], "uri": mounted(doc.get("uri"), a["path"], True), "metadata": doc.get("metadata", {}),
             "type": {"schemaTitle": a["schemaTitle"], "schemaVersion": a.get("schemaVersion", "")},
         }]}
     if arts:
@@ -220,7 +210,7 @@ def main(argv):
     ei["inputs"] = inputs
     uris = {}
     for a in c.get("outputArtifacts", []):
-        uris[a["name"]] = writable(os.environ.get(a.get("uriEnv", ""), ""), a["path"])
+        uris[a["name"]] = mounted(os.environ.get(a.get("uriEnv", ""), ""), a["path"], False)
         ei["outputs"]["artifacts"][a["name"]]["artifacts"][0]["uri"] = uris[a["name"]]
     for d in c.get("mkdirs", []):
         os.makedirs(d, exist_ok=True)
