@@ -45,6 +45,11 @@ type Options struct {
 	// ArtifactRepositoryRef names the Argo artifact repository: "KEY" (in the artifact-repositories ConfigMap)
 	// or "CONFIGMAP/KEY". Empty means the namespace's default repository.
 	ArtifactRepositoryRef string
+	// ArtifactStore describes the Argo artifact repository the workflow's artifacts go to, as
+	// SCHEME://BUCKET[?endpoint=HOST:PORT&insecure=BOOL&region=R&secret=NAME&accessKeyKey=K&secretKeyKey=K]
+	// (s3, minio or gs; the S3 settings are Argo's S3 artifact fields). With it, artifact URIs are real; with
+	// the S3 settings, importers read other S3 buckets. See docs/compile.md, "Runtime contract".
+	ArtifactStore string
 	// ServiceAccount runs the pods as this service account (spec.serviceAccountName).
 	ServiceAccount string
 	// TTL deletes the workflow this long after it finished (ttlStrategy.secondsAfterCompletion); 0 keeps it.
@@ -71,6 +76,11 @@ type TaskRef struct {
 // Compile translates a loaded pipeline into one Argo Workflow. It is pure: no I/O, same input same output.
 func Compile(p *Pipeline, opts Options) (*wfv1.Workflow, error) {
 	c := &compiler{p: p, s: p.Spec, opts: opts, templateNames: map[string]bool{}, variants: map[string]string{}, building: map[string]bool{}, taskRefs: map[string]TaskRef{}}
+	store, err := parseArtifactStore(opts.ArtifactStore)
+	if err != nil {
+		return nil, err
+	}
+	c.store = store
 	wf, err := c.compile()
 	if err != nil {
 		return nil, inFile(p.File, err)
@@ -88,6 +98,7 @@ type compiler struct {
 	building      map[string]bool              // DAG components being compiled, to report recursion
 	collect       map[string]map[string]string // producer task path -> output artifact -> collected key prefix
 	taskRefs      map[string]TaskRef
+	store         *artifactStore // nil: the repository is not known
 }
 
 // scope is what a DAG template knows: its component, IR path, and how each of its inputs is referenced.
@@ -343,8 +354,11 @@ func (c *compiler) pipelineArtifacts() (map[string]artifactSource, error) {
 			return nil, pathErrorf(path, "the pipeline needs this input artifact: give its location with --input-artifact %s=URI", name)
 		}
 		loc, err := constantLocation(uri)
+		if err == nil && loc.S3 != nil {
+			err = c.store.s3Location(loc.S3, true)
+		}
 		if err != nil {
-			return nil, &Error{Path: path, Err: err}
+			return nil, &Error{Path: path, Err: fmt.Errorf("--input-artifact %s=%s: %w", name, uri, err)}
 		}
 		// An artifact given to the run from outside has no producer metadata: an empty document.
 		locs[name] = artifactSource{location: &loc, meta: `{"metadata":{}}`}
@@ -892,6 +906,18 @@ func (c *compiler) dagOutputs(sc scope, tmpl *wfv1.Template) error {
 		sel := o.ValueFromParameter
 		if sc.virtual[sel.ProducerSubtask] != nil {
 			return pathErrorf(op, "an importer has no output parameters")
+		}
+		if sc.path == "root" {
+			// A pipeline output collected from a loop: Argo's aggregate holds strings ("2"); the run record shows
+			// the typed list KFP's dsl.Collected makes ([2,4,6]).
+			conv, collected, err := c.collected(sc.tasks[sel.ProducerSubtask], sel.OutputParameterKey, "tasks["+exprString(fieldName(sel.ProducerSubtask))+"].outputs.parameters["+exprString(paramName(sel.OutputParameterKey))+"]")
+			if err != nil {
+				return pathErrorf(op, "%v", err)
+			}
+			if collected {
+				tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{Name: paramName(name), ValueFrom: &wfv1.ValueFrom{Expression: "toJson(" + conv + ")", Default: wfv1.AnyStringPtr(noneValue)}})
+				continue
+			}
 		}
 		// A producer under a condition may be skipped: Argo then fails the DAG's output unless it has a
 		// default, and KFP sees the output as not given.

@@ -122,7 +122,7 @@ func (c *compiler) operand(sc scope, t *TaskSpec, comp *ComponentSpec, name stri
 	case TypeDouble:
 		return "float(" + ref + ")", nil
 	case TypeBoolean:
-		return "(" + ref + " == 'true')", nil
+		return boolExpr(ref), nil
 	case TypeList, TypeStruct:
 		return "fromJSON(" + ref + ")", nil
 	}
@@ -311,4 +311,10 @@ func (p *celParser) primary() (string, error) {
 		}
 	}
 	return "", fmt.Errorf("unexpected %q", tok.text)
+}
+
+// boolExpr reads a BOOLEAN value the way KFP's launcher does (Go's strconv.ParseBool of the trimmed text), so a
+// value written as True by a component that no wrapper or launcher normalises still counts as true.
+func boolExpr(x string) string {
+	return "(sprig.trim(string(" + x + ")) in ['1', 't', 'T', 'TRUE', 'true', 'True'])"
 }

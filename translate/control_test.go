@@ -118,3 +118,20 @@ func TestSubPipelineAndRetry(t *testing.T) {
 		t.Errorf("task-names annotation: %v", refs)
 	}
 }
+
+// TestBooleanConditionsAcceptWhatKFPAccepts: a BOOLEAN that reaches a condition in another spelling than the
+// canonical one (a container without a command, which no launcher normalises) is read as KFP's launcher reads
+// it, with Go's strconv.ParseBool of the trimmed text.
+func TestBooleanConditionsAcceptWhatKFPAccepts(t *testing.T) {
+	wf := compileFixture(t, "kfp-executor-contract.yaml", Options{})
+	cond := dagTask(t, wf, "condition-1")
+	for value, want := range map[string]string{
+		"true": "true", "True": "true", "TRUE": "true", "t": "true", "T": "true", "1": "true", " True\n": "true",
+		"false": "false", "False": "false", "FALSE": "false", "f": "false", "0": "false", "yes": "false",
+	} {
+		scope := map[string]any{"tasks.flag-file.outputs.parameters.flag": value}
+		if got := whenOf(t, cond, scope); got != want {
+			t.Errorf("flag %q: when = %s, want %s", value, got, want)
+		}
+	}
+}

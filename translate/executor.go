@@ -14,10 +14,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// Paths inside the pod (DESIGN.md, "Runtime contract"): everything kfp-argo adds lives under one root.
+// Paths inside the pod (DESIGN.md, "Runtime contract"): everything kfp-argo adds lives under one root. The
+// executor output file has a folder of its own: KFP's executor takes that folder as the task root, under which
+// dsl.get_uri(suffix) puts pythonic artifacts, so that no suffix meets kfp-argo's own folders.
 const (
 	podRoot            = "/tmp/kfp"
-	executorOutputFile = podRoot + "/executor_output.json"
+	taskRoot           = podRoot + "/task"
+	executorOutputFile = taskRoot + "/executor_output.json"
 )
 
 func paramFile(n string) string   { return podRoot + "/parameters/" + paramName(n) }
@@ -64,6 +67,7 @@ type contract struct {
 	OutputParameters   []contractOutParm `json:"outputParameters,omitempty"`
 	OutputArtifacts    []contractOutArt  `json:"outputArtifacts,omitempty"`
 	ExecutorOutputFile string            `json:"executorOutputFile"`
+	InputsRoot         string            `json:"inputsRoot"`
 	Mkdirs             []string          `json:"mkdirs"`
 }
 
@@ -90,6 +94,7 @@ type contractOutParm struct {
 
 type contractOutArt struct {
 	Name        string `json:"name"`
+	URIEnv      string `json:"uriEnv,omitempty"`
 	Path        string `json:"path"`
 	MetaPath    string `json:"metaPath"`
 	SchemaTitle string `json:"schemaTitle"`
@@ -119,7 +124,7 @@ func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *
 	name := c.reserveName(compName)
 	c.variants[key] = name
 
-	tmpl, err := c.buildContainer(name, comp, ctr, given, collect, modelCars, ep)
+	tmpl, err := c.buildContainer(name, compName, comp, ctr, given, collect, modelCars, ep)
 	if err != nil {
 		return "", err
 	}
@@ -149,7 +154,7 @@ func applyRetry(tmpl *wfv1.Template, retry *RetryPolicy, tp string) error {
 	return nil
 }
 
-func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *ContainerSpec, given map[string]bool, collect map[string]string, modelCars map[string]bool, ep string) (wfv1.Template, error) {
+func (c *compiler) buildContainer(name, compName string, comp *ComponentSpec, ctr *ContainerSpec, given map[string]bool, collect map[string]string, modelCars map[string]bool, ep string) (wfv1.Template, error) {
 	tmpl := wfv1.Template{Name: name}
 	in := comp.InputDefinitions
 	if in == nil {
@@ -170,6 +175,7 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 	ct := contract{
 		ExecutorInput:      map[string]any{},
 		ExecutorOutputFile: executorOutputFile,
+		InputsRoot:         podRoot + "/artifacts/in/",
 	}
 	mkdirs := map[string]bool{}
 	var env []apiv1.EnvVar
@@ -228,19 +234,23 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 		}
 	}
 	outParams := map[string]any{}
+	var outFiles []string
 	for _, n := range sortedMapKeys(out.Parameters) {
 		def := out.Parameters[n]
+		outFiles = append(outFiles, def.ParameterType+":"+paramFile(n))
 		tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{Name: paramName(n), ValueFrom: &wfv1.ValueFrom{Path: paramFile(n)}})
 		mkdirs[podRoot+"/parameters"] = true
 		outParams[n] = map[string]any{"outputFile": paramFile(n)}
 		ct.OutputParameters = append(ct.OutputParameters, contractOutParm{Name: n, Type: def.ParameterType, Path: paramFile(n)})
 	}
 	outArts := map[string]any{}
+	outURIs := map[string]string{}
 	var metaFiles []string
 	for _, n := range sortedMapKeys(out.Artifacts) {
 		def := out.Artifacts[n]
 		if def.IsArtifactList {
-			return tmpl, unsupported(fmt.Sprintf("outputDefinitions.artifacts[%q].isArtifactList", n), "artifact list outputs")
+			// Argo uploads one artifact per output path; KFP's executor would return several (-> List[Dataset]).
+			return tmpl, unsupported(fmt.Sprintf("components[%q].outputDefinitions.artifacts[%q].isArtifactList", compName, n), "artifact list outputs of an executor")
 		}
 		oa := wfv1.Artifact{
 			Name:     paramName(n),
@@ -248,8 +258,16 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 			Archive:  &wfv1.ArchiveStrategy{None: &wfv1.NoneStrategy{}},
 			Optional: metricsSchemas[def.ArtifactType.SchemaTitle],
 		}
+		uri := ""
 		if prefix, ok := collect[n]; ok {
 			oa.S3 = &wfv1.S3Artifact{Key: prefix + "/{{pod.name}}"}
+			if c.store != nil && c.store.scheme != "gs" {
+				uri = c.store.uri(oa.S3.Key)
+			}
+		} else if c.store != nil {
+			// With the repository known, the key is fixed here so that the URI components see is where Argo
+			// uploads (a key-only location: Argo takes the rest from the repository).
+			oa.ArtifactLocation, uri = c.store.output(n)
 		}
 		tmpl.Outputs.Artifacts = append(tmpl.Outputs.Artifacts, oa)
 		tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{
@@ -258,14 +276,20 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 		})
 		mkdirs[podRoot+"/artifacts/out/"+paramName(n)] = true
 		mkdirs[podRoot+"/meta"] = true
-		metaFiles = append(metaFiles, metaFile(n))
+		metaFiles = append(metaFiles, metaFile(n)+"|"+uri)
+		outURIs[n] = uri
 		outArts[n] = map[string]any{"artifacts": []any{map[string]any{
 			"name":     n,
 			"uri":      outArtifact(n),
 			"metadata": map[string]any{},
 			"type":     map[string]any{"schemaTitle": def.ArtifactType.SchemaTitle, "schemaVersion": def.ArtifactType.SchemaVersion},
 		}}}
-		ct.OutputArtifacts = append(ct.OutputArtifacts, contractOutArt{Name: n, Path: outArtifact(n), MetaPath: metaFile(n), SchemaTitle: def.ArtifactType.SchemaTitle})
+		oc := contractOutArt{Name: n, Path: outArtifact(n), MetaPath: metaFile(n), SchemaTitle: def.ArtifactType.SchemaTitle}
+		if uri != "" && python {
+			oc.URIEnv = fmt.Sprintf("KFP_ARGO_OUT_URI_%d", len(ct.OutputArtifacts))
+			env = append(env, apiv1.EnvVar{Name: oc.URIEnv, Value: uri})
+		}
+		ct.OutputArtifacts = append(ct.OutputArtifacts, oc)
 	}
 	outputs := map[string]any{"outputFile": executorOutputFile}
 	if len(outParams) > 0 {
@@ -275,9 +299,13 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 		outputs["artifacts"] = outArts
 	}
 	ct.ExecutorInput["outputs"] = outputs
+	if python {
+		// Pythonic artifacts are written straight into the task root (dsl.get_uri()): it must exist.
+		mkdirs[taskRoot] = true
+	}
 	ct.Mkdirs = sortedMapKeys(mkdirs)
 
-	resolve := c.templateResolver(comp, python, modelCars, ep)
+	resolve := c.templateResolver(comp, python, modelCars, outURIs, ep)
 	present := func(n string) (bool, error) { return given[n], nil }
 	var command, args []string
 	for i, s := range ctr.Command {
@@ -302,6 +330,11 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 		}
 		env = append(env, apiv1.EnvVar{Name: e.Name, Value: v})
 	}
+	if len(out.Artifacts) > 0 && (python || len(command) > 0) {
+		// The metadata documents name the producing pod: Argo's pod name, which the hostname is only the first
+		// 63 characters of.
+		env = append(env, apiv1.EnvVar{Name: "KFP_ARGO_POD", Value: "{{pod.name}}"})
+	}
 	container := &apiv1.Container{Image: ctr.Image}
 	switch {
 	case python:
@@ -321,7 +354,7 @@ func (c *compiler) buildContainer(name string, comp *ComponentSpec, ctr *Contain
 		for _, kv := range []struct {
 			name   string
 			values []string
-		}{{"KFP_ARGO_MKDIRS", ct.Mkdirs}, {"KFP_ARGO_META_FILES", metaFiles}, {"KFP_ARGO_DECODE_ENV", decodeEnv}} {
+		}{{"KFP_ARGO_MKDIRS", ct.Mkdirs}, {"KFP_ARGO_META_FILES", metaFiles}, {"KFP_ARGO_DECODE_ENV", decodeEnv}, {"KFP_ARGO_OUT_PARAMS", outFiles}} {
 			if len(kv.values) > 0 {
 				env = append(env, apiv1.EnvVar{Name: kv.name, Value: strings.Join(kv.values, " ")})
 			}
@@ -503,6 +536,16 @@ func containerResources(r *ResourceSpec, ep string) (apiv1.ResourceRequirements,
 	return out, string(patch), err
 }
 
+// inputURI is the Argo text of an input artifact's URI: the one its metadata document names (the producer's
+// upload location, an importer's URI), or the local path when the document names none.
+func inputURI(n string) string {
+	m := fmt.Sprintf("inputs.parameters[%s]", exprString(MetadataParameterPrefix+paramName(n)))
+	// The marker is spelled in two parts: the argument must not look inert before Argo renders it.
+	marker := fmt.Sprintf("('%s' + '%s')", inertPrefix[:5], inertPrefix[5:])
+	doc := fmt.Sprintf("fromJSON(%[1]s startsWith %[2]s ? sprig.b64dec(sprig.trimSuffix('%[3]s', sprig.trimPrefix(%[2]s, %[1]s))) : %[1]s)", m, marker, inertSuffix)
+	return fmt.Sprintf("{{=sprig.default(%s, sprig.dig('uri', '', %s))}}", exprString(inArtifact(n)), doc)
+}
+
 // listPlaceholderRE finds the whole-list placeholder of an input artifact list, {{$.inputs.artifacts['x']}}.
 var listPlaceholderRE = regexp.MustCompile(`\{\{\$\.inputs\.artifacts\[(?:'[^']*'|"[^"]*")\]\}\}`)
 
@@ -510,7 +553,7 @@ var listPlaceholderRE = regexp.MustCompile(`\{\{\$\.inputs\.artifacts\[(?:'[^']*
 func listToken(name string) string { return "%%kfplist:" + name + "%%" }
 
 // templateResolver maps placeholders of a component's command line to Argo text inside its template.
-func (c *compiler) templateResolver(comp *ComponentSpec, python bool, modelCars map[string]bool, ep string) resolveFunc {
+func (c *compiler) templateResolver(comp *ComponentSpec, python bool, modelCars map[string]bool, outURIs map[string]string, ep string) resolveFunc {
 	return func(ph placeholder, raw string) (string, error) {
 		switch {
 		case ph.whole:
@@ -541,6 +584,9 @@ func (c *compiler) templateResolver(comp *ComponentSpec, python bool, modelCars 
 				if modelCars[ph.name] {
 					return strings.TrimSuffix(inArtifact(ph.name), "/data"), nil
 				}
+				if ph.attr == "uri" {
+					return inputURI(ph.name), nil
+				}
 				return inArtifact(ph.name), nil
 			case "":
 				if !inputArtifact(comp, ph.name).IsArtifactList {
@@ -559,7 +605,12 @@ func (c *compiler) templateResolver(comp *ComponentSpec, python bool, modelCars 
 				return "", fmt.Errorf("placeholder %s: no output artifact %q", raw, ph.name)
 			}
 			switch ph.attr {
-			case "path", "uri":
+			case "uri":
+				if uri := outURIs[ph.name]; uri != "" {
+					return uri, nil
+				}
+				return outArtifact(ph.name), nil
+			case "path":
 				return outArtifact(ph.name), nil
 			case "metadata":
 				return "{}", nil

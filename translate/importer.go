@@ -69,6 +69,9 @@ func (c *compiler) importer(sc scope, t *TaskSpec, comp *ComponentSpec, tp strin
 			break
 		}
 		loc, err := constantLocation(s)
+		if err == nil && loc.S3 != nil {
+			err = c.store.s3Location(loc.S3, true)
+		}
 		if err != nil {
 			return nil, &Error{Path: uriPath + ".constant", Err: err}
 		}
@@ -79,7 +82,7 @@ func (c *compiler) importer(sc scope, t *TaskSpec, comp *ComponentSpec, tp strin
 		if err != nil {
 			return nil, err
 		}
-		known := c.knownValue(sc, t, name)
+		known, computed := strings.CutPrefix(c.knownValue(sc, t, name), computedURI)
 		if known == "" {
 			return nil, pathErrorf(uriPath+".runtimeParameter", "the URI's scheme must be known when compiling: give input %q a default or a value", name)
 		}
@@ -88,6 +91,14 @@ func (c *compiler) importer(sc scope, t *TaskSpec, comp *ComponentSpec, tp strin
 			break
 		}
 		loc, err := runtimeLocation(known+"bucket/key", expr)
+		if err == nil && loc.S3 != nil {
+			// A URI a task computes names an artifact of this workflow (an artifact's .uri): it is in the
+			// repository's bucket, which Argo fills in. Any other bucket known only at run time needs the
+			// endpoint and credentials.
+			if !computed || (c.store != nil && c.store.s3 != nil) {
+				err = c.store.s3Location(loc.S3, false)
+			}
+		}
 		if err != nil {
 			return nil, &Error{Path: uriPath + ".runtimeParameter", Err: err}
 		}
@@ -101,10 +112,28 @@ func (c *compiler) importer(sc scope, t *TaskSpec, comp *ComponentSpec, tp strin
 	if err != nil {
 		return nil, pathErrorf(ep+".metadata", "%v", err)
 	}
-	if dynamic {
+	// The document carries the URI too: components see it as the artifact's .uri (a model car has its files,
+	// not a URI, in the pod).
+	uri := ""
+	switch {
+	case imp.image != "":
+	case spec.ArtifactURI.RuntimeParameter != "":
+		uri, _, _ = inputExpr(spec.ArtifactURI.RuntimeParameter, uriPath)
+		dynamic = true
+	default:
+		uri = exprString(inert(spec.ArtifactURI.Constant.(string)))
+	}
+	switch {
+	case dynamic && uri != "":
+		imp.metadata = "{{=toJson(sprig.dict('metadata', " + meta + ", 'uri', " + uri + "))}}"
+	case dynamic:
 		imp.metadata = "{{=toJson(sprig.dict('metadata', " + meta + "))}}"
-	} else {
-		text, err := compactJSON(map[string]any{"metadata": inertAll(spec.Metadata)})
+	default:
+		doc := map[string]any{"metadata": inertAll(spec.Metadata)}
+		if imp.image == "" {
+			doc["uri"] = inert(spec.ArtifactURI.Constant.(string))
+		}
+		text, err := compactJSON(doc)
 		if err != nil {
 			return nil, err
 		}
@@ -113,7 +142,11 @@ func (c *compiler) importer(sc scope, t *TaskSpec, comp *ComponentSpec, tp strin
 	return imp, nil
 }
 
-// knownValue is the URI scheme of an importer input when it is known at compile time, as "scheme://".
+// computedURI marks, in the known schemes, a URI that a task of the workflow computes.
+const computedURI = "computed:"
+
+// knownValue is the URI scheme of an importer input when it is known at compile time, as "scheme://"; a URI
+// computed by a task has the computedURI prefix.
 func (c *compiler) knownValue(sc scope, t *TaskSpec, name string) string {
 	return c.knownSchemes(sc, t)[name]
 }
@@ -140,8 +173,8 @@ func (c *compiler) knownSchemes(sc scope, t *TaskSpec) map[string]string {
 			v = sc.schemes[ip.ComponentInputParameter]
 		case ip.TaskOutputParameter != nil:
 			// A URI a task computes is never known when compiling: it is taken to be in the pipeline root's
-			// store (KFP's default root is minio://, an S3 store).
-			v = c.pipelineRootScheme()
+			// store (KFP's default root is minio://, an S3 store), marked as computed.
+			v = computedURI + c.pipelineRootScheme()
 		}
 		if scheme, _, ok := strings.Cut(v, "://"); ok && scheme != "" {
 			out[name] = scheme + "://"

@@ -203,7 +203,7 @@ func (c *compiler) typedOutput(producer *TaskSpec, key, x string, depth int) (st
 	case TypeDouble:
 		return "float(" + x + ")", false, nil
 	case TypeBoolean:
-		return fmt.Sprintf("(%[1]s == true || %[1]s == 'true')", x), false, nil
+		return boolExpr(x), false, nil
 	case TypeList, TypeStruct:
 		return asJSON(x), false, nil
 	}

@@ -249,7 +249,7 @@ func TestPythonContract(t *testing.T) {
 			if err := json.Unmarshal([]byte(outputs["tasks.produce.outputs.parameters."+MetadataParameterPrefix+"metrics"]), &meta); err != nil {
 				t.Fatal(err)
 			}
-			if m, _ := meta["metadata"].(map[string]any); m["accuracy"] != 0.9 || meta["producer"] != "pod-test" || meta["schemaTitle"] != "system.Metrics" {
+			if m, _ := meta["metadata"].(map[string]any); m["accuracy"] != 0.9 || meta["producer"] != "pod-produce" || meta["schemaTitle"] != "system.Metrics" {
 				t.Errorf("metrics metadata document = %v", meta)
 			}
 			for _, a := range produce.Outputs.Artifacts {

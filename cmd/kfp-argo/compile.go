@@ -20,6 +20,9 @@ import (
 	"github.com/kfp-argo/kfp-argo/translate"
 )
 
+// artifactStoreUsage documents --artifact-store (translate.Options.ArtifactStore).
+const artifactStoreUsage = "the Argo artifact repository's bucket as SCHEME://BUCKET (s3, minio, gs), for real artifact URIs; with ?endpoint=HOST:PORT&insecure=BOOL&region=R&secret=NAME, importers can read other S3 buckets"
+
 type compileOptions struct {
 	params       []string
 	artifacts    []string
@@ -27,6 +30,7 @@ type compileOptions struct {
 	output       string
 	noCache      bool
 	artifactRepo string
+	store        string
 	name         string
 	generateName string
 	namespace    string
@@ -87,6 +91,7 @@ func newCompileCommand() *cobra.Command {
 	f.StringVarP(&o.output, "output", "o", "yaml", "output format: yaml or json")
 	f.BoolVar(&o.noCache, "no-cache", false, "turn caching (Argo memoization) off for every task")
 	f.StringVar(&o.artifactRepo, "artifact-repository-ref", "", "Argo artifact repository: KEY or CONFIGMAP/KEY (default: the namespace's default)")
+	f.StringVar(&o.store, "artifact-store", "", artifactStoreUsage)
 	f.StringVar(&o.name, "name", "", "workflow name (default: generated from the pipeline name)")
 	f.StringVar(&o.generateName, "generate-name", "", "workflow generateName prefix")
 	f.StringVarP(&o.namespace, "namespace", "n", "", "namespace to set on the workflow")
@@ -193,6 +198,7 @@ func (o *compileOptions) run(cmd *cobra.Command, file string) error {
 		InputArtifacts:        artifacts,
 		NoCache:               o.noCache,
 		ArtifactRepositoryRef: o.artifactRepo,
+		ArtifactStore:         o.store,
 		Name:                  o.name,
 		GenerateName:          o.generateName,
 		Namespace:             o.namespace,

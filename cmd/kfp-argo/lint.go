@@ -98,7 +98,7 @@ func (o *lintOptions) lint(ctx context.Context, file string, target argo.Version
 	if in := p.Spec.Root.InputDefinitions; in != nil {
 		for name, def := range in.Artifacts {
 			if !def.IsOptional && !def.IsArtifactList {
-				opts.InputArtifacts[name] = "s3://kfp-argo-lint/" + name
+				opts.InputArtifacts[name] = "gs://kfp-argo-lint/" + name
 			}
 		}
 		for name, def := range in.Parameters {

@@ -38,7 +38,7 @@ func compileArgs(t *testing.T, file, kind string) []string {
 	if in := p.Spec.Root.InputDefinitions; in != nil {
 		for name, def := range in.Artifacts {
 			if !def.IsOptional && !def.IsArtifactList {
-				args = append(args, "--input-artifact", name+"=s3://bucket/"+name)
+				args = append(args, "--input-artifact", name+"=gs://bucket/"+name)
 			}
 		}
 		for name, def := range in.Parameters {
@@ -131,7 +131,7 @@ func assertRoundTrip(t *testing.T, file, format, out string) {
 	if in := p.Spec.Root.InputDefinitions; in != nil {
 		for name, def := range in.Artifacts {
 			if !def.IsOptional && !def.IsArtifactList {
-				opts.InputArtifacts[name] = "s3://bucket/" + name
+				opts.InputArtifacts[name] = "gs://bucket/" + name
 			}
 		}
 	}

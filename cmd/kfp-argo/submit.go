@@ -34,6 +34,7 @@ type submitOptions struct {
 	noCache      bool
 	artifacts    []string
 	artifactRepo string
+	store        string
 }
 
 func newSubmitCommand(e *env) *cobra.Command {
@@ -64,6 +65,7 @@ Argo Workflow manifest, which is tracked as a run without translation (-p then s
 	f.BoolVar(&o.noCache, "no-cache", false, "turn caching (Argo memoization) off for every task")
 	f.StringArrayVar(&o.artifacts, "input-artifact", nil, "pipeline input artifact NAME=URI (repeatable)")
 	f.StringVar(&o.artifactRepo, "artifact-repository-ref", "", "Argo artifact repository: KEY or CONFIGMAP/KEY")
+	f.StringVar(&o.store, "artifact-store", "", artifactStoreUsage)
 	return cmd
 }
 
@@ -141,8 +143,8 @@ func (o *submitOptions) workflow(file string) (*wfv1.Workflow, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(o.artifacts) > 0 || o.noCache || o.artifactRepo != "" {
-			return nil, fmt.Errorf("%s is an Argo Workflow: --input-artifact, --no-cache and --artifact-repository-ref apply to pipelines only", file)
+		if len(o.artifacts) > 0 || o.noCache || o.artifactRepo != "" || o.store != "" {
+			return nil, fmt.Errorf("%s is an Argo Workflow: --input-artifact, --no-cache, --artifact-repository-ref and --artifact-store apply to pipelines only", file)
 		}
 		return plain, setWorkflowArguments(plain, o.params, o.paramsFile)
 	}
@@ -164,7 +166,7 @@ func (o *submitOptions) workflow(file string) (*wfv1.Workflow, error) {
 	}
 	// Values from -p go through the compiler: typed per the IR, "{{" made inert (translate.Options).
 	wf, err := translate.Compile(p, translate.Options{Parameters: params, InputArtifacts: artifacts, NoCache: o.noCache,
-		ArtifactRepositoryRef: o.artifactRepo})
+		ArtifactRepositoryRef: o.artifactRepo, ArtifactStore: o.store})
 	if err != nil {
 		return nil, err
 	}

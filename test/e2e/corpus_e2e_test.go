@@ -509,8 +509,9 @@ func sampleParameters(p *translate.Pipeline) map[string]any {
 	return out
 }
 
-// sampleInputArtifacts locates every required root input artifact in the
-// configured bucket (never read: pods don't run).
+// sampleInputArtifacts locates every required root input artifact in a
+// GCS bucket (never read: pods don't run; an S3 location in another bucket
+// than the repository's would need compile's --artifact-store).
 func sampleInputArtifacts(p *translate.Pipeline) map[string]string {
 	out := map[string]string{}
 	if p.Spec.Root == nil || p.Spec.Root.InputDefinitions == nil {
@@ -518,7 +519,7 @@ func sampleInputArtifacts(p *translate.Pipeline) map[string]string {
 	}
 	for name, a := range p.Spec.Root.InputDefinitions.Artifacts {
 		if !a.IsOptional {
-			out[name] = "s3://" + cluster.ArtifactBucket + "/inputs/" + name
+			out[name] = "gs://" + cluster.ArtifactBucket + "/inputs/" + name
 		}
 	}
 	return out

@@ -1,7 +1,10 @@
 # kfp-argo launcher for container components (see DESIGN.md, "Runtime contract").
 # Decodes values that kfp-argo carried in inert form (%%kfpb64:<base64>%%, because Argo evaluates
-# double braces in every value),
-# creates the folders of output files, then execs the component's own command: exit code and signals are its own.
+# double braces in every value), creates the folders of output files, then runs the component's own command:
+# exec'd when it has no output parameters, so that exit code and signals are its own; otherwise as a child whose
+# signals it forwards and whose exit code it returns, and after a zero exit it puts each output parameter file in
+# the canonical encoding (BOOLEAN as true/false; inert when the text holds double braces, looks inert, or ends
+# in a newline, which argoexec would trim).
 kfp_decode() {
   s=$1; out=
   while :; do
@@ -21,8 +24,10 @@ kfp_decode() {
 }
 for d in $KFP_ARGO_MKDIRS; do mkdir -p "$d" || exit 1; done
 # Each output artifact gets a metadata document naming this pod, so a consumer's cache key changes when the
-# artifact was produced again.
-for m in $KFP_ARGO_META_FILES; do printf '{"metadata":{},"producer":"%s"}' "${HOSTNAME:-}" > "$m" || exit 1; done
+# artifact was produced again, and its URI when the repository is known (entries are FILE|URI).
+for m in $KFP_ARGO_META_FILES; do
+  printf '{"metadata":{},"producer":"%s","uri":"%s"}' "${KFP_ARGO_POD:-}" "${m#*|}" > "${m%%|*}" || exit 1
+done
 for v in $KFP_ARGO_DECODE_ENV; do
   eval "x=\${$v}"
   x=$(kfp_decode "$x"); export "$v=${x%x}"
@@ -33,5 +38,43 @@ while [ "$n" -gt 0 ]; do
   case $a in *'%%kfpb64:'*) a=$(kfp_decode "$a"); a=${a%x} ;; esac
   set -- "$@" "$a"
 done
-unset KFP_ARGO_MKDIRS KFP_ARGO_DECODE_ENV KFP_ARGO_META_FILES
-exec "$@"
+outs=$KFP_ARGO_OUT_PARAMS
+unset KFP_ARGO_MKDIRS KFP_ARGO_DECODE_ENV KFP_ARGO_META_FILES KFP_ARGO_OUT_PARAMS
+[ -n "$outs" ] || exec "$@"
+"$@" 0<&0 &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null' TERM
+trap 'kill -INT "$child" 2>/dev/null' INT
+trap 'kill -HUP "$child" 2>/dev/null' HUP
+while :; do
+  wait "$child"; rc=$?
+  # A trapped signal interrupts wait; the child (perhaps a zombie by now) is then waited for again.
+  if [ "$rc" -gt 128 ] && kill -0 "$child" 2>/dev/null; then continue; fi
+  break
+done
+[ "$rc" -eq 0 ] || exit "$rc"
+nl='
+'
+# Entries are TYPE:FILE. STRING keeps its exact text; other types are read as KFP's launcher reads them, with
+# surrounding whitespace trimmed (echo's newline included).
+for e in $outs; do
+  t=${e%%:*} f=${e#*:}
+  [ -f "$f" ] || continue
+  v=$(cat "$f"; printf x) || exit 1
+  v=${v%x}
+  if [ "$t" != STRING ]; then
+    v=$(printf '%s' "$v" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//')
+  fi
+  if [ "$t" = BOOLEAN ]; then
+    case $v in
+    1 | t | T | TRUE | true | True) v=true ;;
+    0 | f | F | FALSE | false | False) v=false ;;
+    *) echo "kfp-argo: BOOLEAN output $f is not a boolean: $v" >&2; exit 1 ;;
+    esac
+  fi
+  case $v in
+  *'{'{* | *'%%kfp'* | *"$nl") v=%%kfpb64:$(printf '%s' "$v" | base64 | tr -d '\n')%% ;;
+  esac
+  printf '%s' "$v" > "$f" || exit 1
+done
+exit 0
