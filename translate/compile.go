@@ -566,7 +566,10 @@ func (c *compiler) dagTask(sc scope, tn string, t *TaskSpec, tp string) (wfv1.DA
 			}
 			return task, unsupported(fmt.Sprintf("deploymentSpec.executors[%q].%s", comp.ExecutorLabel, kind), kind+" executors")
 		}
-		cache := !c.opts.NoCache && t.CachingOptions != nil && t.CachingOptions.EnableCache
+		var cache *CachingOptions
+		if !c.opts.NoCache && t.CachingOptions != nil && t.CachingOptions.EnableCache {
+			cache = t.CachingOptions
+		}
 		pc, err := c.taskPlatform(sc, t, comp, tp)
 		if err != nil {
 			return task, err

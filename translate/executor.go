@@ -1,7 +1,9 @@
 package translate
 
 import (
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -102,7 +104,7 @@ type contractOutArt struct {
 
 // containerTemplate returns the name of the template that runs a container component, creating it on first
 // use. Tasks share a template unless caching or the inputs an IfPresent placeholder tests differ.
-func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *ContainerSpec, cache bool, given, modelCars map[string]bool, retry *RetryPolicy, pc *podConfig, tp string) (string, error) {
+func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *ContainerSpec, cache *CachingOptions, given, modelCars map[string]bool, retry *RetryPolicy, pc *podConfig, tp string) (string, error) {
 	ep := fmt.Sprintf("deploymentSpec.executors[%q].container", comp.ExecutorLabel)
 	if ctr.Lifecycle != nil {
 		return "", unsupported(ep+".lifecycle", "container lifecycle hooks")
@@ -111,7 +113,7 @@ func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *
 	tested := ifPresentInputs(items)
 	// A task whose outputs are collected writes them under its own prefix: a template of its own.
 	collect := c.collect[tp]
-	key := fmt.Sprintf("%s|cache=%v|retry=%s|platform=%s|collect=%s|oci=%s", compName, cache, digestOf(retry), pc.key, digestOf(collect), digestOf(modelCars))
+	key := fmt.Sprintf("%s|cache=%s|retry=%s|platform=%s|collect=%s|oci=%s", compName, digestOf(cache), digestOf(retry), pc.key, digestOf(collect), digestOf(modelCars))
 	for _, n := range tested {
 		if inputParam(comp, n) == nil && inputArtifact(comp, n) == nil {
 			return "", pathErrorf(ep, "IfPresent names %q, which is not an input of component %q", n, compName)
@@ -131,8 +133,8 @@ func (c *compiler) containerTemplate(compName string, comp *ComponentSpec, ctr *
 	if err := pc.apply(&tmpl); err != nil {
 		return "", err
 	}
-	if cache {
-		tmpl.Memoize = c.memoize(comp, ctr, tmpl)
+	if cache != nil {
+		tmpl.Memoize = c.memoize(compName, comp, ctr, tmpl, cache.CacheKey)
 	}
 	if err := applyRetry(&tmpl, retry, tp); err != nil {
 		return "", err
@@ -623,13 +625,22 @@ func (c *compiler) templateResolver(comp *ComponentSpec, python bool, modelCars 
 // memoize maps KFP caching to Argo memoization. The key is a sha256 over everything that makes a result
 // reusable: the component (image, command, args, env, interface) fixed at compile time, and every input value,
 // including the metadata documents that name the pods which produced the input artifacts.
-func (c *compiler) memoize(comp *ComponentSpec, ctr *ContainerSpec, tmpl wfv1.Template) *wfv1.Memoize {
-	static := digestOf(ctr, comp.InputDefinitions, comp.OutputDefinitions)
-	refs := make([]string, 0, len(tmpl.Inputs.Parameters))
-	for _, p := range tmpl.Inputs.Parameters {
-		refs = append(refs, fmt.Sprintf("inputs.parameters['%s']", p.Name))
+//
+// A task's custom cache key (cachingOptions.cacheKey) replaces all of that, as in KFP: the key is the component's
+// name and the custom key, fixed at compile time (hashed, so no user text reaches Argo's template engine).
+func (c *compiler) memoize(compName string, comp *ComponentSpec, ctr *ContainerSpec, tmpl wfv1.Template, custom string) *wfv1.Memoize {
+	var key string
+	if custom != "" {
+		sum := sha256.Sum256([]byte(compName + "\x00" + custom))
+		key = hex.EncodeToString(sum[:])
+	} else {
+		static := digestOf(ctr, comp.InputDefinitions, comp.OutputDefinitions)
+		refs := make([]string, 0, len(tmpl.Inputs.Parameters))
+		for _, p := range tmpl.Inputs.Parameters {
+			refs = append(refs, fmt.Sprintf("inputs.parameters['%s']", p.Name))
+		}
+		key = fmt.Sprintf("{{=sprig.sha256sum('%s' + toJson([%s]))}}", static, strings.Join(refs, ", "))
 	}
-	key := fmt.Sprintf("{{=sprig.sha256sum('%s' + toJson([%s]))}}", static, strings.Join(refs, ", "))
 	return &wfv1.Memoize{
 		Key:   key,
 		Cache: &wfv1.Cache{ConfigMap: &apiv1.ConfigMapKeySelector{LocalObjectReference: apiv1.LocalObjectReference{Name: cacheConfigMap(c.s.PipelineInfo.Name)}}},

@@ -1,6 +1,8 @@
 package translate
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"reflect"
 	"strings"
@@ -179,5 +181,38 @@ sdkVersion: kfp-2.0.1
 	}
 	if _, err := Load("old.yaml", []byte(strings.Replace(spec, `defaultValue: "1000"`, `defaultValue: "many"`, 1))); err == nil || !strings.Contains(err.Error(), `root.inputDefinitions.parameters["n"].defaultValue: expected an integer, got the string "many"`) {
 		t.Errorf("a string that is no integer: %v", err)
+	}
+}
+
+// TestCustomCacheKey: cachingOptions.cacheKey replaces the automatic key, as in KFP: the component's name and
+// the custom key, whatever the inputs; a task without one keeps the key over its inputs.
+func TestCustomCacheKey(t *testing.T) {
+	spec := strings.Replace(minimal, "        taskInfo: {name: train}", "        taskInfo: {name: train}\n        cachingOptions: {enableCache: true, cacheKey: \"{{workflow.uid}} v1\"}", 1)
+	spec = strings.Replace(spec, "        taskInfo: {name: eval}", "        taskInfo: {name: eval}\n        cachingOptions: {enableCache: true}", 1)
+	p, err := Load("cache.yaml", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := Compile(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := argo.ValidateWorkflow(wf); err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]string{}
+	for _, task := range wf.Spec.Templates[0].DAG.Tasks {
+		for _, tmpl := range wf.Spec.Templates {
+			if tmpl.Name == task.Template && tmpl.Memoize != nil {
+				keys[task.Name] = tmpl.Memoize.Key
+			}
+		}
+	}
+	sum := sha256.Sum256([]byte("comp-a\x00{{workflow.uid}} v1"))
+	if keys["train"] != hex.EncodeToString(sum[:]) {
+		t.Errorf("custom key %q", keys["train"])
+	}
+	if !strings.HasPrefix(keys["eval"], "{{=sprig.sha256sum(") {
+		t.Errorf("automatic key %q", keys["eval"])
 	}
 }
