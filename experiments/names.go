@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -76,10 +77,18 @@ func ExperimentObjectName(experiment string) string {
 // RunObjectName is the name of a run's ConfigMap.
 func RunObjectName(run string) string { return runObjectPrefix + run }
 
-// ValidateRunName checks that name can be a Workflow name and, with its prefix, a ConfigMap name.
+// MaxRunNameLength is the longest run (Workflow) name: Argo's validator refuses longer Workflow names when
+// its controller picks the Workflow up (validate.maxCharsInObjectName), long after the API server took it.
+const MaxRunNameLength = 63
+
+// ValidateRunName checks that name can be a Workflow name that Argo runs and, with its prefix, a ConfigMap
+// name.
 func ValidateRunName(name string) error {
 	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
 		return fmt.Errorf("run name %q: %s", name, strings.Join(errs, "; "))
+	}
+	if len(name) > MaxRunNameLength {
+		return fmt.Errorf("run name %.40q...: %d characters, Argo runs Workflows of at most %d", name, len(name), MaxRunNameLength)
 	}
 	if errs := validation.IsDNS1123Subdomain(RunObjectName(name)); len(errs) > 0 {
 		return fmt.Errorf("run name %q is too long for its record name: %s", name, strings.Join(errs, "; "))
@@ -95,6 +104,10 @@ func ValidateExperimentName(name string) error {
 	}
 	if len(name) > 253 {
 		return fmt.Errorf("experiment name %.40q...: %d bytes, at most 253", name, len(name))
+	}
+	if !utf8.ValidString(name) {
+		// JSON would turn the bad bytes into U+FFFD: the stored name would differ from every name a user can type.
+		return fmt.Errorf("experiment name %q is not valid UTF-8", name)
 	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f {

@@ -450,3 +450,32 @@ func TestExperimentCommands(t *testing.T) {
 		t.Errorf("delete Default: %v", err)
 	}
 }
+
+// Issue 12 item 16: names Argo or the records cannot use are refused before anything is created.
+func TestSubmitAndExperimentRefuseUnusableNames(t *testing.T) {
+	fc := newFakeCluster()
+	for _, n := range []int{64, 100, 240} {
+		name := strings.Repeat("r", n)
+		_, err := fc.cli("submit", pipelineFile, "-r", name)
+		if err == nil || !strings.Contains(err.Error(), "63") {
+			t.Errorf("submit -r <%d chars>: err %v, want a refusal naming the 63-character limit", n, err)
+		}
+		if wfs, _ := fc.argo.ArgoprojV1alpha1().Workflows("ns").List(context.Background(), metav1.ListOptions{}); len(wfs.Items) != 0 {
+			t.Fatalf("submit -r <%d chars> created %d workflows", n, len(wfs.Items))
+		}
+	}
+	if _, err := fc.cli("submit", pipelineFile, "-r", strings.Repeat("r", 63)); err != nil {
+		t.Errorf("submit -r <63 chars>: %v", err)
+	}
+	for _, bad := range []string{"bad\xffname", "\xc3"} {
+		if _, err := fc.cli("experiment", "create", bad); !errors.Is(err, experiments.ErrInvalid) || !strings.Contains(err.Error(), "UTF-8") {
+			t.Errorf("experiment create %q: %v, want an invalid-UTF-8 refusal", bad, err)
+		}
+		if _, err := fc.cli("submit", pipelineFile, "-e", bad); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+			t.Errorf("submit -e %q: %v, want an invalid-UTF-8 refusal", bad, err)
+		}
+	}
+	if cms, _ := fc.kube.CoreV1().ConfigMaps("ns").List(context.Background(), metav1.ListOptions{}); len(cms.Items) != 2 {
+		t.Errorf("%d record ConfigMaps, want 2 (Default and the 63-character run)", len(cms.Items))
+	}
+}
