@@ -420,6 +420,13 @@ func (s *Store) ReconcileRun(ctx context.Context, wf *wfv1.Workflow) (Run, bool,
 	} else if err != nil {
 		return Run{}, false, fmt.Errorf("reconcile run from workflow %q: %w", wf.Name, err)
 	}
+	return s.SyncRun(ctx, wf)
+}
+
+// SyncRun is ReconcileRun for a record that exists: it never creates one, and returns ErrNotFound when the
+// record is gone. A Workflow seen only in a delete event or a cache that may be stale must go through here:
+// its missing record was deleted with the run (`run delete`), and must stay deleted.
+func (s *Store) SyncRun(ctx context.Context, wf *wfv1.Workflow) (Run, bool, error) {
 	r, wrote, err := s.UpdateRun(ctx, wf.Name, func(cur *Run) error {
 		if !SameExecution(cur, wf) {
 			return fmt.Errorf("%w (record %s, workflow %s)", ErrWorkflowMismatch, cur.Workflow.UID, wf.UID)

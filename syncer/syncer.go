@@ -323,20 +323,44 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 		return nil // not a run (label removed, or a live read of another workflow)
 	}
 
-	if wf.DeletionTimestamp != nil {
-		// A Workflow on its way out whose record is gone was deleted with its record (`run delete`): a
-		// record recreated now would outlive the run the user deleted.
-		if _, err := store.GetRun(ctx, name); errors.Is(err, experiments.ErrNotFound) {
+	_, err = store.GetRun(ctx, name)
+	missing := errors.Is(err, experiments.ErrNotFound)
+	if err != nil && !missing {
+		return fmt.Errorf("reconcile %s: %w", key, err)
+	}
+	if missing {
+		// A record is created only from a Workflow the API server still has: the cache (and a resync, which
+		// re-delivers the cache) can hold a Workflow that `run delete` removed together with its record.
+		wf, err = c.argo.ArgoprojV1alpha1().Workflows(ns).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return c.workflowGone(ctx, store, key, name)
+		}
+		if err != nil {
+			return fmt.Errorf("reconcile %s: get workflow: %w", key, err)
+		}
+		if _, ok := wf.Labels[experiments.LabelRun]; !ok {
+			return nil
+		}
+		if wf.DeletionTimestamp != nil {
+			// On its way out with its record gone: deleted together with its record (`run delete`); a record
+			// recreated now would outlive the run the user deleted.
 			if err := c.manageFinalizer(ctx, wf, true); err != nil {
 				return fmt.Errorf("reconcile %s: %w", key, err)
 			}
 			c.metrics.Reconciles.WithLabelValues("deleted").Inc()
 			return nil
-		} else if err != nil {
-			return fmt.Errorf("reconcile %s: %w", key, err)
 		}
 	}
-	run, wrote, err := store.ReconcileRun(ctx, wf)
+	sync := store.SyncRun
+	if missing {
+		sync = store.ReconcileRun
+	}
+	run, wrote, err := sync(ctx, wf)
+	if errors.Is(err, experiments.ErrNotFound) {
+		// Deleted since we read it: by `run delete`, whose Workflow goes first.
+		c.metrics.Reconciles.WithLabelValues("deleted").Inc()
+		return nil
+	}
 	if errors.Is(err, experiments.ErrWorkflowMismatch) {
 		// Another execution under the same name owns the record; not ours to overwrite. Retrying won't help.
 		c.log.Warn("record belongs to another workflow execution", "key", key, "error", err)
@@ -384,9 +408,10 @@ func (c *Controller) workflowGone(ctx context.Context, store *experiments.Store,
 	last := c.tombstones[key]
 	c.mu.Unlock()
 	if last != nil {
-		_, wrote, err := store.ReconcileRun(ctx, last)
+		// Update only: a record that is gone went with its run (`run delete`) and must stay gone.
+		_, wrote, err := store.SyncRun(ctx, last)
 		switch {
-		case errors.Is(err, experiments.ErrWorkflowMismatch):
+		case errors.Is(err, experiments.ErrWorkflowMismatch), errors.Is(err, experiments.ErrNotFound):
 		case err != nil:
 			return fmt.Errorf("reconcile deleted workflow %s: %w", key, err)
 		default:
