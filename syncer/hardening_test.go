@@ -3,6 +3,9 @@ package syncer
 import (
 	"errors"
 	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"k8s.io/client-go/tools/cache"
@@ -109,3 +112,95 @@ func TestExperimentDeleteWithRunsLeavesNothing(t *testing.T) {
 		e.wantNoRecord(t, wf.Name, "after experiment delete --with-runs")
 	}
 }
+
+// withTask gives wf one pod task, "train", in the given phase, with the numeric output accuracy when set.
+func withTask(wf *wfv1.Workflow, phase wfv1.NodePhase, accuracy string) *wfv1.Workflow {
+	wf = wf.DeepCopy()
+	id := wf.NodeID(wf.Name + ".train")
+	task := wfv1.NodeStatus{ID: id, Name: wf.Name + ".train", DisplayName: "train", Type: wfv1.NodeTypePod,
+		Phase: phase, BoundaryID: wf.Name, TemplateName: "train", StartedAt: wf.Status.StartedAt}
+	if phase == wfv1.NodeSucceeded {
+		task.FinishedAt = metav1.NewTime(wf.Status.StartedAt.Add(30 * time.Second))
+	}
+	if accuracy != "" {
+		task.Outputs = &wfv1.Outputs{Parameters: []wfv1.Parameter{{Name: "accuracy", Value: wfv1.AnyStringPtr(accuracy)}}}
+	}
+	wf.Status.Nodes = wfv1.Nodes{
+		wf.Name: {ID: wf.Name, Name: wf.Name, DisplayName: wf.Name, Type: wfv1.NodeTypeDAG, Phase: wfv1.NodeRunning,
+			TemplateName: "main", Children: []string{id}, StartedAt: wf.Status.StartedAt},
+		id: task,
+	}
+	return wf
+}
+
+func historyStates(r experiments.Run) []experiments.State {
+	var out []experiments.State
+	for _, h := range r.History {
+		out = append(out, h.State)
+	}
+	return out
+}
+
+// Issue 12 item 5: the controller writes from its informer cache, which can be older than the Workflow the
+// CLI just read and recorded. An older status must not move the run or a task backwards.
+func TestStaleCacheNeverMovesRecordBackwards(t *testing.T) {
+	e := newEnv(t, Options{})
+	old := withTask(runWorkflow("s1"), wfv1.NodeRunning, "")
+	e.put(t, old)
+	e.reconcile(t, "s1")
+
+	// `run stop` read a newer Workflow: the task finished with its metric, and spec.shutdown is set.
+	fresh := withTask(old, wfv1.NodeSucceeded, "0.9")
+	fresh.Spec.Shutdown = wfv1.ShutdownStrategyStop
+	if _, _, err := e.store().ReconcileRun(e.ctx, fresh); err != nil {
+		t.Fatal(err)
+	}
+	want := e.record(t, "s1")
+	if want.State != experiments.StateCanceling || want.Metrics["train.accuracy"] != 0.9 {
+		t.Fatalf("after run stop: state %s metrics %v", want.State, want.Metrics)
+	}
+
+	// The controller still has the old Workflow in its cache (the update event is on its way).
+	e.c.enqueueObj(old)
+	e.reconcile(t, "s1")
+	got := e.record(t, "s1")
+	if got.State != experiments.StateCanceling {
+		t.Errorf("state went back to %s; history %v", got.State, historyStates(got))
+	}
+	if len(got.History) != len(want.History) {
+		t.Errorf("history %v, want %v", historyStates(got), historyStates(want))
+	}
+	if len(got.Tasks) != 1 || got.Tasks[0].State != experiments.StateSucceeded {
+		t.Errorf("task rows went back: %+v", got.Tasks)
+	}
+	if got.Metrics["train.accuracy"] != 0.9 {
+		t.Errorf("metrics lost: %v", got.Metrics)
+	}
+
+	// The newer Workflow reaching the cache changes nothing more.
+	e.put(t, withTask(fresh, wfv1.NodeSucceeded, "0.9"))
+	e.reconcile(t, "s1")
+	if r := e.record(t, "s1"); r.State != experiments.StateCanceling || len(r.History) != len(want.History) {
+		t.Errorf("the fresh Workflow again: state %s history %v", r.State, historyStates(r))
+	}
+}
+
+// The lattice keeps RUNNING and PAUSED at one level: a suspended run that is resumed is RUNNING again.
+func TestSuspendAndResumeStillMove(t *testing.T) {
+	e := newEnv(t, Options{})
+	wf := runWorkflow("p1")
+	e.put(t, wf)
+	e.reconcile(t, "p1")
+	paused := wf.DeepCopy()
+	paused.Spec.Suspend = ptr(true)
+	e.put(t, paused)
+	e.reconcile(t, "p1")
+	e.put(t, wf)
+	e.reconcile(t, "p1")
+	r := e.record(t, "p1")
+	if got := historyStates(r); r.State != experiments.StateRunning || len(got) != 4 || got[2] != experiments.StatePaused {
+		t.Errorf("state %s history %v, want PENDING RUNNING PAUSED RUNNING", r.State, got)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
