@@ -84,11 +84,20 @@ const MaxRunNameLength = 63
 // ValidateRunName checks that name can be a Workflow name that Argo runs and, with its prefix, a ConfigMap
 // name.
 func ValidateRunName(name string) error {
-	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
-		return fmt.Errorf("run name %q: %s", name, strings.Join(errs, "; "))
+	if err := validateRecordName(name); err != nil {
+		return err
 	}
 	if len(name) > MaxRunNameLength {
 		return fmt.Errorf("run name %.40q...: %d characters, Argo runs Workflows of at most %d", name, len(name), MaxRunNameLength)
+	}
+	return nil
+}
+
+// validateRecordName checks that name can name a run record: a Workflow name's syntax, and short enough for
+// the ConfigMap name. Superseded runs' names (SupersededRunName) need only this.
+func validateRecordName(name string) error {
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return fmt.Errorf("run name %q: %s", name, strings.Join(errs, "; "))
 	}
 	if errs := validation.IsDNS1123Subdomain(RunObjectName(name)); len(errs) > 0 {
 		return fmt.Errorf("run name %q is too long for its record name: %s", name, strings.Join(errs, "; "))
@@ -115,4 +124,24 @@ func ValidateExperimentName(name string) error {
 		}
 	}
 	return nil
+}
+
+// SupersededRunName is the name under which the record of an earlier execution is kept once a Workflow of
+// another UID took over its run name (re-created by GitOps or `argo submit`): the run name, a dot and the
+// first 8 letters or digits of the earlier Workflow's UID. `submit` refuses a run name that has a record, so
+// no later run takes it over.
+func SupersededRunName(run, uid string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(uid) {
+		if b.Len() == hashSuffixLen {
+			break
+		}
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		b.WriteString("x")
+	}
+	return run + "." + b.String()
 }

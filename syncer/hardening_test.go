@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -204,3 +205,87 @@ func TestSuspendAndResumeStillMove(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Issue 12 item 3: a Workflow deleted and created again under the same name is a new run. The controller
+// ends the earlier run's record (with the final state it saw, else WORKFLOW_DELETED), keeps it under
+// experiments.SupersededRunName, and tracks the new Workflow in the run's record.
+func TestRecreatedWorkflowSupersedesTheRecord(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// recreate tells the controller, as its informer would, that first was replaced by second.
+		recreate  func(e *env, first, second *wfv1.Workflow)
+		wantEnded experiments.State
+	}{
+		{"delete and add events", func(e *env, first, second *wfv1.Workflow) {
+			_ = e.c.informer.GetStore().Delete(first)
+			e.c.onDelete(succeeded(first))
+			e.put(t, second)
+			e.c.enqueueObj(second)
+		}, experiments.StateSucceeded},
+		{"update event with another UID (the watch missed the delete)", func(e *env, first, second *wfv1.Workflow) {
+			e.put(t, second)
+			e.c.onUpdate(first, second)
+		}, experiments.StateWorkflowDeleted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Options{Finalizer: true})
+			first := runWorkflow("g1")
+			e.put(t, first)
+			e.reconcile(t, "g1")
+			first = e.refresh(t, "g1")
+			if err := e.argo.ArgoprojV1alpha1().Workflows(ns).Delete(e.ctx, "g1", metav1.DeleteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			second := runWorkflow("g1")
+			second.UID = "uid-g1-second"
+			tc.recreate(e, first, second)
+			e.reconcile(t, "g1")
+
+			cur := e.record(t, "g1")
+			if cur.Workflow.UID != "uid-g1-second" || cur.State != experiments.StateRunning {
+				t.Errorf("run record: uid %s state %s, want the new workflow's, RUNNING", cur.Workflow.UID, cur.State)
+			}
+			prev := e.record(t, experiments.SupersededRunName("g1", "uid-g1"))
+			if prev.Workflow.UID != "uid-g1" || prev.State != tc.wantEnded {
+				t.Errorf("earlier run: uid %s state %s, want %s", prev.Workflow.UID, prev.State, tc.wantEnded)
+			}
+			if got := e.finalizers(t, "g1"); !slices.Contains(got, Finalizer) {
+				t.Errorf("new workflow's finalizers %v: it is tracked, so it must carry ours", got)
+			}
+			// Reconciling again (a resync) changes nothing.
+			e.refresh(t, "g1")
+			e.reconcile(t, "g1")
+			if again := e.record(t, "g1"); again.Workflow.UID != cur.Workflow.UID || len(again.History) != len(cur.History) {
+				t.Errorf("second reconcile changed the record: %v", historyStates(again))
+			}
+		})
+	}
+}
+
+// The opposite order: the CLI already gave the new Workflow its record while the controller's cache still
+// holds the earlier Workflow. The cache is stale, the record is right: nothing is superseded.
+func TestStaleCacheDoesNotSupersedeTheNewerRecord(t *testing.T) {
+	e := newEnv(t, Options{})
+	first := runWorkflow("g2")
+	e.put(t, first)
+	e.reconcile(t, "g2")
+	if err := e.argo.ArgoprojV1alpha1().Workflows(ns).Delete(e.ctx, "g2", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	second := runWorkflow("g2")
+	second.UID = "uid-g2-second"
+	if _, err := e.argo.ArgoprojV1alpha1().Workflows(ns).Create(e.ctx, second, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.runs().Get(e.ctx, "g2"); err != nil { // the CLI reads the API server
+		t.Fatal(err)
+	}
+	e.c.enqueueObj(first) // the cache still has the first
+	e.reconcile(t, "g2")
+	if r := e.record(t, "g2"); r.Workflow.UID != "uid-g2-second" || r.State != experiments.StateRunning {
+		t.Errorf("record: uid %s state %s, want the new workflow's, RUNNING", r.Workflow.UID, r.State)
+	}
+	if _, err := e.store().GetRun(e.ctx, experiments.SupersededRunName("g2", "uid-g2-second")); !errors.Is(err, experiments.ErrNotFound) {
+		t.Errorf("the newer run was superseded by a stale cache: %v", err)
+	}
+}

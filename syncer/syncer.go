@@ -161,13 +161,26 @@ func (c *Controller) onDelete(obj any) {
 	c.enqueueObj(obj)
 }
 
+// onUpdate keeps the earlier Workflow as a tombstone when the update replaced it by another of the same
+// name (deleted and re-created while the watch was down): its last state still ends the earlier run.
+func (c *Controller) onUpdate(oldObj, newObj any) {
+	oldWf, ok1 := oldObj.(*wfv1.Workflow)
+	newWf, ok2 := newObj.(*wfv1.Workflow)
+	if ok1 && ok2 && oldWf.UID != newWf.UID {
+		c.mu.Lock()
+		c.tombstones[oldWf.Namespace+"/"+oldWf.Name] = oldWf
+		c.mu.Unlock()
+	}
+	c.enqueueObj(newObj)
+}
+
 // Run starts the informer and the workers and blocks until ctx ends; then it stops taking work, lets the
 // workers finish the keys they hold and returns. The returned error is nil on a clean shutdown.
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
 	if _, err := c.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueueObj,
-		UpdateFunc: func(_, obj any) { c.enqueueObj(obj) },
+		UpdateFunc: c.onUpdate,
 		DeleteFunc: c.onDelete,
 	}); err != nil {
 		return fmt.Errorf("sync: add event handler: %w", err)
@@ -317,7 +330,11 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 		return fmt.Errorf("reconcile %s: get workflow: %w", key, err)
 	}
 	c.mu.Lock()
-	delete(c.tombstones, key)
+	if last := c.tombstones[key]; last != nil && last.UID == wf.UID {
+		// The Workflow is back in the cache: its deletion was not final, or the event was older. A tombstone
+		// of another UID stays: it is the earlier run's last state (SupersedeRun).
+		delete(c.tombstones, key)
+	}
 	c.mu.Unlock()
 	if _, ok := wf.Labels[experiments.LabelRun]; !ok {
 		return nil // not a run (label removed, or a live read of another workflow)
@@ -362,10 +379,28 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 		return nil
 	}
 	if errors.Is(err, experiments.ErrWorkflowMismatch) {
-		// Another execution under the same name owns the record; not ours to overwrite. Retrying won't help.
-		c.log.Warn("record belongs to another workflow execution", "key", key, "error", err)
-		c.metrics.Reconciles.WithLabelValues("mismatch").Inc()
-		return nil
+		// The record is another execution's under the same name. Only the API server can say which is
+		// current: the cache may be the stale one.
+		wf, err = c.argo.ArgoprojV1alpha1().Workflows(ns).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return c.workflowGone(ctx, store, key, name)
+		}
+		if err != nil {
+			return fmt.Errorf("reconcile %s: get workflow: %w", key, err)
+		}
+		c.mu.Lock()
+		last := c.tombstones[key]
+		c.mu.Unlock()
+		run, wrote, err = store.SupersedeRun(ctx, wf, last)
+		if err != nil {
+			return fmt.Errorf("reconcile %s: %w", key, err)
+		}
+		c.dropTombstone(key, last)
+		if wrote {
+			c.log.Info("workflow re-created under the same name: earlier run's record kept as superseded", "key", key,
+				"uid", wf.UID)
+		}
+		c.metrics.Reconciles.WithLabelValues("superseded").Inc()
 	}
 	if err != nil {
 		return err
