@@ -459,7 +459,7 @@ func (s *Store) SupersedeRun(ctx context.Context, wf, last *wfv1.Workflow) (Run,
 	if err != nil {
 		return Run{}, false, fmt.Errorf("supersede run %q: %w", wf.Name, err)
 	}
-	rec, err := decodeConfigMap(cm)
+	rec, err := decodeConfigMap(cm, s.limits)
 	if err != nil {
 		return Run{}, false, fmt.Errorf("supersede run %q: %w", wf.Name, err)
 	}
@@ -579,18 +579,18 @@ func (s *Store) get(ctx context.Context, objName string) (Record, *corev1.Config
 	if err != nil {
 		return nil, nil, err
 	}
-	rec, err := decodeConfigMap(cm)
+	rec, err := decodeConfigMap(cm, s.limits)
 	if err != nil {
 		return nil, nil, err
 	}
 	return rec, cm, nil
 }
 
-func decodeConfigMap(cm *corev1.ConfigMap) (Record, error) {
+func decodeConfigMap(cm *corev1.ConfigMap, lim Limits) (Record, error) {
 	if cm.Labels[translate.LabelManagedBy] != translate.ManagedByValue {
 		return nil, fmt.Errorf("%w: ConfigMap %s is not managed by %s", ErrNotFound, cm.Name, translate.ManagedByValue)
 	}
-	rec, err := Decode(cm.Data, cm.BinaryData)
+	rec, err := DecodeWithLimits(cm.Data, cm.BinaryData, lim)
 	if err != nil {
 		return nil, fmt.Errorf("ConfigMap %s: %w", cm.Name, err)
 	}
@@ -680,7 +680,7 @@ func (s *Store) list(ctx context.Context, set labels.Set, extra labels.Selector)
 			return recs, fmt.Errorf("selector %q: %w", opts.LabelSelector, err)
 		}
 		for i := range page.Items {
-			rec, err := decodeConfigMap(&page.Items[i])
+			rec, err := decodeConfigMap(&page.Items[i], s.limits)
 			if err != nil {
 				errs = append(errs, err)
 				continue

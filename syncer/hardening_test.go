@@ -2,6 +2,8 @@ package syncer
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -287,5 +289,49 @@ func TestStaleCacheDoesNotSupersedeTheNewerRecord(t *testing.T) {
 	}
 	if _, err := e.store().GetRun(e.ctx, experiments.SupersededRunName("g2", "uid-g2-second")); !errors.Is(err, experiments.ErrNotFound) {
 		t.Errorf("the newer run was superseded by a stale cache: %v", err)
+	}
+}
+
+// Issue 12 item 2: a run whose record is over the ConfigMap limit (5,000 tasks with 20 numeric outputs
+// each) still reaches its final state, and in finalizer mode its Workflow is released.
+func TestOversizedRunEndsAndReleasesItsWorkflow(t *testing.T) {
+	e := newEnv(t, Options{Finalizer: true})
+	wf := runWorkflow("huge")
+	e.put(t, wf)
+	e.reconcile(t, "huge")
+	wf = e.refresh(t, "huge")
+	if !slices.Contains(wf.Finalizers, Finalizer) {
+		t.Fatalf("finalizers %v", wf.Finalizers)
+	}
+	final := succeeded(wf)
+	rng := rand.New(rand.NewPCG(1, 2)) // real metrics: poorly compressible numbers
+	children := make([]string, 0, 5000)
+	final.Status.Nodes = wfv1.Nodes{}
+	for i := range 5000 {
+		name := fmt.Sprintf("huge.task-%d", i)
+		id := final.NodeID(name)
+		children = append(children, id)
+		params := make([]wfv1.Parameter, 20)
+		for j := range params {
+			params[j] = wfv1.Parameter{Name: fmt.Sprintf("out%02d", j), Value: wfv1.AnyStringPtr(fmt.Sprint(rng.Float64()))}
+		}
+		final.Status.Nodes[id] = wfv1.NodeStatus{ID: id, Name: name, DisplayName: fmt.Sprintf("task-%d", i), Type: wfv1.NodeTypePod,
+			Phase: wfv1.NodeSucceeded, BoundaryID: "huge", TemplateName: "work", StartedAt: final.Status.StartedAt,
+			FinishedAt: final.Status.FinishedAt, Outputs: &wfv1.Outputs{Parameters: params}}
+	}
+	final.Status.Nodes["huge"] = wfv1.NodeStatus{ID: "huge", Name: "huge", DisplayName: "huge", Type: wfv1.NodeTypeDAG,
+		Phase: wfv1.NodeSucceeded, TemplateName: "main", Children: children, StartedAt: final.Status.StartedAt,
+		FinishedAt: final.Status.FinishedAt}
+	e.put(t, final)
+	e.reconcile(t, "huge")
+	r := e.record(t, "huge")
+	if r.State != experiments.StateSucceeded || r.FinishedAt.IsZero() {
+		t.Errorf("state %s finished %v, want SUCCEEDED with its time", r.State, r.FinishedAt)
+	}
+	if !r.Encoding.Degraded() || r.TaskCounts()[experiments.StateSucceeded] != 5000 {
+		t.Errorf("encoding %s, counts %v: want a degraded record that still counts 5000 succeeded tasks", r.Encoding, r.TaskCounts())
+	}
+	if got := e.finalizers(t, "huge"); slices.Contains(got, Finalizer) {
+		t.Errorf("finalizer kept on a finished run: %v", got)
 	}
 }
