@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -99,5 +100,36 @@ func TestRecreatedWorkflowGetsItsRecordAndTheOldOneEnds(t *testing.T) {
 	// Reads of the earlier run's name leave it as it is.
 	if got, err := e.runs.Get(e.ctx, prevName); err != nil || got.State != StateWorkflowDeleted {
 		t.Errorf("get %s: %s %v", prevName, got.State, err)
+	}
+}
+
+// Issue 12 item 1, found by the e2e chaos test: `run delete` deletes the Workflow in the foreground, so it
+// stays (with a deletionTimestamp) until its pods are gone, while its record is already deleted. A CLI read
+// in that window must not recreate the record.
+func TestReadsDoNotResurrectADeletedRun(t *testing.T) {
+	e := newRunsEnv(t)
+	if _, _, err := e.runs.Submit(e.ctx, SubmitRequest{Workflow: compiledWorkflow(t, nil), RunName: "going", Experiment: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	wf := e.setStatus(t, "going", func(wf *wfv1.Workflow) {
+		now := metav1.Now()
+		wf.DeletionTimestamp = &now
+		wf.Status.Phase = wfv1.WorkflowRunning
+	})
+	if wf.DeletionTimestamp == nil {
+		t.Fatal("the fake clientset dropped the deletionTimestamp")
+	}
+	if err := e.store.DeleteRun(e.ctx, "going"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.runs.Get(e.ctx, "going"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("get while the Workflow is on its way out: %v, want ErrNotFound", err)
+	}
+	runs, err := e.runs.List(e.ctx, RunFilter{})
+	if err != nil || len(runs) != 0 {
+		t.Errorf("list: %d runs, err %v; want none", len(runs), err)
+	}
+	if _, err := e.store.GetRun(e.ctx, "going"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("record of a deleted run is back: %v", err)
 	}
 }

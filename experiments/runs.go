@@ -246,8 +246,21 @@ func (r *Runs) List(ctx context.Context, f RunFilter) ([]Run, error) {
 	for i := range wfs {
 		wf := &wfs[i]
 		seen[wf.Name] = true
-		if cur, ok := byName[wf.Name]; ok && !needsReconcile(cur, wf) {
+		cur, ok := byName[wf.Name]
+		if ok && !needsReconcile(cur, wf) {
 			continue
+		}
+		if !ok {
+			// A record is created only from a Workflow that is still there now: the list may predate a
+			// `run delete` that removed it and its record since.
+			live, err := r.WF.Get(ctx, wf.Name)
+			if errors.Is(err, argo.ErrNotFound) || (err == nil && (live.DeletionTimestamp != nil || live.UID != wf.UID)) {
+				continue
+			}
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
 		}
 		if _, _, err := r.reconcile(ctx, wf); err != nil {
 			errs = append(errs, err)

@@ -413,8 +413,15 @@ func (s *Store) UpdateRun(ctx context.Context, name string, mutate func(*Run) er
 
 // ReconcileRun brings the record of wf's run up to date with wf, creating it from wf's labels and
 // annotations if it is missing. It writes only when the record changes.
+//
+// A Workflow on its way out (deletionTimestamp set) never gets a new record: `run delete` deletes the
+// Workflow in the foreground and then its record, so such a Workflow without a record is a run that was
+// deleted. ReconcileRun then returns ErrNotFound.
 func (s *Store) ReconcileRun(ctx context.Context, wf *wfv1.Workflow) (Run, bool, error) {
 	if _, err := s.GetRun(ctx, wf.Name); errors.Is(err, ErrNotFound) {
+		if wf.DeletionTimestamp != nil {
+			return Run{}, false, fmt.Errorf("reconcile run from workflow %q: being deleted without a record (a deleted run): %w", wf.Name, err)
+		}
 		r, err := s.createRun(ctx, MapWorkflow(wf, nil, s.clock()), true)
 		if err == nil {
 			return r, true, nil
