@@ -138,3 +138,45 @@ func TestOversizedRecordsDegrade(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordLimits measures the limits docs/records.md states, for runs shaped like bigRun (task names of
+// about 16 characters, two outputs and two metrics per task, poorly compressible IDs and values): how many
+// tasks a record keeps whole, and how many it keeps as rows without outputs before rows are cut. It
+// fails if the measured numbers fall below what the docs promise.
+func TestRecordLimits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures by bisection: several seconds of gzip")
+	}
+	const (
+		documentedWhole = 8000  // docs/records.md: every row and output
+		documentedRows  = 13000 // docs/records.md: every row, outputs dropped
+	)
+	// largest returns the largest n in [lo, hi] (to within step) for which ok(n) holds, given ok(lo).
+	largest := func(lo, hi, step int, ok func(n int) bool) int {
+		for hi-lo > step {
+			mid := (lo + hi) / 2
+			if ok(mid) {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		return lo
+	}
+	encoding := func(n int) Encoding {
+		p, err := Encode(bigRun(n), DefaultLimits())
+		if err != nil {
+			t.Fatalf("%d tasks: %v", n, err)
+		}
+		return p.Encoding
+	}
+	whole := largest(documentedWhole, 2*documentedWhole, 500, func(n int) bool { return !encoding(n).Degraded() })
+	rows := largest(documentedRows, 2*documentedRows, 500, func(n int) bool { return encoding(n).DroppedTasks == 0 })
+	t.Logf("measured: %d tasks whole, %d tasks as rows without outputs (to within 500)", whole, rows)
+	if whole < documentedWhole || encoding(documentedWhole).Degraded() {
+		t.Errorf("%d tasks no longer fit whole: docs/records.md says %d", documentedWhole, documentedWhole)
+	}
+	if e := encoding(documentedRows); e.DroppedTasks > 0 {
+		t.Errorf("%d tasks no longer keep every row (%s): docs/records.md says %d", documentedRows, e, documentedRows)
+	}
+}
