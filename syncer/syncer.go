@@ -340,14 +340,11 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 		return nil // not a run (label removed, or a live read of another workflow)
 	}
 
-	_, err = store.GetRun(ctx, name)
-	missing := errors.Is(err, experiments.ErrNotFound)
-	if err != nil && !missing {
-		return fmt.Errorf("reconcile %s: %w", key, err)
-	}
-	if missing {
-		// A record is created only from a Workflow the API server still has: the cache (and a resync, which
-		// re-delivers the cache) can hold a Workflow that `run delete` removed together with its record.
+	// Update only: one read of the record, the one the write is based on.
+	run, wrote, err := store.SyncRun(ctx, wf)
+	if errors.Is(err, experiments.ErrNotFound) {
+		// No record. One is created only from a Workflow the API server still has: the cache (and a resync,
+		// which re-delivers the cache) can hold a Workflow that `run delete` removed with its record.
 		wf, err = c.argo.ArgoprojV1alpha1().Workflows(ns).Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return c.workflowGone(ctx, store, key, name)
@@ -367,16 +364,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 			c.metrics.Reconciles.WithLabelValues("deleted").Inc()
 			return nil
 		}
-	}
-	sync := store.SyncRun
-	if missing {
-		sync = store.ReconcileRun
-	}
-	run, wrote, err := sync(ctx, wf)
-	if errors.Is(err, experiments.ErrNotFound) {
-		// Deleted since we read it: by `run delete`, whose Workflow goes first.
-		c.metrics.Reconciles.WithLabelValues("deleted").Inc()
-		return nil
+		run, wrote, err = store.ReconcileRun(ctx, wf)
 	}
 	if errors.Is(err, experiments.ErrWorkflowMismatch) {
 		// The record is another execution's under the same name. Only the API server can say which is
