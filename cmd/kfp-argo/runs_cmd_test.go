@@ -237,22 +237,51 @@ func TestSubmitClientDryRunNeedsNoCluster(t *testing.T) {
 	}
 }
 
-// finishLater sets the phase of the Workflow named name once it exists.
+// finishLater moves the Workflow name to Running and then to phase once a command watches it, each step
+// after the previous one reached the record, so a watcher sees every state whatever the machine's load.
 func (fc *fakeCluster) finishLater(t *testing.T, name string, phase wfv1.WorkflowPhase, msg string) {
-	go func() {
-		for i := 0; i < 200; i++ {
-			if _, err := fc.argo.ArgoprojV1alpha1().Workflows("ns").Get(context.Background(), name, metav1.GetOptions{}); err == nil {
-				time.Sleep(50 * time.Millisecond)
-				if err := fc.trySetPhase(name, wfv1.WorkflowRunning, ""); err != nil {
-					t.Errorf("set phase: %v", err)
-				}
-				time.Sleep(50 * time.Millisecond)
-				if err := fc.trySetPhase(name, phase, msg); err != nil {
-					t.Errorf("set phase: %v", err)
-				}
-				return
+	watches := func() int {
+		n := 0
+		for _, a := range fc.argo.Actions() {
+			if a.GetVerb() == "watch" && a.GetResource().Resource == "workflows" {
+				n++
 			}
-			time.Sleep(10 * time.Millisecond)
+		}
+		return n
+	}
+	before := watches()
+	recordState := func() string {
+		cm, err := fc.kube.CoreV1().ConfigMaps("ns").Get(context.Background(), experiments.RunObjectName(name), metav1.GetOptions{})
+		if err != nil {
+			return ""
+		}
+		return cm.Labels[experiments.LabelState]
+	}
+	// until polls a condition that another goroutine makes true; the bound only ends a broken test.
+	until := func(cond func() bool) bool {
+		for i := 0; i < 6000; i++ {
+			if cond() {
+				return true
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		return false
+	}
+	go func() {
+		if !until(func() bool { return watches() > before && recordState() != "" }) {
+			t.Errorf("%s: no watch began", name)
+			return
+		}
+		if err := fc.trySetPhase(name, wfv1.WorkflowRunning, ""); err != nil {
+			t.Errorf("set phase: %v", err)
+			return
+		}
+		if !until(func() bool { return recordState() == string(experiments.StateRunning) }) {
+			t.Errorf("%s: RUNNING never reached the record", name)
+			return
+		}
+		if err := fc.trySetPhase(name, phase, msg); err != nil {
+			t.Errorf("set phase: %v", err)
 		}
 	}()
 }
