@@ -321,13 +321,12 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 	if apierrors.IsNotFound(err) {
 		// The cache can lag a Workflow created just before its record: ask the API server before calling
 		// it gone.
-		wf, err = c.argo.ArgoprojV1alpha1().Workflows(ns).Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
+		if wf, err = c.live(ctx, ns, name); err == nil && wf == nil {
 			return c.workflowGone(ctx, store, key, name)
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("reconcile %s: get workflow: %w", key, err)
+		return fmt.Errorf("reconcile %s: %w", key, err)
 	}
 	c.mu.Lock()
 	if last := c.tombstones[key]; last != nil && last.UID == wf.UID {
@@ -345,12 +344,10 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 	if errors.Is(err, experiments.ErrNotFound) {
 		// No record. One is created only from a Workflow the API server still has: the cache (and a resync,
 		// which re-delivers the cache) can hold a Workflow that `run delete` removed with its record.
-		wf, err = c.argo.ArgoprojV1alpha1().Workflows(ns).Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
+		if wf, err = c.live(ctx, ns, name); err != nil {
+			return fmt.Errorf("reconcile %s: %w", key, err)
+		} else if wf == nil {
 			return c.workflowGone(ctx, store, key, name)
-		}
-		if err != nil {
-			return fmt.Errorf("reconcile %s: get workflow: %w", key, err)
 		}
 		if _, ok := wf.Labels[experiments.LabelRun]; !ok {
 			return nil
@@ -369,12 +366,10 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 	if errors.Is(err, experiments.ErrWorkflowMismatch) {
 		// The record is another execution's under the same name. Only the API server can say which is
 		// current: the cache may be the stale one.
-		wf, err = c.argo.ArgoprojV1alpha1().Workflows(ns).Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
+		if wf, err = c.live(ctx, ns, name); err != nil {
+			return fmt.Errorf("reconcile %s: %w", key, err)
+		} else if wf == nil {
 			return c.workflowGone(ctx, store, key, name)
-		}
-		if err != nil {
-			return fmt.Errorf("reconcile %s: get workflow: %w", key, err)
 		}
 		c.mu.Lock()
 		last := c.tombstones[key]
@@ -410,6 +405,18 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 		c.log.Debug("record updated", "key", key, "state", run.State)
 	}
 	return nil
+}
+
+// live reads a Workflow from the API server rather than the cache; nil when it is gone.
+func (c *Controller) live(ctx context.Context, ns, name string) (*wfv1.Workflow, error) {
+	wf, err := c.argo.ArgoprojV1alpha1().Workflows(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get workflow: %w", err)
+	}
+	return wf, nil
 }
 
 func (c *Controller) countWrite(wrote bool) {
