@@ -210,7 +210,11 @@ func Encode(rec Record, lim Limits) (Payload, error) {
 	// 1-3: every row, as columns, then gzip.
 	tasks := run.Tasks
 	comp := compaction{}
-	p, fit, err := e.try(tasks, run.Metrics, comp)
+	rows, err := compactTasks(tasks)
+	if err != nil {
+		return Payload{}, fmt.Errorf("encode run %q: %w", run.Name, err)
+	}
+	p, fit, err := e.try(rows, run.Metrics, comp)
 	if err != nil || fit {
 		return p, err
 	}
@@ -224,7 +228,10 @@ func Encode(rec Record, lim Limits) (Payload, error) {
 		stripped[i] = t
 	}
 	if comp.DroppedTaskOutputs > 0 {
-		if p, fit, err = e.try(stripped, run.Metrics, comp); err != nil || fit {
+		if rows, err = compactTasks(stripped); err != nil {
+			return Payload{}, fmt.Errorf("encode run %q: %w", run.Name, err)
+		}
+		if p, fit, err = e.try(rows, run.Metrics, comp); err != nil || fit {
 			return p, err
 		}
 	}
@@ -238,7 +245,7 @@ func Encode(rec Record, lim Limits) (Payload, error) {
 		return Payload{}, err
 	}
 	comp.DroppedMetrics = len(run.Metrics) - len(metrics)
-	if p, ok, err := e.fitTasks(stripped, metrics, comp); err != nil || ok {
+	if p, ok, err := e.fitTasks(stripped, rows, metrics, comp); err != nil || ok {
 		return p, err
 	}
 	// 6: not even the summary fits: cut the run's own text.
@@ -252,7 +259,7 @@ func Encode(rec Record, lim Limits) (Payload, error) {
 		warnings[i] = truncateText(w, maxSummaryWarningSize)
 	}
 	e.run.Warnings = warnings
-	if p, ok, err := e.fitTasks(stripped, metrics, comp); err != nil || ok {
+	if p, ok, err := e.fitTasks(stripped, rows, metrics, comp); err != nil || ok {
 		return p, err
 	}
 	return Payload{}, fmt.Errorf("encode run %q: even its summary without tasks and metrics is over %d bytes: %w",
@@ -269,35 +276,35 @@ type runEncoder struct {
 
 // try encodes the run with the given rows, metrics and compaction; fit says whether it is within the
 // limits. Rows are always columns here: try is only used once the plain JSON was too large.
-func (e *runEncoder) try(tasks []Task, metrics map[string]float64, comp compaction) (Payload, bool, error) {
+func (e *runEncoder) try(rows [][]json.RawMessage, metrics map[string]float64, comp compaction) (Payload, bool, error) {
 	run := e.run
 	run.Tasks, run.Metrics = nil, metrics
 	comp.TaskRows = "columns"
-	env := envelope{SchemaVersion: 1, Kind: KindRun, Compaction: &comp, Run: &run, TaskColumns: taskColumns()}
+	env := envelope{SchemaVersion: 1, Kind: KindRun, Compaction: &comp, Run: &run, TaskColumns: taskColumns(), TaskRows: rows}
 	if comp.needsV2() {
 		env.SchemaVersion = 2
 	}
-	var err error
-	if env.TaskRows, err = compactTasks(tasks); err != nil {
-		return Payload{}, false, fmt.Errorf("encode run %q: %w", run.Name, err)
-	}
 	enc := Encoding{Compacted: true, DroppedTaskOutputs: comp.DroppedTaskOutputs, DroppedTasks: comp.DroppedTasks,
 		TaskCounts: comp.TaskCounts, DroppedMetrics: comp.DroppedMetrics, TruncatedText: comp.TruncatedText}
+	// Marshalled for gzip first: only a record within a few bytes of PlainBytes needs the plain form too.
+	comp.Compression = "gzip"
 	compact, err := json.Marshal(env)
 	if err != nil {
 		return Payload{}, false, fmt.Errorf("encode run %q: %w", run.Name, err)
 	}
 	e.jsonBytes, e.gzBytes = len(compact), 0
-	if len(compact) <= e.lim.PlainBytes && len(compact) <= e.lim.MaxJSONBytes {
-		enc.Bytes = len(compact)
-		return Payload{Data: map[string]string{DataKey: string(compact)}, Encoding: enc}, true, nil
+	if len(compact)-len(`,"compression":"gzip"`) <= e.lim.PlainBytes {
+		comp.Compression = ""
+		plain, err := json.Marshal(env)
+		if err != nil {
+			return Payload{}, false, fmt.Errorf("encode run %q: %w", run.Name, err)
+		}
+		if len(plain) <= e.lim.PlainBytes && len(plain) <= e.lim.MaxJSONBytes {
+			enc.Bytes = len(plain)
+			return Payload{Data: map[string]string{DataKey: string(plain)}, Encoding: enc}, true, nil
+		}
+		comp.Compression = "gzip"
 	}
-	comp.Compression = "gzip"
-	compact, err = json.Marshal(env)
-	if err != nil {
-		return Payload{}, false, fmt.Errorf("encode run %q: %w", run.Name, err)
-	}
-	e.jsonBytes = len(compact)
 	if len(compact) > e.lim.MaxJSONBytes {
 		// What the decoder would refuse is not written, however well it compresses; the gzip is not even
 		// needed to know.
@@ -365,8 +372,9 @@ func (e *runEncoder) tryHalf(metrics map[string]float64, comp compaction) (Paylo
 	return p, fit, err
 }
 
-// fitTasks keeps as many rows as fit, failed and unfinished rows first, in their order.
-func (e *runEncoder) fitTasks(tasks []Task, metrics map[string]float64, comp compaction) (Payload, bool, error) {
+// fitTasks keeps as many rows as fit, failed and unfinished rows first, in their order; rows are the tasks
+// compacted.
+func (e *runEncoder) fitTasks(tasks []Task, rows [][]json.RawMessage, metrics map[string]float64, comp compaction) (Payload, bool, error) {
 	order := make([]int, len(tasks))
 	for i := range order {
 		order[i] = i
@@ -378,12 +386,12 @@ func (e *runEncoder) fitTasks(tasks []Task, metrics map[string]float64, comp com
 	for {
 		keep := slices.Clone(order[:n])
 		slices.Sort(keep)
-		rows := make([]Task, n)
+		kept := make([][]json.RawMessage, n)
 		for i, j := range keep {
-			rows[i] = tasks[j]
+			kept[i] = rows[j]
 		}
 		comp.DroppedTasks = len(tasks) - n
-		p, fit, err := e.try(rows, metrics, comp)
+		p, fit, err := e.try(kept, metrics, comp)
 		if err != nil || fit {
 			return p, fit, err
 		}

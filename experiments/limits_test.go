@@ -180,3 +180,29 @@ func TestRecordLimits(t *testing.T) {
 		t.Errorf("%d tasks no longer keep every row (%s): docs/records.md says %d", documentedRows, e, documentedRows)
 	}
 }
+
+// BenchmarkEncodeRecord is the cost of one record write's encoding (docs/benchmarks.md): a record that fits
+// whole, and records that degrade (the encoder then tries smaller cuts until one fits).
+func BenchmarkEncodeRecord(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		run  func() *Run
+	}{
+		{"5000-tasks-whole", func() *Run { return bigRun(5000) }},
+		{"20000-tasks-degraded", func() *Run { return bigRun(20000) }},
+		{"5000x20-numeric-outputs-degraded", func() *Run { r := bigRun(5000); numericOutputs(r, 20); return r }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			run := bc.run()
+			b.ReportAllocs()
+			var p Payload
+			for b.Loop() {
+				var err error
+				if p, err = Encode(run, DefaultLimits()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(p.Encoding.Bytes), "payload-bytes")
+		})
+	}
+}
