@@ -290,6 +290,16 @@ func TestStaleCacheDoesNotSupersedeTheNewerRecord(t *testing.T) {
 	if _, err := e.store().GetRun(e.ctx, experiments.SupersededRunName("g2", "uid-g2-second")); !errors.Is(err, experiments.ErrNotFound) {
 		t.Errorf("the newer run was superseded by a stale cache: %v", err)
 	}
+	// The update event that replaced the first Workflow arrives: the record already tracks the second, so
+	// the first one's copy is of no more use and is not kept.
+	if err := e.c.informer.GetStore().Update(second); err != nil {
+		t.Fatal(err)
+	}
+	e.c.onUpdate(first, second)
+	e.reconcile(t, "g2")
+	if len(e.c.tombstones) != 0 {
+		t.Errorf("tombstones kept: %v", e.c.tombstones)
+	}
 }
 
 // Issue 12 item 2: a run whose record is over the ConfigMap limit (5,000 tasks with 20 numeric outputs

@@ -329,10 +329,12 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 		return fmt.Errorf("reconcile %s: %w", key, err)
 	}
 	c.mu.Lock()
-	if last := c.tombstones[key]; last != nil && last.UID == wf.UID {
+	last := c.tombstones[key]
+	if last != nil && last.UID == wf.UID {
 		// The Workflow is back in the cache: its deletion was not final, or the event was older. A tombstone
-		// of another UID stays: it is the earlier run's last state (SupersedeRun).
+		// of another UID stays until this reconcile is done: it is the earlier run's last state (SupersedeRun).
 		delete(c.tombstones, key)
+		last = nil
 	}
 	c.mu.Unlock()
 	if _, ok := wf.Labels[experiments.LabelRun]; !ok {
@@ -371,14 +373,10 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 		} else if wf == nil {
 			return c.workflowGone(ctx, store, key, name)
 		}
-		c.mu.Lock()
-		last := c.tombstones[key]
-		c.mu.Unlock()
 		run, wrote, err = store.SupersedeRun(ctx, wf, last)
 		if err != nil {
 			return fmt.Errorf("reconcile %s: %w", key, err)
 		}
-		c.dropTombstone(key, last)
 		if wrote {
 			c.log.Info("workflow re-created under the same name: earlier run's record kept as superseded", "key", key,
 				"uid", wf.UID)
@@ -400,6 +398,8 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 	if err := c.manageFinalizer(ctx, wf, run.State.Terminal()); err != nil {
 		return fmt.Errorf("reconcile %s: %w", key, err)
 	}
+	// The record tracks wf now: an earlier Workflow's last state has nothing more to tell.
+	c.dropTombstone(key, last)
 	c.metrics.Reconciles.WithLabelValues("synced").Inc()
 	if wrote {
 		c.log.Debug("record updated", "key", key, "state", run.State)
