@@ -32,6 +32,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -275,32 +276,17 @@ spec:
     container: {image: busybox, command: [sh, -c, "true"]}
 `
 
-// syncFanOut is a run whose record is over the ConfigMap limit: 100 tasks with 400 numeric outputs each
-// (40,000 outputs and as many metrics) make about 3 MB of record JSON, over 700 KiB compressed. Argo keeps
-// its node status (compressed when needed) within its own 1 MiB.
-func syncFanOut() string {
-	var b strings.Builder
-	b.WriteString(`
-apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata:
-  name: placeholder
-spec:
-  entrypoint: main
-  templates:
-  - name: main
-    dag:
-      tasks:
-      - {name: many, template: work, withSequence: {count: "100"}}
-  - name: work
-    container: {image: busybox, command: [sh, -c, "true"]}
-    outputs:
-      parameters:
-`)
+// fanOut turns a syncWorkflow into a run whose record is over the ConfigMap limit: 100 tasks with 400 numeric
+// outputs each (40,000 outputs and as many metrics) make about 3 MB of record JSON, over 700 KiB compressed.
+// Argo keeps its node status (compressed when needed) within its own 1 MiB.
+func fanOut(wf *wfv1.Workflow) {
+	count := intstr.FromInt(100)
+	wf.Spec.Templates[0].DAG.Tasks = []wfv1.DAGTask{{Name: "many", Template: "work", WithSequence: &wfv1.Sequence{Count: &count}}}
+	work := &wf.Spec.Templates[1]
 	for i := range bigOutputs {
-		fmt.Fprintf(&b, "      - {name: out%03d, valueFrom: {path: /tmp/out%03d}}\n", i, i)
+		name := fmt.Sprintf("out%03d", i)
+		work.Outputs.Parameters = append(work.Outputs.Parameters, wfv1.Parameter{Name: name, ValueFrom: &wfv1.ValueFrom{Path: "/tmp/" + name}})
 	}
-	return b.String()
 }
 
 const bigOutputs = 400
@@ -397,11 +383,10 @@ func TestSyncChaos(t *testing.T) {
 
 	p.start()
 	newWorkflow := func(pl planned) *wfv1.Workflow {
-		spec := syncWorkflow
+		wf := parseWorkflow(t, syncWorkflow)
 		if pl.outcome == "big" {
-			spec = syncFanOut()
+			fanOut(wf)
 		}
-		wf := parseWorkflow(t, spec)
 		wf.Name = pl.name
 		d := int64(240)
 		wf.Spec.ActiveDeadlineSeconds = &d
