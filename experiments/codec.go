@@ -7,13 +7,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"sort"
 	"time"
+	"unicode/utf8"
 )
 
-// SchemaVersion is the version of the record payload this package writes and the only one it reads.
-// Any change to the payload's fields, additive or not, bumps it: decoding is strict (unknown fields are
-// errors) so that an older kfp-argo never rewrites a newer record and silently drops what it did not know.
-const SchemaVersion = 1
+// SchemaVersion is the newest version of the record payload this package writes; it reads every version
+// from 1 up to it. Any change to the payload's fields, additive or not, bumps it: decoding is strict (unknown
+// fields are errors) so that an older kfp-argo never rewrites a newer record and silently drops what it did
+// not know. Version 2 adds the degraded-record markers (compaction.droppedTasks, droppedMetrics,
+// taskCounts, truncatedText); a record that needs none of them is still written as version 1, so that
+// older kfp-argo builds keep reading the records they can.
+const SchemaVersion = 2
 
 // Payload keys in a record ConfigMap. Exactly one is present.
 const (
@@ -33,13 +40,33 @@ type Limits struct {
 	// MaxBytes is the largest payload stored at all; it leaves room under ConfigMapLimit for metadata
 	// and base64 (binaryData grows by 4/3 on the wire).
 	MaxBytes int
+	// MaxJSONBytes is the largest record JSON: the decoder expands a gzip payload at most this far, and the
+	// encoder never writes a record whose JSON is larger. One limit on both sides, so that a record that
+	// compresses very well cannot be written and then never read. Zero means DefaultLimits' value.
+	MaxJSONBytes int
 }
 
 // DefaultLimits keeps records readable with kubectl up to 256 KiB and stores up to 700 KiB of gzip
-// (about 933 KiB as base64), leaving the rest of the 1 MiB for labels, annotations and managedFields.
+// (about 933 KiB as base64), leaving the rest of the 1 MiB for labels, annotations and managedFields; a
+// record's JSON is at most 64 MiB.
 func DefaultLimits() Limits {
-	return Limits{PlainBytes: 256 << 10, MaxBytes: 700 << 10}
+	return Limits{PlainBytes: 256 << 10, MaxBytes: 700 << 10, MaxJSONBytes: 64 << 20}
 }
+
+// withDefaults fills a zero MaxJSONBytes from DefaultLimits.
+func (l Limits) withDefaults() Limits {
+	if l.MaxJSONBytes <= 0 {
+		l.MaxJSONBytes = DefaultLimits().MaxJSONBytes
+	}
+	return l
+}
+
+// Bounds of the run-level text in a record that had to be cut to its summary (Encoding.TruncatedText).
+const (
+	maxSummaryError       = 4 << 10
+	maxSummaryWarnings    = 20
+	maxSummaryWarningSize = 1 << 10
+)
 
 // Encoding says how a record was stored.
 type Encoding struct {
@@ -50,12 +77,25 @@ type Encoding struct {
 	// DroppedTaskOutputs counts task rows whose outputs were left out to fit; the run's metrics, which
 	// are computed from outputs, are kept.
 	DroppedTaskOutputs int
+	// DroppedTasks counts task rows left out to fit (failed and unfinished rows are kept first);
+	// TaskCounts then holds every row's state, so the run-level summary stays whole.
+	DroppedTasks int
+	TaskCounts   map[State]int
+	// DroppedMetrics counts metrics left out to fit (the first by name are kept).
+	DroppedMetrics int
+	// TruncatedText: the run's error and warnings were cut (only when even the summary did not fit).
+	TruncatedText bool
 	// Bytes is the size of the stored payload (before base64).
 	Bytes int
 }
 
+// Degraded reports whether the record lost detail to fit: task outputs, task rows, metrics or text.
+func (e Encoding) Degraded() bool {
+	return e.DroppedTaskOutputs > 0 || e.DroppedTasks > 0 || e.DroppedMetrics > 0 || e.TruncatedText
+}
+
 // String is the value of AnnotationRecordEncoding: "json", "json+columns", "json+columns+gzip", with
-// "+outputs-dropped" when task outputs had to go.
+// "+outputs-dropped", "+tasks-dropped", "+metrics-dropped", "+text-truncated" for what had to go.
 func (e Encoding) String() string {
 	s := "json"
 	if e.Compacted {
@@ -66,6 +106,15 @@ func (e Encoding) String() string {
 	}
 	if e.DroppedTaskOutputs > 0 {
 		s += "+outputs-dropped"
+	}
+	if e.DroppedTasks > 0 {
+		s += "+tasks-dropped"
+	}
+	if e.DroppedMetrics > 0 {
+		s += "+metrics-dropped"
+	}
+	if e.TruncatedText {
+		s += "+text-truncated"
 	}
 	return s
 }
@@ -99,6 +148,16 @@ type compaction struct {
 	TaskRows           string `json:"taskRows,omitempty"`
 	Compression        string `json:"compression,omitempty"`
 	DroppedTaskOutputs int    `json:"droppedTaskOutputs,omitempty"`
+	// Schema version 2.
+	DroppedTasks   int           `json:"droppedTasks,omitempty"`
+	TaskCounts     map[State]int `json:"taskCounts,omitempty"`
+	DroppedMetrics int           `json:"droppedMetrics,omitempty"`
+	TruncatedText  bool          `json:"truncatedText,omitempty"`
+}
+
+// needsV2 reports whether c uses a field of schema version 2.
+func (c *compaction) needsV2() bool {
+	return c != nil && (c.DroppedTasks > 0 || c.TaskCounts != nil || c.DroppedMetrics > 0 || c.TruncatedText)
 }
 
 // taskColumns is the column order of compacted task rows for SchemaVersion 1. Times are Unix seconds
@@ -109,18 +168,21 @@ func taskColumns() []string {
 		"exitHook", "startedAt", "finishedAt", "pod", "attempts", "error", "outputs"}
 }
 
-// ErrTooLarge is returned when a record does not fit a ConfigMap even compacted, compressed and without
-// task outputs.
+// ErrTooLarge is returned when a record does not fit a ConfigMap even cut to its run-level summary (an
+// experiment, or a run whose parameters and names alone are over the limit).
 const ErrTooLarge = sentinel("record too large for a ConfigMap")
 
 // ErrUnsupportedSchema is returned for a payload whose schemaVersion this build does not read.
 const ErrUnsupportedSchema = sentinel("unsupported record schemaVersion")
 
 // Encode turns a record into ConfigMap payload, compacting and compressing only as much as needed to stay
-// within lim. Encoding the same record twice gives the same bytes, which is how Store tells that nothing
-// changed.
+// within lim. A run that still does not fit degrades rather than fails (docs/records.md, "Compaction"):
+// task outputs go first, then task rows and metrics are cut, with markers that say how many went and a count
+// of every row's state; the run's state, times and history always stay. Encoding the same record twice
+// gives the same bytes, which is how Store tells that nothing changed.
 func Encode(rec Record, lim Limits) (Payload, error) {
-	env := envelope{SchemaVersion: SchemaVersion, Kind: rec.recordKind()}
+	lim = lim.withDefaults()
+	env := envelope{SchemaVersion: 1, Kind: rec.recordKind()}
 	var run *Run
 	switch r := rec.(type) {
 	case *Experiment:
@@ -138,69 +200,236 @@ func Encode(rec Record, lim Limits) (Payload, error) {
 		return Payload{}, fmt.Errorf("encode %s record: %w", env.Kind, err)
 	}
 	if len(plain) <= lim.PlainBytes || run == nil {
-		if len(plain) > lim.MaxBytes {
+		if len(plain) > lim.MaxBytes || len(plain) > lim.MaxJSONBytes {
 			return Payload{}, fmt.Errorf("encode %s record: %d bytes: %w", env.Kind, len(plain), ErrTooLarge)
 		}
 		return Payload{Data: map[string]string{DataKey: string(plain)}, Encoding: Encoding{Bytes: len(plain)}}, nil
 	}
 
-	enc := Encoding{Compacted: true}
+	e := runEncoder{lim: lim, run: *run}
+	// 1-3: every row, as columns, then gzip.
 	tasks := run.Tasks
+	comp := compaction{}
+	rows, err := compactTasks(tasks)
+	if err != nil {
+		return Payload{}, fmt.Errorf("encode run %q: %w", run.Name, err)
+	}
+	p, fit, err := e.try(rows, run.Metrics, comp)
+	if err != nil || fit {
+		return p, err
+	}
+	// 4: without task outputs (the metrics computed from them stay).
+	stripped := make([]Task, len(tasks))
+	for i, t := range tasks {
+		if len(t.Outputs) > 0 {
+			comp.DroppedTaskOutputs++
+			t.Outputs = nil
+		}
+		stripped[i] = t
+	}
+	if comp.DroppedTaskOutputs > 0 {
+		if rows, err = compactTasks(stripped); err != nil {
+			return Payload{}, fmt.Errorf("encode run %q: %w", run.Name, err)
+		}
+		if p, fit, err = e.try(rows, run.Metrics, comp); err != nil || fit {
+			return p, err
+		}
+	}
+	// 5: the run-level summary plus as many metrics (at most half the room) and rows as fit.
+	comp.TaskCounts = map[State]int{}
+	for _, t := range stripped {
+		comp.TaskCounts[t.State]++
+	}
+	metrics, err := e.fitMetrics(run.Metrics, comp)
+	if err != nil {
+		return Payload{}, err
+	}
+	comp.DroppedMetrics = len(run.Metrics) - len(metrics)
+	if p, ok, err := e.fitTasks(stripped, rows, metrics, comp); err != nil || ok {
+		return p, err
+	}
+	// 6: not even the summary fits: cut the run's own text.
+	comp.TruncatedText = true
+	e.run.Error = truncateText(e.run.Error, maxSummaryError)
+	if len(e.run.Warnings) > maxSummaryWarnings {
+		e.run.Warnings = e.run.Warnings[:maxSummaryWarnings]
+	}
+	warnings := make([]string, len(e.run.Warnings))
+	for i, w := range e.run.Warnings {
+		warnings[i] = truncateText(w, maxSummaryWarningSize)
+	}
+	e.run.Warnings = warnings
+	if p, ok, err := e.fitTasks(stripped, rows, metrics, comp); err != nil || ok {
+		return p, err
+	}
+	return Payload{}, fmt.Errorf("encode run %q: even its summary without tasks and metrics is over %d bytes: %w",
+		run.Name, lim.MaxBytes, ErrTooLarge)
+}
+
+// runEncoder tries encodings of one run within limits.
+type runEncoder struct {
+	lim Limits
+	run Run
+	// sizes of the last try: the JSON and, when it was compressed, the gzip.
+	jsonBytes, gzBytes int
+}
+
+// try encodes the run with the given rows, metrics and compaction; fit says whether it is within the
+// limits. Rows are always columns here: try is only used once the plain JSON was too large.
+func (e *runEncoder) try(rows [][]json.RawMessage, metrics map[string]float64, comp compaction) (Payload, bool, error) {
+	run := e.run
+	run.Tasks, run.Metrics = nil, metrics
+	comp.TaskRows = "columns"
+	env := envelope{SchemaVersion: 1, Kind: KindRun, Compaction: &comp, Run: &run, TaskColumns: taskColumns(), TaskRows: rows}
+	if comp.needsV2() {
+		env.SchemaVersion = 2
+	}
+	enc := Encoding{Compacted: true, DroppedTaskOutputs: comp.DroppedTaskOutputs, DroppedTasks: comp.DroppedTasks,
+		TaskCounts: comp.TaskCounts, DroppedMetrics: comp.DroppedMetrics, TruncatedText: comp.TruncatedText}
+	// Marshalled for gzip first: only a record within a few bytes of PlainBytes needs the plain form too.
+	comp.Compression = "gzip"
+	compact, err := json.Marshal(env)
+	if err != nil {
+		return Payload{}, false, fmt.Errorf("encode run %q: %w", run.Name, err)
+	}
+	e.jsonBytes, e.gzBytes = len(compact), 0
+	if len(compact)-len(`,"compression":"gzip"`) <= e.lim.PlainBytes {
+		comp.Compression = ""
+		plain, err := json.Marshal(env)
+		if err != nil {
+			return Payload{}, false, fmt.Errorf("encode run %q: %w", run.Name, err)
+		}
+		if len(plain) <= e.lim.PlainBytes && len(plain) <= e.lim.MaxJSONBytes {
+			enc.Bytes = len(plain)
+			return Payload{Data: map[string]string{DataKey: string(plain)}, Encoding: enc}, true, nil
+		}
+		comp.Compression = "gzip"
+	}
+	if len(compact) > e.lim.MaxJSONBytes {
+		// What the decoder would refuse is not written, however well it compresses; the gzip is not even
+		// needed to know.
+		e.gzBytes = 0
+		return Payload{}, false, nil
+	}
+	// The fastest gzip first: far over the limit, the best compression (several times slower on MBs of
+	// JSON, and never a third smaller on these records) need not be tried.
+	fast, err := gzipLevel(compact, gzip.BestSpeed)
+	if err != nil {
+		return Payload{}, false, fmt.Errorf("encode run %q: %w", run.Name, err)
+	}
+	e.gzBytes = len(fast)
+	if len(fast) > e.lim.MaxBytes*3/2 {
+		return Payload{}, false, nil
+	}
+	gz, err := gzipBytes(compact)
+	if err != nil {
+		return Payload{}, false, fmt.Errorf("encode run %q: %w", run.Name, err)
+	}
+	e.gzBytes = len(gz)
+	if len(gz) > e.lim.MaxBytes {
+		return Payload{}, false, nil
+	}
+	enc.Compressed = true
+	enc.Bytes = len(gz)
+	return Payload{BinaryData: map[string][]byte{BinaryDataKey: gz}, Encoding: enc}, true, nil
+}
+
+// shrink is how far a count must come down for a try of the given sizes to fit limits scaled by part,
+// a little under the proportional estimate, since part of the record does not shrink.
+func (e *runEncoder) shrink(n int, part float64) int {
+	ratio := max(float64(e.jsonBytes)/(part*float64(e.lim.MaxJSONBytes)), float64(e.gzBytes)/(part*float64(e.lim.MaxBytes)))
+	if ratio <= 1 {
+		return n * 9 / 10
+	}
+	return min(int(float64(n)/ratio*0.95), n*9/10)
+}
+
+// fitMetrics keeps the first metrics by name that fit in half the room, with no task rows.
+func (e *runEncoder) fitMetrics(metrics map[string]float64, comp compaction) (map[string]float64, error) {
+	names := slices.Sorted(maps.Keys(metrics))
+	kept := metrics
 	for {
-		env.Compaction = &compaction{TaskRows: "columns", DroppedTaskOutputs: enc.DroppedTaskOutputs}
-		env.TaskColumns = taskColumns()
-		env.TaskRows, err = compactTasks(tasks)
-		if err != nil {
-			return Payload{}, fmt.Errorf("encode run %q: %w", run.Name, err)
+		_, fit, err := e.tryHalf(kept, comp)
+		if err != nil || fit || len(kept) == 0 {
+			return kept, err
 		}
-		run.Tasks = nil
-		compact, err := json.Marshal(env)
-		if err != nil {
-			return Payload{}, fmt.Errorf("encode run %q: %w", run.Name, err)
+		n := e.shrink(len(kept), 0.5)
+		kept = make(map[string]float64, n)
+		for _, k := range names[:n] {
+			kept[k] = metrics[k]
 		}
-		if len(compact) <= lim.PlainBytes {
-			enc.Bytes = len(compact)
-			return Payload{Data: map[string]string{DataKey: string(compact)}, Encoding: enc}, nil
-		}
-		env.Compaction.Compression = "gzip"
-		compact, err = json.Marshal(env)
-		if err != nil {
-			return Payload{}, fmt.Errorf("encode run %q: %w", run.Name, err)
-		}
-		gz, err := gzipBytes(compact)
-		if err != nil {
-			return Payload{}, fmt.Errorf("encode run %q: %w", run.Name, err)
-		}
-		if len(gz) <= lim.MaxBytes {
-			enc.Compressed = true
-			enc.Bytes = len(gz)
-			return Payload{BinaryData: map[string][]byte{BinaryDataKey: gz}, Encoding: enc}, nil
-		}
-		if enc.DroppedTaskOutputs > 0 {
-			return Payload{}, fmt.Errorf("encode run %q: %d tasks, %d bytes compressed without task outputs: %w",
-				run.Name, len(tasks), len(gz), ErrTooLarge)
-		}
-		// Outputs are the bulk that can go: the metrics computed from them stay in the record.
-		stripped := make([]Task, len(tasks))
-		for i, t := range tasks {
-			if len(t.Outputs) > 0 {
-				enc.DroppedTaskOutputs++
-				t.Outputs = nil
-			}
-			stripped[i] = t
-		}
-		if enc.DroppedTaskOutputs == 0 {
-			return Payload{}, fmt.Errorf("encode run %q: %d tasks, %d bytes compressed: %w",
-				run.Name, len(tasks), len(gz), ErrTooLarge)
-		}
-		tasks = stripped
+		comp.DroppedMetrics = len(metrics) - n
 	}
 }
 
-func gzipBytes(b []byte) ([]byte, error) {
+// tryHalf tries the run without task rows against half the limits.
+func (e *runEncoder) tryHalf(metrics map[string]float64, comp compaction) (Payload, bool, error) {
+	half := *e
+	half.lim.MaxBytes, half.lim.MaxJSONBytes = e.lim.MaxBytes/2, e.lim.MaxJSONBytes/2
+	comp.DroppedTasks = 1 // any count: the marker is there in the real record too
+	p, fit, err := half.try(nil, metrics, comp)
+	e.jsonBytes, e.gzBytes = half.jsonBytes, half.gzBytes
+	return p, fit, err
+}
+
+// fitTasks keeps as many rows as fit, failed and unfinished rows first, in their order; rows are the tasks
+// compacted.
+func (e *runEncoder) fitTasks(tasks []Task, rows [][]json.RawMessage, metrics map[string]float64, comp compaction) (Payload, bool, error) {
+	order := make([]int, len(tasks))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		return keepPriority(tasks[order[a]].State) < keepPriority(tasks[order[b]].State)
+	})
+	n := len(tasks)
+	for {
+		keep := slices.Clone(order[:n])
+		slices.Sort(keep)
+		kept := make([][]json.RawMessage, n)
+		for i, j := range keep {
+			kept[i] = rows[j]
+		}
+		comp.DroppedTasks = len(tasks) - n
+		p, fit, err := e.try(kept, metrics, comp)
+		if err != nil || fit {
+			return p, fit, err
+		}
+		if n == 0 {
+			return Payload{}, false, nil
+		}
+		n = e.shrink(n, 1)
+	}
+}
+
+// keepPriority orders rows for keeping when not all fit: what went wrong, then what is still going on.
+func keepPriority(s State) int {
+	switch s {
+	case StateFailed, StateCanceled, StateWorkflowDeleted:
+		return 0
+	case StateSucceeded, StateSkipped:
+		return 2
+	}
+	return 1
+}
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := s[:n]
+	for !utf8.ValidString(cut) && len(cut) > 0 {
+		cut = cut[:len(cut)-1]
+	}
+	return cut + " ... (truncated)"
+}
+
+func gzipBytes(b []byte) ([]byte, error) { return gzipLevel(b, gzip.BestCompression) }
+
+func gzipLevel(b []byte, level int) ([]byte, error) {
 	var buf bytes.Buffer
 	// No name or mtime in the header, so equal input gives equal bytes.
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw, err := gzip.NewWriterLevel(&buf, level)
 	if err != nil {
 		return nil, err
 	}
@@ -320,9 +549,15 @@ func expandTasks(columns []string, rows [][]json.RawMessage) ([]Task, error) {
 	return tasks, nil
 }
 
-// Decode reads a record ConfigMap's data and binaryData. It returns an *Experiment or a *Run; a
-// schemaVersion other than SchemaVersion is an ErrUnsupportedSchema error that names both versions.
+// Decode reads a record ConfigMap's data and binaryData within DefaultLimits. It returns an *Experiment or a
+// *Run; a schemaVersion this build does not read is an ErrUnsupportedSchema error that names both versions.
 func Decode(data map[string]string, binaryData map[string][]byte) (Record, error) {
+	return DecodeWithLimits(data, binaryData, DefaultLimits())
+}
+
+// DecodeWithLimits is Decode of a record written with lim: its JSON may be up to lim.MaxJSONBytes.
+func DecodeWithLimits(data map[string]string, binaryData map[string][]byte, lim Limits) (Record, error) {
+	lim = lim.withDefaults()
 	text, hasText := data[DataKey]
 	gz, hasGz := binaryData[BinaryDataKey]
 	var raw []byte
@@ -333,16 +568,22 @@ func Decode(data map[string]string, binaryData map[string][]byte) (Record, error
 	case hasText:
 		raw = []byte(text)
 		enc.Bytes = len(raw)
+		if len(raw) > lim.MaxJSONBytes {
+			return nil, fmt.Errorf("decode record: data[%s] is %d bytes, over the %d-byte limit", DataKey, len(raw), lim.MaxJSONBytes)
+		}
 	case hasGz:
 		zr, err := gzip.NewReader(bytes.NewReader(gz))
 		if err != nil {
 			return nil, fmt.Errorf("decode record: binaryData[%s]: %w", BinaryDataKey, err)
 		}
-		// A record is never more than a few MiB uncompressed; the cap keeps a hostile ConfigMap from
+		// The encoder writes no record over lim.MaxJSONBytes; the cap keeps a hostile ConfigMap from
 		// exhausting memory.
-		raw, err = io.ReadAll(io.LimitReader(zr, 64<<20))
+		raw, err = io.ReadAll(io.LimitReader(zr, int64(lim.MaxJSONBytes)+1))
 		if err != nil {
 			return nil, fmt.Errorf("decode record: binaryData[%s]: %w", BinaryDataKey, err)
+		}
+		if len(raw) > lim.MaxJSONBytes {
+			return nil, fmt.Errorf("decode record: binaryData[%s] expands to over the %d-byte limit", BinaryDataKey, lim.MaxJSONBytes)
 		}
 		enc.Compressed = true
 		enc.Bytes = len(gz)
@@ -360,13 +601,13 @@ func Decode(data map[string]string, binaryData map[string][]byte) (Record, error
 	if probe.SchemaVersion == nil {
 		return nil, fmt.Errorf("decode record: no schemaVersion: %w", ErrUnsupportedSchema)
 	}
-	if *probe.SchemaVersion != SchemaVersion {
+	if v := *probe.SchemaVersion; v < 1 || v > SchemaVersion {
 		hint := "written by a newer kfp-argo: upgrade kfp-argo to read it"
-		if *probe.SchemaVersion < SchemaVersion {
-			hint = "written by an older kfp-argo that this one cannot read"
+		if v < 1 {
+			hint = "not a version any kfp-argo wrote"
 		}
-		return nil, fmt.Errorf("decode %s record: schemaVersion %d, this kfp-argo reads %d (%s): %w",
-			probe.Kind, *probe.SchemaVersion, SchemaVersion, hint, ErrUnsupportedSchema)
+		return nil, fmt.Errorf("decode %s record: schemaVersion %d, this kfp-argo reads 1 to %d (%s): %w",
+			probe.Kind, v, SchemaVersion, hint, ErrUnsupportedSchema)
 	}
 
 	var env envelope
@@ -390,8 +631,13 @@ func Decode(data map[string]string, binaryData map[string][]byte) (Record, error
 			if env.Compaction.TaskRows != "" && env.Compaction.TaskRows != "columns" {
 				return nil, fmt.Errorf("decode run record %q: unknown task row compaction %q", run.Name, env.Compaction.TaskRows)
 			}
-			enc.Compacted = env.Compaction.TaskRows == "columns"
-			enc.DroppedTaskOutputs = env.Compaction.DroppedTaskOutputs
+			if env.Compaction.needsV2() && env.SchemaVersion < 2 {
+				return nil, fmt.Errorf("decode run record %q: schemaVersion %d with fields of version 2", run.Name, env.SchemaVersion)
+			}
+			c := env.Compaction
+			enc.Compacted = c.TaskRows == "columns"
+			enc.DroppedTaskOutputs, enc.DroppedTasks, enc.TaskCounts = c.DroppedTaskOutputs, c.DroppedTasks, c.TaskCounts
+			enc.DroppedMetrics, enc.TruncatedText = c.DroppedMetrics, c.TruncatedText
 		}
 		if enc.Compacted {
 			if len(run.Tasks) > 0 {

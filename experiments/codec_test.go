@@ -160,9 +160,11 @@ func TestEncodeDropsOutputsLast(t *testing.T) {
 			len(run.Metrics), len(gr.Tasks), gr.Tasks[7].Outputs, len(gr.Metrics))
 	}
 
-	_, err = Encode(run, Limits{PlainBytes: 1 << 10, MaxBytes: 1 << 10})
+	// Below that, rows and metrics go (TestOversizedRecordsDegrade); only a cap under the run's summary
+	// itself is an error.
+	_, err = Encode(run, Limits{PlainBytes: 64, MaxBytes: 64})
 	if !errors.Is(err, ErrTooLarge) {
-		t.Errorf("Encode with a 1 KiB cap: err = %v, want ErrTooLarge", err)
+		t.Errorf("Encode with a 64-byte cap: err = %v, want ErrTooLarge", err)
 	}
 }
 
@@ -178,8 +180,10 @@ func TestDecodeRejects(t *testing.T) {
 		is      error
 		message string
 	}{
-		{"newer schema", map[string]string{DataKey: `{"schemaVersion":2,"kind":"run","run":{}}`}, nil,
-			ErrUnsupportedSchema, "schemaVersion 2, this kfp-argo reads 1 (written by a newer kfp-argo"},
+		{"newer schema", map[string]string{DataKey: `{"schemaVersion":3,"kind":"run","run":{}}`}, nil,
+			ErrUnsupportedSchema, "schemaVersion 3, this kfp-argo reads 1 to 2 (written by a newer kfp-argo"},
+		{"version 2 fields in version 1", map[string]string{DataKey: `{"schemaVersion":1,"kind":"run","compaction":{"taskRows":"columns","droppedTasks":3},"run":{"name":"r","experiment":"e","workflow":{"name":"r"},"state":"RUNNING","storageState":"AVAILABLE"},"taskColumns":["id"],"taskRows":[]}`}, nil,
+			nil, "schemaVersion 1 with fields of version 2"},
 		{"no schema", map[string]string{DataKey: `{"kind":"run","run":{}}`}, nil, ErrUnsupportedSchema, "no schemaVersion"},
 		{"unknown field", map[string]string{DataKey: `{"schemaVersion":1,"kind":"experiment","experiment":{"name":"x","storageState":"AVAILABLE","owner":"me"}}`}, nil,
 			nil, `unknown field "owner"`},

@@ -72,10 +72,10 @@ func MapWorkflow(wf *wfv1.Workflow, prev *Run, now time.Time) Run {
 			run.RetryCount = retries
 		}
 	}
-	if prev != nil && state == StatePending && len(run.History) > 0 && run.History[len(run.History)-1].State != StatePending && !reopen {
-		// A status from before the run started (an informer cache catching up) is older than the
-		// record: nothing goes back to PENDING.
-		return run
+	if prev != nil && !reopen && stateRank(state) < stateRank(run.State) {
+		// A status older than the record (an informer cache catching up with what a CLI read already
+		// recorded): nothing goes back to PENDING, from CANCELING to RUNNING, or out of a terminal state.
+		return *prev.DeepCopy()
 	}
 	if reopen && state == StatePending {
 		// The retried Workflow is not picked up yet; the run is running again (history: RUNNING "retry N"),
@@ -103,6 +103,11 @@ func MapWorkflow(wf *wfv1.Workflow, prev *Run, now time.Time) Run {
 		var taskWarnings []string
 		run.Tasks, run.Metrics, taskWarnings = mapNodes(wf, nodes, names)
 		warnings = append(warnings, taskWarnings...)
+	}
+	if prev != nil && !reopen && tasksWentBack(prev.Tasks, run.Tasks) {
+		// The run's state alone cannot tell an older status at the same level (RUNNING, then RUNNING with
+		// fewer tasks done): a task that finished in the record and is unfinished or absent here can.
+		return *prev.DeepCopy()
 	}
 	if !wf.Status.StartedAt.IsZero() {
 		run.StartedAt = wf.Status.StartedAt.UTC()
@@ -136,6 +141,44 @@ func MapWorkflow(wf *wfv1.Workflow, prev *Run, now time.Time) Run {
 	}
 	run.Error = errMsg
 	return run
+}
+
+// stateRank orders run states by how far a run has come; within one execution a run never moves to a lower
+// rank. RUNNING and PAUSED share a rank: a run can be suspended and resumed.
+func stateRank(s State) int {
+	switch {
+	case s == StatePending:
+		return 0
+	case s == StateRunning, s == StatePaused:
+		return 1
+	case s == StateCanceling:
+		return 2
+	case s.Terminal():
+		return 3
+	}
+	return 1 // an unknown state: as RUNNING, which unknown Argo phases map to
+}
+
+// tasksWentBack reports whether next, the rows of one execution, are older than prev: a row that was
+// terminal in prev is missing or not terminal in next. Argo never moves a node out of a final phase
+// within one execution (retries are new nodes under the Retry node, whose row is not final before them).
+func tasksWentBack(prev, next []Task) bool {
+	if len(prev) == 0 {
+		return false
+	}
+	byID := make(map[string]State, len(next))
+	for _, t := range next {
+		byID[t.ID] = t.State
+	}
+	for _, t := range prev {
+		if !t.State.Terminal() {
+			continue
+		}
+		if st, ok := byID[t.ID]; !ok || !st.Terminal() {
+			return true
+		}
+	}
+	return false
 }
 
 // SameExecution reports whether wf is the Workflow run records, or its successor: a Workflow of another UID

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -76,8 +77,25 @@ func ExperimentObjectName(experiment string) string {
 // RunObjectName is the name of a run's ConfigMap.
 func RunObjectName(run string) string { return runObjectPrefix + run }
 
-// ValidateRunName checks that name can be a Workflow name and, with its prefix, a ConfigMap name.
+// MaxRunNameLength is the longest run (Workflow) name: Argo's validator refuses longer Workflow names when
+// its controller picks the Workflow up (validate.maxCharsInObjectName), long after the API server took it.
+const MaxRunNameLength = 63
+
+// ValidateRunName checks that name can be a Workflow name that Argo runs and, with its prefix, a ConfigMap
+// name.
 func ValidateRunName(name string) error {
+	if err := validateRecordName(name); err != nil {
+		return err
+	}
+	if len(name) > MaxRunNameLength {
+		return fmt.Errorf("run name %.40q...: %d characters, Argo runs Workflows of at most %d", name, len(name), MaxRunNameLength)
+	}
+	return nil
+}
+
+// validateRecordName checks that name can name a run record: a Workflow name's syntax, and short enough for
+// the ConfigMap name. Superseded runs' names (SupersededRunName) need only this.
+func validateRecordName(name string) error {
 	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
 		return fmt.Errorf("run name %q: %s", name, strings.Join(errs, "; "))
 	}
@@ -96,10 +114,34 @@ func ValidateExperimentName(name string) error {
 	if len(name) > 253 {
 		return fmt.Errorf("experiment name %.40q...: %d bytes, at most 253", name, len(name))
 	}
+	if !utf8.ValidString(name) {
+		// JSON would turn the bad bytes into U+FFFD: the stored name would differ from every name a user can type.
+		return fmt.Errorf("experiment name %q is not valid UTF-8", name)
+	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f {
 			return fmt.Errorf("experiment name %q contains a control character", name)
 		}
 	}
 	return nil
+}
+
+// SupersededRunName is the name under which the record of an earlier execution is kept once a Workflow of
+// another UID took over its run name (re-created by GitOps or `argo submit`): the run name, a dot and the
+// first 8 letters or digits of the earlier Workflow's UID. `submit` refuses a run name that has a record, so
+// no later run takes it over.
+func SupersededRunName(run, uid string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(uid) {
+		if b.Len() == hashSuffixLen {
+			break
+		}
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		b.WriteString("x")
+	}
+	return run + "." + b.String()
 }

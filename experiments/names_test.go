@@ -65,15 +65,19 @@ func TestObjectNames(t *testing.T) {
 		}
 		seen[got] = tc.experiment
 	}
-	for _, bad := range []string{"", "  ", "a\nb", strings.Repeat("x", 254)} {
+	for _, bad := range []string{"", "  ", "a\nb", strings.Repeat("x", 254), "bad\xffutf8", "\xc3"} {
 		if err := ValidateExperimentName(bad); err == nil {
 			t.Errorf("ValidateExperimentName(%q) = nil, want an error", bad)
 		}
 	}
-	for _, bad := range []string{"Upper", "has space", strings.Repeat("x", 250)} {
+	// Argo refuses Workflow names over 63 characters when it runs them (validate.ValidateWorkflow).
+	for _, bad := range []string{"Upper", "has space", strings.Repeat("x", 250), strings.Repeat("x", 64), strings.Repeat("x", 240)} {
 		if err := ValidateRunName(bad); err == nil {
 			t.Errorf("ValidateRunName(%q) = nil, want an error", bad)
 		}
+	}
+	if err := ValidateRunName(strings.Repeat("x", 63)); err != nil {
+		t.Errorf("ValidateRunName(63 chars) = %v", err)
 	}
 	if err := ValidateRunName("train-x7k2p"); err != nil {
 		t.Errorf("ValidateRunName(train-x7k2p) = %v", err)

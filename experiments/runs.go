@@ -111,6 +111,17 @@ func (r *Runs) Submit(ctx context.Context, req SubmitRequest) (Run, *wfv1.Workfl
 		if req.DryRun == DryRunClient {
 			return Run{}, wf, nil
 		}
+		// A record under the name is a run that is still known, even if its Workflow is gone (finished and
+		// removed by Argo's TTL): a new Workflow of that name would be tracked by no record.
+		if taken, err := r.Store.GetRun(ctx, wf.Name); err == nil {
+			if !explicit && attempt < maxNameAttempts {
+				continue
+			}
+			return Run{}, nil, fmt.Errorf("submit run %q: %w: the name belongs to a %s run (workflow uid %s); "+
+				"free it with `kfp-argo run delete %s` or pick another name", wf.Name, ErrAlreadyExists, taken.State, taken.Workflow.UID, wf.Name)
+		} else if !errors.Is(err, ErrNotFound) {
+			return Run{}, nil, fmt.Errorf("submit: %w", err)
+		}
 		created, err := r.WF.Create(ctx, wf, req.DryRun == DryRunServer)
 		if err != nil {
 			if apierrors.IsAlreadyExists(err) && !explicit && attempt < maxNameAttempts {
@@ -125,7 +136,7 @@ func (r *Runs) Submit(ctx context.Context, req SubmitRequest) (Run, *wfv1.Workfl
 		if errors.Is(err, ErrAlreadyExists) || errors.Is(err, ErrExperimentArchived) {
 			// Sync was faster, or the experiment was archived meanwhile: the Workflow exists, so its record
 			// must too, and reconciling writes it whatever the experiment's state.
-			run, _, err = r.Store.ReconcileRun(ctx, created)
+			run, _, err = r.reconcile(ctx, created)
 		}
 		if err != nil {
 			return Run{}, created, fmt.Errorf("workflow %q created, its record not yet (the next read or sync writes it): %w", created.Name, err)
@@ -194,7 +205,7 @@ func PrepareWorkflow(req SubmitRequest) (*wfv1.Workflow, error) {
 func (r *Runs) Get(ctx context.Context, name string) (Run, error) {
 	wf, err := r.WF.Get(ctx, name)
 	if err == nil {
-		run, _, err := r.Store.ReconcileRun(ctx, wf)
+		run, _, err := r.reconcile(ctx, wf)
 		return run, err
 	}
 	if !errors.Is(err, argo.ErrNotFound) {
@@ -235,10 +246,23 @@ func (r *Runs) List(ctx context.Context, f RunFilter) ([]Run, error) {
 	for i := range wfs {
 		wf := &wfs[i]
 		seen[wf.Name] = true
-		if cur, ok := byName[wf.Name]; ok && !needsReconcile(cur, wf) {
+		cur, ok := byName[wf.Name]
+		if ok && !needsReconcile(cur, wf) {
 			continue
 		}
-		if _, _, err := r.Store.ReconcileRun(ctx, wf); err != nil {
+		if !ok {
+			// A record is created only from a Workflow that is still there now: the list may predate a
+			// `run delete` that removed it and its record since.
+			live, err := r.WF.Get(ctx, wf.Name)
+			if errors.Is(err, argo.ErrNotFound) || (err == nil && (live.DeletionTimestamp != nil || live.UID != wf.UID)) {
+				continue
+			}
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		if _, _, err := r.reconcile(ctx, wf); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -270,7 +294,7 @@ func needsReconcile(run *Run, wf *wfv1.Workflow) bool {
 func (r *Runs) Watch(ctx context.Context, name string, fn func(Run)) (Run, error) {
 	var last Run
 	_, err := r.WF.Watch(ctx, name, func(wf *wfv1.Workflow) (bool, error) {
-		run, _, err := r.Store.ReconcileRun(ctx, wf)
+		run, _, err := r.reconcile(ctx, wf)
 		if err != nil {
 			return false, err
 		}
@@ -306,8 +330,18 @@ func (r *Runs) Shutdown(ctx context.Context, name string, strategy wfv1.Shutdown
 	if err != nil {
 		return run, err
 	}
-	run, _, err = r.Store.ReconcileRun(ctx, wf)
+	run, _, err = r.reconcile(ctx, wf)
 	return run, err
+}
+
+// reconcile is Store.ReconcileRun for a Workflow just read from the API server: one that took over the name
+// of an earlier run (re-created outside kfp-argo) supersedes that run's record (Store.SupersedeRun).
+func (r *Runs) reconcile(ctx context.Context, wf *wfv1.Workflow) (Run, bool, error) {
+	run, wrote, err := r.Store.ReconcileRun(ctx, wf)
+	if errors.Is(err, ErrWorkflowMismatch) {
+		return r.Store.SupersedeRun(ctx, wf, nil)
+	}
+	return run, wrote, err
 }
 
 // Retry runs a FAILED or CANCELED run again as a new attempt of the same run (argo.NewAttempt): the old

@@ -300,7 +300,8 @@ func TestRetryHealsWhenRecordNotUpdated(t *testing.T) {
 	if run.State != StateRunning || run.RetryCount != 1 {
 		t.Errorf("after an interrupted retry: %s retry %d, want RUNNING 1", run.State, run.RetryCount)
 	}
-	// A same-name Workflow without a larger retry count is someone else's: reads refuse it.
+	// A same-name Workflow without a larger retry count is a new run under the same name (issue 12 item 3):
+	// the retried run ends and is kept under its superseded name, the newcomer gets the record.
 	if err := wfs.Delete(e.ctx, "r2", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -309,8 +310,12 @@ func TestRetryHealsWhenRecordNotUpdated(t *testing.T) {
 	if _, err := wfs.Create(e.ctx, stranger, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.runs.Get(e.ctx, "r2"); !errors.Is(err, ErrWorkflowMismatch) {
-		t.Errorf("get with a stranger workflow: %v, want ErrWorkflowMismatch", err)
+	got, err := e.runs.Get(e.ctx, "r2")
+	if err != nil || got.Workflow.UID == run.Workflow.UID || got.RetryCount != 0 {
+		t.Errorf("get with a stranger workflow: uid %s retry %d err %v, want the stranger's own record", got.Workflow.UID, got.RetryCount, err)
+	}
+	if prev, err := e.store.GetRun(e.ctx, SupersededRunName("r2", run.Workflow.UID)); err != nil || prev.RetryCount != 1 || prev.State != StateWorkflowDeleted {
+		t.Errorf("the retried run after the stranger took its name: %s retry %d err %v", prev.State, prev.RetryCount, err)
 	}
 }
 

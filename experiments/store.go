@@ -265,7 +265,12 @@ func (s *Store) CreateRun(ctx context.Context, r Run) (Run, error) {
 }
 
 func (s *Store) createRun(ctx context.Context, r Run, allowArchived bool) (Run, error) {
-	if err := ValidateRunName(r.Name); err != nil {
+	validate := ValidateRunName
+	if allowArchived {
+		// Records that sync writes follow Workflows that exist already (or the runs they superseded).
+		validate = validateRecordName
+	}
+	if err := validate(r.Name); err != nil {
 		return Run{}, fmt.Errorf("create run: %w: %w", ErrInvalid, err)
 	}
 	if r.Experiment == "" {
@@ -408,8 +413,15 @@ func (s *Store) UpdateRun(ctx context.Context, name string, mutate func(*Run) er
 
 // ReconcileRun brings the record of wf's run up to date with wf, creating it from wf's labels and
 // annotations if it is missing. It writes only when the record changes.
+//
+// A Workflow on its way out (deletionTimestamp set) never gets a new record: `run delete` deletes the
+// Workflow in the foreground and then its record, so such a Workflow without a record is a run that was
+// deleted. ReconcileRun then returns ErrNotFound.
 func (s *Store) ReconcileRun(ctx context.Context, wf *wfv1.Workflow) (Run, bool, error) {
 	if _, err := s.GetRun(ctx, wf.Name); errors.Is(err, ErrNotFound) {
+		if wf.DeletionTimestamp != nil {
+			return Run{}, false, fmt.Errorf("reconcile run from workflow %q: being deleted without a record (a deleted run): %w", wf.Name, err)
+		}
 		r, err := s.createRun(ctx, MapWorkflow(wf, nil, s.clock()), true)
 		if err == nil {
 			return r, true, nil
@@ -420,6 +432,13 @@ func (s *Store) ReconcileRun(ctx context.Context, wf *wfv1.Workflow) (Run, bool,
 	} else if err != nil {
 		return Run{}, false, fmt.Errorf("reconcile run from workflow %q: %w", wf.Name, err)
 	}
+	return s.SyncRun(ctx, wf)
+}
+
+// SyncRun is ReconcileRun for a record that exists: it never creates one, and returns ErrNotFound when the
+// record is gone. A Workflow seen only in a delete event or a cache that may be stale must go through here:
+// its missing record was deleted with the run (`run delete`), and must stay deleted.
+func (s *Store) SyncRun(ctx context.Context, wf *wfv1.Workflow) (Run, bool, error) {
 	r, wrote, err := s.UpdateRun(ctx, wf.Name, func(cur *Run) error {
 		if !SameExecution(cur, wf) {
 			return fmt.Errorf("%w (record %s, workflow %s)", ErrWorkflowMismatch, cur.Workflow.UID, wf.UID)
@@ -431,6 +450,55 @@ func (s *Store) ReconcileRun(ctx context.Context, wf *wfv1.Workflow) (Run, bool,
 		return Run{}, false, fmt.Errorf("reconcile run from workflow %q: %w", wf.Name, err)
 	}
 	return r, wrote, nil
+}
+
+// SupersedeRun handles a Workflow that took over the name of an earlier run: deleted and created again
+// outside kfp-argo (GitOps, `argo submit` of a fixed name), so that its UID is not the record's and its retry
+// count does not make it the run's next attempt. The earlier run ends (its final state from last, the
+// earlier Workflow's last known state when the caller has it, else WORKFLOW_DELETED) and is kept under
+// SupersededRunName; then wf gets the run's record. wf must be what the API server has now, not a cached
+// copy, which could be the earlier Workflow itself; a record of wf's own execution is just synced.
+func (s *Store) SupersedeRun(ctx context.Context, wf, last *wfv1.Workflow) (Run, bool, error) {
+	cm, err := s.cms.Get(ctx, RunObjectName(wf.Name), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return s.ReconcileRun(ctx, wf)
+	}
+	if err != nil {
+		return Run{}, false, fmt.Errorf("supersede run %q: %w", wf.Name, err)
+	}
+	rec, err := decodeConfigMap(cm, s.limits)
+	if err != nil {
+		return Run{}, false, fmt.Errorf("supersede run %q: %w", wf.Name, err)
+	}
+	cur, ok := rec.(*Run)
+	if !ok {
+		return Run{}, false, fmt.Errorf("supersede run %q: %w: object holds a %s record", wf.Name, ErrInvalid, rec.recordKind())
+	}
+	if SameExecution(cur, wf) {
+		return s.SyncRun(ctx, wf)
+	}
+	now := s.clock()
+	ended := *cur.DeepCopy()
+	if last != nil && string(last.UID) == ended.Workflow.UID {
+		ended = MapWorkflow(last, &ended, now)
+	}
+	ended = MarkWorkflowDeleted(ended, fmt.Sprintf("workflow re-created under the same name (uid %s) before this run's final state was recorded", wf.UID), now)
+	ended.Name = SupersededRunName(cur.Name, cur.Workflow.UID)
+	if _, err := s.createRun(ctx, ended, true); err != nil && !errors.Is(err, ErrAlreadyExists) {
+		return Run{}, false, fmt.Errorf("supersede run %q: keep the earlier run as %q: %w", wf.Name, ended.Name, err)
+	}
+	// The earlier run is safe under its new name: its record gives way to wf's, unless someone changed it
+	// meanwhile (then the next reconcile looks again).
+	rv, uid := cm.ResourceVersion, cm.UID
+	err = s.cms.Delete(ctx, cm.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return Run{}, false, fmt.Errorf("supersede run %q: %w", wf.Name, err)
+	}
+	r, _, err := s.ReconcileRun(ctx, wf)
+	if err != nil {
+		return Run{}, false, fmt.Errorf("supersede run %q: %w", wf.Name, err)
+	}
+	return r, true, nil
 }
 
 // MarkRunWorkflowDeleted moves a run whose Workflow is gone to StateWorkflowDeleted, unless it is already
@@ -518,18 +586,18 @@ func (s *Store) get(ctx context.Context, objName string) (Record, *corev1.Config
 	if err != nil {
 		return nil, nil, err
 	}
-	rec, err := decodeConfigMap(cm)
+	rec, err := decodeConfigMap(cm, s.limits)
 	if err != nil {
 		return nil, nil, err
 	}
 	return rec, cm, nil
 }
 
-func decodeConfigMap(cm *corev1.ConfigMap) (Record, error) {
+func decodeConfigMap(cm *corev1.ConfigMap, lim Limits) (Record, error) {
 	if cm.Labels[translate.LabelManagedBy] != translate.ManagedByValue {
 		return nil, fmt.Errorf("%w: ConfigMap %s is not managed by %s", ErrNotFound, cm.Name, translate.ManagedByValue)
 	}
-	rec, err := Decode(cm.Data, cm.BinaryData)
+	rec, err := DecodeWithLimits(cm.Data, cm.BinaryData, lim)
 	if err != nil {
 		return nil, fmt.Errorf("ConfigMap %s: %w", cm.Name, err)
 	}
@@ -619,7 +687,7 @@ func (s *Store) list(ctx context.Context, set labels.Set, extra labels.Selector)
 			return recs, fmt.Errorf("selector %q: %w", opts.LabelSelector, err)
 		}
 		for i := range page.Items {
-			rec, err := decodeConfigMap(&page.Items[i])
+			rec, err := decodeConfigMap(&page.Items[i], s.limits)
 			if err != nil {
 				errs = append(errs, err)
 				continue

@@ -192,8 +192,11 @@ func (r *Run) DeepCopy() *Run {
 	return &out
 }
 
-// TaskCounts counts task rows by state.
+// TaskCounts counts task rows by state, also the rows a record too large for a ConfigMap left out.
 func (r *Run) TaskCounts() map[State]int {
+	if r.Encoding.DroppedTasks > 0 && r.Encoding.TaskCounts != nil {
+		return maps.Clone(r.Encoding.TaskCounts)
+	}
 	counts := map[State]int{}
 	for _, t := range r.Tasks {
 		counts[t.State]++
@@ -216,20 +219,29 @@ func (r *Run) Progress() string {
 		return "no tasks yet"
 	}
 	counts := r.TaskCounts()
+	total := 0
 	parts := make([]string, 0, len(counts))
 	for _, s := range States() {
 		if n := counts[s]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+			total += n
 		}
 	}
+	if r.Encoding.DroppedTasks == 0 || r.Encoding.TaskCounts == nil {
+		total = len(r.Tasks)
+	}
 	noun := "tasks"
-	if len(r.Tasks) == 1 {
+	if total == 1 {
 		noun = "task"
 	}
-	if len(parts) == 0 {
-		return fmt.Sprintf("%d %s", len(r.Tasks), noun)
+	kept := ""
+	if total != len(r.Tasks) {
+		kept = fmt.Sprintf(" (%d rows kept: record size limit)", len(r.Tasks))
 	}
-	return fmt.Sprintf("%d %s: %s", len(r.Tasks), noun, strings.Join(parts, ", "))
+	if len(parts) == 0 {
+		return fmt.Sprintf("%d %s%s", total, noun, kept)
+	}
+	return fmt.Sprintf("%d %s: %s%s", total, noun, strings.Join(parts, ", "), kept)
 }
 
 // MetricNames returns the metric names of runs, sorted, for side-by-side comparison.

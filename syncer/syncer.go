@@ -161,13 +161,26 @@ func (c *Controller) onDelete(obj any) {
 	c.enqueueObj(obj)
 }
 
+// onUpdate keeps the earlier Workflow as a tombstone when the update replaced it by another of the same
+// name (deleted and re-created while the watch was down): its last state still ends the earlier run.
+func (c *Controller) onUpdate(oldObj, newObj any) {
+	oldWf, ok1 := oldObj.(*wfv1.Workflow)
+	newWf, ok2 := newObj.(*wfv1.Workflow)
+	if ok1 && ok2 && oldWf.UID != newWf.UID {
+		c.mu.Lock()
+		c.tombstones[oldWf.Namespace+"/"+oldWf.Name] = oldWf
+		c.mu.Unlock()
+	}
+	c.enqueueObj(newObj)
+}
+
 // Run starts the informer and the workers and blocks until ctx ends; then it stops taking work, lets the
 // workers finish the keys they hold and returns. The returned error is nil on a clean shutdown.
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
 	if _, err := c.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueueObj,
-		UpdateFunc: func(_, obj any) { c.enqueueObj(obj) },
+		UpdateFunc: c.onUpdate,
 		DeleteFunc: c.onDelete,
 	}); err != nil {
 		return fmt.Errorf("sync: add event handler: %w", err)
@@ -308,40 +321,67 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 	if apierrors.IsNotFound(err) {
 		// The cache can lag a Workflow created just before its record: ask the API server before calling
 		// it gone.
-		wf, err = c.argo.ArgoprojV1alpha1().Workflows(ns).Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
+		if wf, err = c.live(ctx, ns, name); err == nil && wf == nil {
 			return c.workflowGone(ctx, store, key, name)
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("reconcile %s: get workflow: %w", key, err)
+		return fmt.Errorf("reconcile %s: %w", key, err)
 	}
 	c.mu.Lock()
-	delete(c.tombstones, key)
+	last := c.tombstones[key]
+	if last != nil && last.UID == wf.UID {
+		// The Workflow is back in the cache: its deletion was not final, or the event was older. A tombstone
+		// of another UID stays until this reconcile is done: it is the earlier run's last state (SupersedeRun).
+		delete(c.tombstones, key)
+		last = nil
+	}
 	c.mu.Unlock()
 	if _, ok := wf.Labels[experiments.LabelRun]; !ok {
 		return nil // not a run (label removed, or a live read of another workflow)
 	}
 
-	if wf.DeletionTimestamp != nil {
-		// A Workflow on its way out whose record is gone was deleted with its record (`run delete`): a
-		// record recreated now would outlive the run the user deleted.
-		if _, err := store.GetRun(ctx, name); errors.Is(err, experiments.ErrNotFound) {
+	// Update only: one read of the record, the one the write is based on.
+	run, wrote, err := store.SyncRun(ctx, wf)
+	if errors.Is(err, experiments.ErrNotFound) {
+		// No record. One is created only from a Workflow the API server still has: the cache (and a resync,
+		// which re-delivers the cache) can hold a Workflow that `run delete` removed with its record.
+		if wf, err = c.live(ctx, ns, name); err != nil {
+			return fmt.Errorf("reconcile %s: %w", key, err)
+		} else if wf == nil {
+			return c.workflowGone(ctx, store, key, name)
+		}
+		if _, ok := wf.Labels[experiments.LabelRun]; !ok {
+			return nil
+		}
+		if wf.DeletionTimestamp != nil {
+			// On its way out with its record gone: deleted together with its record (`run delete`); a record
+			// recreated now would outlive the run the user deleted.
 			if err := c.manageFinalizer(ctx, wf, true); err != nil {
 				return fmt.Errorf("reconcile %s: %w", key, err)
 			}
 			c.metrics.Reconciles.WithLabelValues("deleted").Inc()
 			return nil
-		} else if err != nil {
+		}
+		run, wrote, err = store.ReconcileRun(ctx, wf)
+	}
+	if errors.Is(err, experiments.ErrWorkflowMismatch) {
+		// The record is another execution's under the same name. Only the API server can say which is
+		// current: the cache may be the stale one.
+		if wf, err = c.live(ctx, ns, name); err != nil {
+			return fmt.Errorf("reconcile %s: %w", key, err)
+		} else if wf == nil {
+			return c.workflowGone(ctx, store, key, name)
+		}
+		run, wrote, err = store.SupersedeRun(ctx, wf, last)
+		if err != nil {
 			return fmt.Errorf("reconcile %s: %w", key, err)
 		}
-	}
-	run, wrote, err := store.ReconcileRun(ctx, wf)
-	if errors.Is(err, experiments.ErrWorkflowMismatch) {
-		// Another execution under the same name owns the record; not ours to overwrite. Retrying won't help.
-		c.log.Warn("record belongs to another workflow execution", "key", key, "error", err)
-		c.metrics.Reconciles.WithLabelValues("mismatch").Inc()
-		return nil
+		if wrote {
+			c.log.Info("workflow re-created under the same name: earlier run's record kept as superseded", "key", key,
+				"uid", wf.UID)
+		}
+		c.metrics.Reconciles.WithLabelValues("superseded").Inc()
 	}
 	if err != nil {
 		return err
@@ -358,11 +398,25 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 	if err := c.manageFinalizer(ctx, wf, run.State.Terminal()); err != nil {
 		return fmt.Errorf("reconcile %s: %w", key, err)
 	}
+	// The record tracks wf now: an earlier Workflow's last state has nothing more to tell.
+	c.dropTombstone(key, last)
 	c.metrics.Reconciles.WithLabelValues("synced").Inc()
 	if wrote {
 		c.log.Debug("record updated", "key", key, "state", run.State)
 	}
 	return nil
+}
+
+// live reads a Workflow from the API server rather than the cache; nil when it is gone.
+func (c *Controller) live(ctx context.Context, ns, name string) (*wfv1.Workflow, error) {
+	wf, err := c.argo.ArgoprojV1alpha1().Workflows(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get workflow: %w", err)
+	}
+	return wf, nil
 }
 
 func (c *Controller) countWrite(wrote bool) {
@@ -384,9 +438,10 @@ func (c *Controller) workflowGone(ctx context.Context, store *experiments.Store,
 	last := c.tombstones[key]
 	c.mu.Unlock()
 	if last != nil {
-		_, wrote, err := store.ReconcileRun(ctx, last)
+		// Update only: a record that is gone went with its run (`run delete`) and must stay gone.
+		_, wrote, err := store.SyncRun(ctx, last)
 		switch {
-		case errors.Is(err, experiments.ErrWorkflowMismatch):
+		case errors.Is(err, experiments.ErrWorkflowMismatch), errors.Is(err, experiments.ErrNotFound):
 		case err != nil:
 			return fmt.Errorf("reconcile deleted workflow %s: %w", key, err)
 		default:

@@ -271,15 +271,18 @@ func TestFinalizerOffRemovesLeftoverFinalizer(t *testing.T) {
 	}
 }
 
-func TestWorkflowMismatchIsNotRetried(t *testing.T) {
+// A cache holding another UID than the API server (the record's) is stale: the record is not superseded.
+func TestWorkflowMismatchInStaleCacheIsLeftAlone(t *testing.T) {
 	e := newEnv(t, Options{})
 	wf := runWorkflow("m1")
 	e.put(t, wf)
 	e.reconcile(t, "m1")
 	other := runWorkflow("m1")
 	other.UID = "uid-other"
-	e.put(t, other)
-	e.reconcile(t, "m1") // no error: another execution's record is left alone
+	if err := e.c.informer.GetStore().Update(other); err != nil {
+		t.Fatal(err)
+	}
+	e.reconcile(t, "m1")
 	if r := e.record(t, "m1"); r.Workflow.UID != "uid-m1" {
 		t.Errorf("record adopted uid %q", r.Workflow.UID)
 	}

@@ -237,22 +237,51 @@ func TestSubmitClientDryRunNeedsNoCluster(t *testing.T) {
 	}
 }
 
-// finishLater sets the phase of the Workflow named name once it exists.
+// finishLater moves the Workflow name to Running and then to phase once a command watches it, each step
+// after the previous one reached the record, so a watcher sees every state whatever the machine's load.
 func (fc *fakeCluster) finishLater(t *testing.T, name string, phase wfv1.WorkflowPhase, msg string) {
-	go func() {
-		for i := 0; i < 200; i++ {
-			if _, err := fc.argo.ArgoprojV1alpha1().Workflows("ns").Get(context.Background(), name, metav1.GetOptions{}); err == nil {
-				time.Sleep(50 * time.Millisecond)
-				if err := fc.trySetPhase(name, wfv1.WorkflowRunning, ""); err != nil {
-					t.Errorf("set phase: %v", err)
-				}
-				time.Sleep(50 * time.Millisecond)
-				if err := fc.trySetPhase(name, phase, msg); err != nil {
-					t.Errorf("set phase: %v", err)
-				}
-				return
+	watches := func() int {
+		n := 0
+		for _, a := range fc.argo.Actions() {
+			if a.GetVerb() == "watch" && a.GetResource().Resource == "workflows" {
+				n++
 			}
-			time.Sleep(10 * time.Millisecond)
+		}
+		return n
+	}
+	before := watches()
+	recordState := func() string {
+		cm, err := fc.kube.CoreV1().ConfigMaps("ns").Get(context.Background(), experiments.RunObjectName(name), metav1.GetOptions{})
+		if err != nil {
+			return ""
+		}
+		return cm.Labels[experiments.LabelState]
+	}
+	// until polls a condition that another goroutine makes true; the bound only ends a broken test.
+	until := func(cond func() bool) bool {
+		for i := 0; i < 6000; i++ {
+			if cond() {
+				return true
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		return false
+	}
+	go func() {
+		if !until(func() bool { return watches() > before && recordState() != "" }) {
+			t.Errorf("%s: no watch began", name)
+			return
+		}
+		if err := fc.trySetPhase(name, wfv1.WorkflowRunning, ""); err != nil {
+			t.Errorf("set phase: %v", err)
+			return
+		}
+		if !until(func() bool { return recordState() == string(experiments.StateRunning) }) {
+			t.Errorf("%s: RUNNING never reached the record", name)
+			return
+		}
+		if err := fc.trySetPhase(name, phase, msg); err != nil {
+			t.Errorf("set phase: %v", err)
 		}
 	}()
 }
@@ -448,5 +477,34 @@ func TestExperimentCommands(t *testing.T) {
 	}
 	if _, err := fc.cli("experiment", "delete", "Default"); !errors.Is(err, experiments.ErrDefaultExperiment) {
 		t.Errorf("delete Default: %v", err)
+	}
+}
+
+// Issue 12 item 16: names Argo or the records cannot use are refused before anything is created.
+func TestSubmitAndExperimentRefuseUnusableNames(t *testing.T) {
+	fc := newFakeCluster()
+	for _, n := range []int{64, 100, 240} {
+		name := strings.Repeat("r", n)
+		_, err := fc.cli("submit", pipelineFile, "-r", name)
+		if err == nil || !strings.Contains(err.Error(), "63") {
+			t.Errorf("submit -r <%d chars>: err %v, want a refusal naming the 63-character limit", n, err)
+		}
+		if wfs, _ := fc.argo.ArgoprojV1alpha1().Workflows("ns").List(context.Background(), metav1.ListOptions{}); len(wfs.Items) != 0 {
+			t.Fatalf("submit -r <%d chars> created %d workflows", n, len(wfs.Items))
+		}
+	}
+	if _, err := fc.cli("submit", pipelineFile, "-r", strings.Repeat("r", 63)); err != nil {
+		t.Errorf("submit -r <63 chars>: %v", err)
+	}
+	for _, bad := range []string{"bad\xffname", "\xc3"} {
+		if _, err := fc.cli("experiment", "create", bad); !errors.Is(err, experiments.ErrInvalid) || !strings.Contains(err.Error(), "UTF-8") {
+			t.Errorf("experiment create %q: %v, want an invalid-UTF-8 refusal", bad, err)
+		}
+		if _, err := fc.cli("submit", pipelineFile, "-e", bad); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+			t.Errorf("submit -e %q: %v, want an invalid-UTF-8 refusal", bad, err)
+		}
+	}
+	if cms, _ := fc.kube.CoreV1().ConfigMaps("ns").List(context.Background(), metav1.ListOptions{}); len(cms.Items) != 2 {
+		t.Errorf("%d record ConfigMaps, want 2 (Default and the 63-character run)", len(cms.Items))
 	}
 }

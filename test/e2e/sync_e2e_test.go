@@ -32,6 +32,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -275,21 +276,59 @@ spec:
     container: {image: busybox, command: [sh, -c, "true"]}
 `
 
+// fanOut turns a syncWorkflow into a run whose record is over the ConfigMap limit: 100 tasks with 400 numeric
+// outputs each (40,000 outputs and as many metrics) make about 3 MB of record JSON, over 700 KiB compressed.
+// Argo keeps its node status (compressed when needed) within its own 1 MiB.
+func fanOut(wf *wfv1.Workflow) {
+	count := intstr.FromInt(100)
+	wf.Spec.Templates[0].DAG.Tasks = []wfv1.DAGTask{{Name: "many", Template: "work", WithSequence: &wfv1.Sequence{Count: &count}}}
+	work := &wf.Spec.Templates[1]
+	for i := range bigOutputs {
+		name := fmt.Sprintf("out%03d", i)
+		work.Outputs.Parameters = append(work.Outputs.Parameters, wfv1.Parameter{Name: name, ValueFrom: &wfv1.ValueFrom{Path: "/tmp/" + name}})
+	}
+}
+
+const bigOutputs = 400
+
 type planned struct {
-	name    string
-	outcome string // succeed, fail, cancel, delete, ttl
-	viaCLI  bool   // Runs.Submit (record first written by the submitter) or a bare labelled Workflow
+	name string
+	// succeed, fail, cancel, delete (the Workflow deleted directly while the controller is down), ttl,
+	// rundelete-down and rundelete-up (`run delete` while the controller is down / at a random point of the
+	// chaos), recreate (the Workflow deleted and created again under its name), big (a record over the
+	// ConfigMap limit).
+	outcome string
+	viaCLI  bool // Runs.Submit (record first written by the submitter) or a bare labelled Workflow
+	// firstUID is the recreated run's first Workflow.
+	firstUID string
 }
 
 var wantState = map[string]experiments.State{
 	"succeed": experiments.StateSucceeded, "fail": experiments.StateFailed, "cancel": experiments.StateCanceled,
-	"delete": experiments.StateWorkflowDeleted,
+	"delete": experiments.StateWorkflowDeleted, "recreate": experiments.StateSucceeded, "big": experiments.StateSucceeded,
+}
+
+// stateRank is the lattice records move up in within one attempt (experiments' mapping): PENDING, then
+// RUNNING or PAUSED, then CANCELING, then a terminal state.
+func stateRank(s experiments.State) int {
+	switch {
+	case s == experiments.StatePending:
+		return 0
+	case s == experiments.StateCanceling:
+		return 2
+	case s.Terminal():
+		return 3
+	}
+	return 1
 }
 
 // TestSyncChaos: 50 runs of mixed outcomes while the controller (with the manifests' RBAC) is stopped and
 // restarted at random points and the CLI reads (and so writes) the same records: every record ends in its
 // Workflow's final state; Workflows deleted directly or by their TTL while the controller is down end
-// WORKFLOW_DELETED; no history has a state after a terminal one.
+// WORKFLOW_DELETED; runs deleted with `run delete` while the controller is down or up never come back;
+// Workflows re-created under their name get the record, the earlier run kept as superseded; a record over
+// the ConfigMap limit still ends SUCCEEDED, degraded; no history moves back (0 lost, 0 resurrected, 0
+// regressed).
 func TestSyncChaos(t *testing.T) {
 	ctx := context.Background()
 	kube, wfc := syncAs(t, false)
@@ -319,6 +358,14 @@ func TestSyncChaos(t *testing.T) {
 			o, via = "delete", true
 		case i == 4:
 			o, via = "ttl", true
+		case i < 8:
+			o = "rundelete-down"
+		case i < 11:
+			o = "rundelete-up"
+		case i < 13:
+			o = "recreate"
+		case i == 13:
+			o, via = "big", true
 		}
 		plan = append(plan, planned{name: newName(fmt.Sprintf("sync%02d", i)), outcome: o, viaCLI: via})
 	}
@@ -326,28 +373,55 @@ func TestSyncChaos(t *testing.T) {
 		for _, pl := range plan {
 			_ = env.argo.ArgoprojV1alpha1().Workflows(env.ns).Delete(ctx, pl.name, metav1.DeleteOptions{})
 			_ = runs.Store.DeleteRun(ctx, pl.name)
+			if pl.firstUID != "" {
+				_ = runs.Store.DeleteRun(ctx, experiments.SupersededRunName(pl.name, pl.firstUID))
+			}
 			behaviours.Delete(pl.name)
 		}
 	})
+	var recreated sync.Map // name -> true once the recreated run's second Workflow exists
 
 	p.start()
-	submitOne := func(pl planned) {
+	newWorkflow := func(pl planned) *wfv1.Workflow {
 		wf := parseWorkflow(t, syncWorkflow)
+		if pl.outcome == "big" {
+			fanOut(wf)
+		}
 		wf.Name = pl.name
 		d := int64(240)
 		wf.Spec.ActiveDeadlineSeconds = &d
+		return wf
+	}
+	submitOne := func(pl planned) {
+		wf := newWorkflow(pl)
 		runtime := time.Duration(500+rng.IntN(5000)) * time.Millisecond
 		switch pl.outcome {
-		case "cancel", "delete":
+		case "cancel", "delete", "rundelete-down", "rundelete-up", "recreate":
 			runtime = 2 * time.Minute // still running when cancelled or deleted
 		case "ttl":
 			wf.Spec.TTLStrategy = &wfv1.TTLStrategy{SecondsAfterCompletion: ptrTo(int32(0))}
 			runtime = 500 * time.Millisecond
 		}
 		fail := pl.outcome == "fail"
+		name := pl.name
+		vrng := rand.New(rand.NewPCG(seed, 17))
+		var vmu sync.Mutex
 		behaviours.Store(pl.name, standin.Func(func(task standin.Task) standin.Result {
 			if fail && task.TaskName == "b" {
 				return standin.Result{ExitCode: 2, Runtime: runtime}
+			}
+			if _, again := recreated.Load(name); again {
+				return standin.Result{Runtime: 500 * time.Millisecond}
+			}
+			if task.TaskName == "many" {
+				// Real metrics: numbers that compress poorly.
+				vmu.Lock()
+				defer vmu.Unlock()
+				out := make(map[string]string, bigOutputs)
+				for i := range bigOutputs {
+					out[fmt.Sprintf("out%03d", i)] = fmt.Sprint(vrng.Float64())
+				}
+				return standin.Result{Runtime: runtime, Outputs: out}
 			}
 			return standin.Result{Runtime: runtime}
 		}))
@@ -432,7 +506,7 @@ func TestSyncChaos(t *testing.T) {
 	}
 	// Deletions while the controller is down: the records are RUNNING first.
 	for _, pl := range plan {
-		if pl.outcome != "delete" {
+		if pl.outcome != "delete" && pl.outcome != "rundelete-down" {
 			continue
 		}
 		waitUntil(t, 90*time.Second, pl.name+" RUNNING", func() bool {
@@ -445,9 +519,14 @@ func TestSyncChaos(t *testing.T) {
 		defer pauseMu.Unlock()
 		p.stop()
 		for _, pl := range plan {
-			if pl.outcome == "delete" {
+			switch pl.outcome {
+			case "delete":
 				if err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Delete(ctx, pl.name, metav1.DeleteOptions{}); err != nil {
 					t.Errorf("delete %s: %v", pl.name, err)
+				}
+			case "rundelete-down":
+				if err := runs.Delete(ctx, pl.name); err != nil {
+					t.Errorf("run delete %s: %v", pl.name, err)
 				}
 			}
 		}
@@ -463,6 +542,47 @@ func TestSyncChaos(t *testing.T) {
 		}
 		p.start()
 	}()
+	// `run delete` and re-creation while the controller comes and goes.
+	for i := range plan {
+		pl := &plan[i]
+		if pl.outcome != "rundelete-up" && pl.outcome != "recreate" {
+			continue
+		}
+		var first *wfv1.Workflow
+		waitUntil(t, 90*time.Second, pl.name+" running with its record", func() bool {
+			wf, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, pl.name, metav1.GetOptions{})
+			if err != nil || wf.Status.Phase != wfv1.WorkflowRunning {
+				return false
+			}
+			_, err = runs.Store.GetRun(ctx, pl.name)
+			first = wf
+			return err == nil
+		})
+		if pl.outcome == "rundelete-up" {
+			if err := runs.Delete(ctx, pl.name); err != nil {
+				t.Errorf("run delete %s: %v", pl.name, err)
+			}
+			continue
+		}
+		// As a GitOps tool would: delete, wait until it is gone, apply the same manifest again (bare, with the
+		// run labels it had).
+		pl.firstUID = string(first.UID)
+		if err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Delete(ctx, pl.name, metav1.DeleteOptions{}); err != nil {
+			t.Errorf("delete %s: %v", pl.name, err)
+		}
+		waitUntil(t, 60*time.Second, pl.name+" gone", func() bool {
+			_, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, pl.name, metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		})
+		recreated.Store(pl.name, true)
+		again := newWorkflow(*pl)
+		again.Labels = map[string]string{experiments.LabelRun: first.Labels[experiments.LabelRun],
+			experiments.LabelExperiment: first.Labels[experiments.LabelExperiment]}
+		again.Annotations = map[string]string{experiments.AnnotationExperiment: experiment}
+		if _, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Create(ctx, again, metav1.CreateOptions{}); err != nil {
+			t.Errorf("create %s again: %v", pl.name, err)
+		}
+	}
 	// Cancel the runs meant to be cancelled (a CLI write on the Workflow, while the controller comes and goes).
 	for _, pl := range plan {
 		if pl.outcome == "cancel" {
@@ -477,7 +597,7 @@ func TestSyncChaos(t *testing.T) {
 	}
 	// Every remaining Workflow reaches its final phase.
 	for _, pl := range plan {
-		if pl.outcome == "delete" || pl.outcome == "ttl" {
+		if _, ok := wantState[pl.outcome]; !ok || pl.outcome == "delete" {
 			continue
 		}
 		waitUntil(t, 150*time.Second, pl.name+" completed", func() bool {
@@ -495,6 +615,12 @@ func TestSyncChaos(t *testing.T) {
 		var bad []string
 		for _, pl := range plan {
 			r, err := runs.Store.GetRun(ctx, pl.name)
+			if strings.HasPrefix(pl.outcome, "rundelete") {
+				if !errors.Is(err, experiments.ErrNotFound) {
+					bad = append(bad, fmt.Sprintf("%s (%s): deleted run is back: %s %v", pl.name, pl.outcome, r.State, err))
+				}
+				continue
+			}
 			if err != nil {
 				bad = append(bad, fmt.Sprintf("%s (%s): %v", pl.name, pl.outcome, err))
 				continue
@@ -519,16 +645,67 @@ func TestSyncChaos(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+	// Deleted runs must stay deleted through the controller's resyncs (every 3 s here) and CLI reads, not only
+	// until the first check: watch two more resync periods, then read through the CLI once more.
+	if len(bad) == 0 {
+		time.Sleep(2 * p.opts.Resync)
+		if _, stderr, err := cli(t, "run", "list", "-e", experiment, "-o", "name"); err != nil {
+			t.Errorf("run list: %v %s", err, stderr)
+		}
+		bad = check()
+	}
 	for _, b := range bad {
 		t.Error(b)
 	}
 	counts := map[experiments.State]int{}
+	lost, resurrected, regressed := 0, 0, 0
 	for _, pl := range plan {
+		if strings.HasPrefix(pl.outcome, "rundelete") {
+			if _, err := runs.Store.GetRun(ctx, pl.name); !errors.Is(err, experiments.ErrNotFound) {
+				resurrected++
+			}
+			if _, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, pl.name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				t.Errorf("%s: workflow of a deleted run still there: %v", pl.name, err)
+			}
+			continue
+		}
 		r, err := runs.Store.GetRun(ctx, pl.name)
 		if err != nil {
+			lost++
 			continue
 		}
 		counts[r.State]++
+		for i := 1; i < len(r.History); i++ {
+			if stateRank(r.History[i].State) < stateRank(r.History[i-1].State) && !strings.HasPrefix(r.History[i].Reason, "retry") {
+				regressed++
+				t.Errorf("%s: history moves back: %s", pl.name, states(r))
+				break
+			}
+		}
+		switch pl.outcome {
+		case "recreate":
+			live, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, pl.name, metav1.GetOptions{})
+			if err != nil || r.Workflow.UID != string(live.UID) || r.Workflow.UID == pl.firstUID {
+				t.Errorf("%s: record tracks workflow %s, want the re-created one (%v)", pl.name, r.Workflow.UID, err)
+			}
+			prev, err := runs.Store.GetRun(ctx, experiments.SupersededRunName(pl.name, pl.firstUID))
+			if err != nil {
+				lost++
+				t.Errorf("%s: the first run's record is lost: %v", pl.name, err)
+			} else if !prev.State.Terminal() || prev.Workflow.UID != pl.firstUID {
+				t.Errorf("%s: superseded record %s of workflow %s, want terminal, %s", prev.Name, prev.State, prev.Workflow.UID, pl.firstUID)
+			}
+		case "big":
+			total := 0
+			for _, n := range r.TaskCounts() {
+				total += n
+			}
+			t.Logf("%s: record %s, %d bytes; %d of %d task rows, %d metrics kept", pl.name, r.Encoding, r.Encoding.Bytes,
+				len(r.Tasks), total, len(r.Metrics))
+			if !r.Encoding.Degraded() || total < 100 {
+				t.Errorf("%s: record %s with %d tasks counted, want a degraded record counting every task", pl.name, r.Encoding, total)
+			}
+		}
 		if pl.outcome == "delete" && !strings.Contains(r.Error, "deleted") {
 			t.Errorf("%s: WORKFLOW_DELETED without a reason: %q", pl.name, r.Error)
 		}
@@ -548,7 +725,10 @@ func TestSyncChaos(t *testing.T) {
 	for _, k := range keys {
 		summary = append(summary, fmt.Sprintf("%s=%d", k, counts[experiments.State(k)]))
 	}
-	t.Logf("final records: %s", strings.Join(summary, " "))
+	t.Logf("final records: %s; lost %d, resurrected %d, regressed %d", strings.Join(summary, " "), lost, resurrected, regressed)
+	if lost+resurrected+regressed > 0 {
+		t.Errorf("lost %d, resurrected %d, regressed %d; want 0", lost, resurrected, regressed)
+	}
 }
 
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
