@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+
 	"github.com/kfp-argo/kfp-argo/argo"
 )
 
@@ -55,20 +57,14 @@ func TestUnsupportedFieldsAreRejectedByName(t *testing.T) {
 // become the Argo parameter's enum, which argo submit checks too.
 func TestLiterals(t *testing.T) {
 	spec := strings.Replace(minimal, "      lr: {parameterType: NUMBER_DOUBLE, defaultValue: 0.1}", "      lr: {parameterType: NUMBER_DOUBLE, defaultValue: 0.1, literals: [0.1, 0.5, 1]}", 1)
-	p, err := Load("lit.yaml", []byte(spec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wf, err := Compile(p, Options{Parameters: map[string]any{"lr": "1.0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := argo.ValidateWorkflow(wf); err != nil {
-		t.Fatal(err)
-	}
+	wf := compileSpec(t, "lit.yaml", spec, Options{Parameters: map[string]any{"lr": "1.0"}})
 	arg := wf.Spec.Arguments.Parameters[0]
 	if arg.Value.String() != "1" || len(arg.Enum) != 3 || arg.Enum[0].String() != "0.1" || arg.Enum[2].String() != "1" {
 		t.Errorf("argument %+v", arg)
+	}
+	p, err := Load("lit.yaml", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
 	}
 	if _, err := Compile(p, Options{Parameters: map[string]any{"lr": "0.2"}}); err == nil || err.Error() != `lit.yaml: parameter "lr": 0.2 is not one of the allowed values 0.1, 0.5, 1` {
 		t.Errorf("-p lr=0.2: %v", err)
@@ -154,17 +150,7 @@ root:
 schemaVersion: 2.0.0
 sdkVersion: kfp-2.0.1
 `
-	p, err := Load("old.yaml", []byte(spec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wf, err := Compile(p, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := argo.ValidateWorkflow(wf); err != nil {
-		t.Fatal(err)
-	}
+	wf := compileSpec(t, "old.yaml", spec, Options{})
 	args := map[string]string{}
 	for _, a := range wf.Spec.Arguments.Parameters {
 		args[a.Name] = a.Value.String()
@@ -189,17 +175,7 @@ sdkVersion: kfp-2.0.1
 func TestCustomCacheKey(t *testing.T) {
 	spec := strings.Replace(minimal, "        taskInfo: {name: train}", "        taskInfo: {name: train}\n        cachingOptions: {enableCache: true, cacheKey: \"{{workflow.uid}} v1\"}", 1)
 	spec = strings.Replace(spec, "        taskInfo: {name: eval}", "        taskInfo: {name: eval}\n        cachingOptions: {enableCache: true}", 1)
-	p, err := Load("cache.yaml", []byte(spec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wf, err := Compile(p, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := argo.ValidateWorkflow(wf); err != nil {
-		t.Fatal(err)
-	}
+	wf := compileSpec(t, "cache.yaml", spec, Options{})
 	keys := map[string]string{}
 	for _, task := range wf.Spec.Templates[0].DAG.Tasks {
 		for _, tmpl := range wf.Spec.Templates {
@@ -215,4 +191,21 @@ func TestCustomCacheKey(t *testing.T) {
 	if !strings.HasPrefix(keys["eval"], "{{=sprig.sha256sum(") {
 		t.Errorf("automatic key %q", keys["eval"])
 	}
+}
+
+// compileSpec loads, compiles and validates an IR text, failing the test on any error.
+func compileSpec(t *testing.T, name, spec string, opts Options) *wfv1.Workflow {
+	t.Helper()
+	p, err := Load(name, []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := Compile(p, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := argo.ValidateWorkflow(wf); err != nil {
+		t.Fatal(err)
+	}
+	return wf
 }
