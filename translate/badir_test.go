@@ -68,3 +68,22 @@ func TestBadIRGetsAnIRPath(t *testing.T) {
 		})
 	}
 }
+
+// TestAllMissingInputArtifactsAtOnce: a pipeline that needs several input artifacts names all of them, with the
+// flags to give, in one error.
+func TestAllMissingInputArtifactsAtOnce(t *testing.T) {
+	spec := strings.Replace(minimal, "  inputDefinitions:\n    parameters:\n      lr: {parameterType: NUMBER_DOUBLE, defaultValue: 0.1}",
+		"  inputDefinitions:\n    artifacts:\n      a: {artifactType: {schemaTitle: system.Dataset}}\n      b: {artifactType: {schemaTitle: system.Dataset}}\n      c: {artifactType: {schemaTitle: system.Dataset}, isOptional: true}\n    parameters:\n      lr: {parameterType: NUMBER_DOUBLE, defaultValue: 0.1}", 1)
+	p, err := Load("arts.yaml", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Compile(p, Options{})
+	want := "arts.yaml: root.inputDefinitions.artifacts: the pipeline needs 2 input artifacts: give their locations with --input-artifact a=URI --input-artifact b=URI"
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v\nwant  %s", err, want)
+	}
+	if _, err := Compile(p, Options{InputArtifacts: map[string]string{"a": "gs://b/a"}}); err == nil || !strings.Contains(err.Error(), `root.inputDefinitions.artifacts["b"]: the pipeline needs this input artifact: give its location with --input-artifact b=URI`) {
+		t.Errorf("one missing: %v", err)
+	}
+}

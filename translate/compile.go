@@ -341,6 +341,7 @@ func (c *compiler) pipelineArtifacts() (map[string]artifactSource, error) {
 			return nil, fmt.Errorf("input artifact %q: the pipeline has no such input artifact", name)
 		}
 	}
+	var missing []string
 	for _, name := range sortedMapKeys(defs) {
 		path := fmt.Sprintf("root.inputDefinitions.artifacts[%q]", name)
 		if defs[name].IsArtifactList {
@@ -348,10 +349,10 @@ func (c *compiler) pipelineArtifacts() (map[string]artifactSource, error) {
 		}
 		uri, ok := c.opts.InputArtifacts[name]
 		if !ok {
-			if defs[name].IsOptional {
-				continue
+			if !defs[name].IsOptional {
+				missing = append(missing, name)
 			}
-			return nil, pathErrorf(path, "the pipeline needs this input artifact: give its location with --input-artifact %s=URI", name)
+			continue
 		}
 		loc, err := constantLocation(uri)
 		if err == nil && loc.S3 != nil {
@@ -363,7 +364,17 @@ func (c *compiler) pipelineArtifacts() (map[string]artifactSource, error) {
 		// An artifact given to the run from outside has no producer metadata: an empty document.
 		locs[name] = artifactSource{location: &loc, meta: `{"metadata":{}}`}
 	}
-	return locs, nil
+	switch len(missing) {
+	case 0:
+		return locs, nil
+	case 1:
+		return nil, pathErrorf(fmt.Sprintf("root.inputDefinitions.artifacts[%q]", missing[0]), "the pipeline needs this input artifact: give its location with --input-artifact %s=URI", missing[0])
+	}
+	flags := make([]string, len(missing))
+	for i, n := range missing {
+		flags[i] = "--input-artifact " + n + "=URI"
+	}
+	return nil, pathErrorf("root.inputDefinitions.artifacts", "the pipeline needs %d input artifacts: give their locations with %s", len(missing), strings.Join(flags, " "))
 }
 
 func (c *compiler) reserveName(want string) string {
