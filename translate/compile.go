@@ -888,13 +888,42 @@ func (c *compiler) dagBuiltin(name string, t *TaskSpec, path string) (string, er
 	case "workspace_path":
 		return c.workspacePath(path)
 	}
+	if v, ok, err := c.runBuiltin(name, path); ok || err != nil {
+		return v, err
+	}
 	return "", unsupportedBuiltin(name, path)
+}
+
+// runBuiltin maps the run placeholders that read the same in a DAG and in a pod: the run's times and the
+// pipeline root.
+func (c *compiler) runBuiltin(name, path string) (string, bool, error) {
+	switch name {
+	case "pipeline_job_create_time_utc":
+		// Argo formats metadata.creationTimestamp as RFC 3339 in UTC, as KFP does.
+		return "{{workflow.creationTimestamp}}", true, nil
+	case "pipeline_job_schedule_time_utc":
+		// A CronWorkflow's run carries its scheduled time; any other run was scheduled when it was created.
+		return "{{=workflow.scheduledTime ?? workflow.creationTimestamp}}", true, nil
+	case "pipeline_root":
+		switch {
+		case c.store != nil:
+			return c.store.uri("kfp-argo"), true, nil
+		case c.s.DefaultPipelineRoot != "":
+			return inert(c.s.DefaultPipelineRoot), true, nil
+		}
+		return "", true, pathErrorf(path, "{{$.pipeline_root}} is the artifact repository's location: give it with --artifact-store SCHEME://BUCKET (or set defaultPipelineRoot in the spec)")
+	}
+	return "", false, nil
 }
 
 func unsupportedBuiltin(name, path string) error {
 	switch name {
 	case "pipeline_google_cloud_project_id", "pipeline_google_cloud_location", "pipeline_persistent_resource_id":
 		return unsupported(path, "Vertex AI placeholder {{$."+name+"}}")
+	case "pipeline_task_name":
+		// A container template is shared by the tasks of a component; pass the name as a task input instead
+		// (the SDK does, for a component parameter that defaults to dsl.PIPELINE_TASK_NAME_PLACEHOLDER).
+		return unsupported(path, "{{$.pipeline_task_name}} in a container's command (a task input that defaults to it is supported)")
 	}
 	return pathErrorf(path, "unknown placeholder {{$.%s}}", name)
 }

@@ -571,6 +571,9 @@ func (c *compiler) templateResolver(comp *ComponentSpec, python bool, modelCars 
 			case "workspace_path":
 				return c.workspacePath(ep)
 			}
+			if v, ok, err := c.runBuiltin(ph.builtin, ep); ok || err != nil {
+				return v, err
+			}
 			return "", unsupportedBuiltin(ph.builtin, ep)
 		case ph.io == "inputs" && ph.kind == "parameters":
 			if inputParam(comp, ph.name) == nil || ph.attr != "" {

@@ -209,3 +209,34 @@ func compileSpec(t *testing.T, name, spec string, opts Options) *wfv1.Workflow {
 	}
 	return wf
 }
+
+// TestRunPlaceholders: the run's create and schedule times and the pipeline root resolve in container commands
+// and in task constants, rendered by Argo's own template engine.
+func TestRunPlaceholders(t *testing.T) {
+	spec := strings.Replace(minimal, `command: [echo, "{{$.inputs.parameters['lr']}}",`,
+		`command: [echo, "{{$.pipeline_job_create_time_utc}}", "{{$.pipeline_job_schedule_time_utc}}", "{{$.pipeline_root}}", "{{$.inputs.parameters['lr']}}",`, 1)
+	p, err := Load("run.yaml", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compile(p, Options{}); err == nil || !strings.Contains(err.Error(), "{{$.pipeline_root}} is the artifact repository's location: give it with --artifact-store") {
+		t.Errorf("pipeline root without a store: %v", err)
+	}
+	wf := compileSpec(t, "run.yaml", spec, Options{ArtifactStore: "minio://mlpipeline"})
+	var ctr []string
+	for _, tmpl := range wf.Spec.Templates {
+		if tmpl.Container != nil {
+			ctr = append(tmpl.Container.Command, tmpl.Container.Args...)
+		}
+	}
+	scope := map[string]any{"workflow.creationTimestamp": "2026-12-01T02:00:00Z", "inputs.parameters.lr": "0.1"}
+	got := strings.Join(replaceIn(t, ctr, scope, true), " ")
+	if !strings.Contains(got, "2026-12-01T02:00:00Z 2026-12-01T02:00:00Z minio://mlpipeline/kfp-argo") {
+		t.Errorf("a run that was not scheduled: %s", got)
+	}
+	scope["workflow.scheduledTime"] = "2026-12-01T01:59:00Z"
+	got = strings.Join(replaceIn(t, ctr, scope, true), " ")
+	if !strings.Contains(got, "2026-12-01T02:00:00Z 2026-12-01T01:59:00Z minio://mlpipeline/kfp-argo") {
+		t.Errorf("a CronWorkflow's run: %s", got)
+	}
+}
