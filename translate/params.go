@@ -50,12 +50,12 @@ func canonicalValue(typ string, v any) (string, error) {
 		if _, ok := v.([]any); !ok {
 			return "", fmt.Errorf("expected a list, got %s", jsonKind(v))
 		}
-		return compactJSON(v)
+		return compactJSON(protoNumbers(v))
 	case TypeStruct, TypeTaskFinalStatus:
 		if _, ok := v.(map[string]any); !ok {
 			return "", fmt.Errorf("expected an object (struct), got %s", jsonKind(v))
 		}
-		return compactJSON(v)
+		return compactJSON(protoNumbers(v))
 	}
 	return "", fmt.Errorf("parameters of type %s take no value", typ)
 }
@@ -194,6 +194,47 @@ func legacyValue(typ string, v any) any {
 	}
 	if parsed, err := ParseParameterText(typ, s); err == nil {
 		return parsed
+	}
+	return v
+}
+
+// protoNumber writes a number inside a LIST or STRUCT value the way KFP passes it at run time: such values are
+// protobuf Values, whose numbers are doubles, so the SDK's [1.0, 2.0] arrives as [1, 2] (a loop over it gives
+// the items 1 and 2, which int() reads) and 2.50 as 2.5. Integers written as integers keep their
+// exact digits (kfp-argo does not round 2^53+1 through a double where the text says it is an integer).
+func protoNumber(n json.Number) string {
+	text := n.String()
+	if !strings.ContainsAny(text, ".eE") {
+		return text
+	}
+	f, err := n.Float64()
+	if err != nil {
+		return text
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return text
+	}
+	return string(b)
+}
+
+// protoNumbers applies protoNumber to every number inside a list or struct value.
+func protoNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		return json.Number(protoNumber(x))
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = protoNumbers(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = protoNumbers(e)
+		}
+		return out
 	}
 	return v
 }

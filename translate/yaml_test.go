@@ -90,3 +90,24 @@ func TestYAMLAliasBomb(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestListNumbersAsKFPPassesThem: the SDK writes float lists as [1.0, 2.0, 3.0]; KFP passes LIST values as
+// protobuf Values, so a loop over it gives 1, 2 and 3 (which a condition's int() reads), not 1.0. Integers
+// written as integers keep their digits.
+func TestListNumbersAsKFPPassesThem(t *testing.T) {
+	spec := strings.Replace(minimal, `      lr: {parameterType: NUMBER_DOUBLE, defaultValue: 0.1}`, `      lr: {parameterType: NUMBER_DOUBLE, defaultValue: 0.1}
+      trials: {parameterType: LIST, defaultValue: [1.0, 2.50, 3e2, 9007199254740993, {a: 1.0}]}`, 1)
+	p, err := Load("floats.yaml", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := Compile(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range wf.Spec.Arguments.Parameters {
+		if a.Name == "trials" && a.Value.String() != `[1,2.5,300,9007199254740993,{"a":1}]` {
+			t.Errorf("trials = %s", a.Value)
+		}
+	}
+}
