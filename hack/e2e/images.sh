@@ -31,7 +31,11 @@ kfp="${KFP_SDK_DIR:-$repo/../shared/kfp-sdk}"
 suite=bookworm
 # Every Debian package an image takes files from; python3's own dependencies
 # come with debootstrap and are recorded in python-packages.txt.
-debs=(debootstrap python3 python3-packaging busybox-static bash-static jq libjq1 libonig5 libc6 ca-certificates media-types)
+# fetched: unpacked into images with apt-get download and dpkg-deb -x;
+# bootstrapped: installed by debootstrap, in the key for their versions.
+fetched=(debootstrap busybox-static bash-static jq libjq1 libonig5 libc6 ca-certificates media-types)
+bootstrapped=(python3 python3-packaging)
+debs=("${fetched[@]}" "${bootstrapped[@]}")
 images=(argoexec pause python busybox bash jq)
 
 if [[ ! -d "$kfp/kfp" ]]; then
@@ -93,9 +97,21 @@ fi
 
 mkdir -p "$dir"
 work="$root/images-$key.work"
-rm -rf "$work"
+# debootstrap mounts proc and sys in the target while it runs; never let rm
+# follow a mount that an interrupted run left behind.
+cleanup() {
+	local m
+	# The Python build runs in the background: let it end before its
+	# directory goes.
+	[[ -n "${python_pid:-}" ]] && wait "$python_pid" 2>/dev/null
+	for m in $(findmnt -rn -o TARGET | grep -F "$work/" | sort -r); do
+		umount -l "$m" || true
+	done
+	rm -rf --one-file-system "$work"
+}
+cleanup
 mkdir -p "$work"
-trap 'rm -rf "$work"' EXIT
+trap cleanup EXIT
 
 export CGO_ENABLED=0 GOWORK=off GOFLAGS="-buildvcs=false"
 path_env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -177,15 +193,15 @@ build_python() {
 	# Docker's python images have `python`; Debian's python3 has not.
 	ln -sf /usr/bin/python3 "$rootfs/usr/local/bin/python"
 	chroot "$rootfs" python3 -m compileall -q "/usr/local/lib/python$pyver/dist-packages" >/dev/null
-	rm -rf "$rootfs"/usr/share/{doc,man,info,locale,lintian} "$rootfs"/var/lib/apt/lists/* \
+	rm -rf --one-file-system "$rootfs"/usr/share/{doc,man,info,locale,lintian} "$rootfs"/var/lib/apt/lists/* \
 		"$rootfs"/var/cache/apt/* "$rootfs"/var/cache/debconf/*-old "$rootfs"/var/log/* \
-		"$rootfs"/usr/share/common-licenses "$rootfs"/dev/*
+		"$rootfs"/usr/share/common-licenses "$rootfs"/dev/* "$rootfs"/etc/resolv.conf "$rootfs"/etc/hostname
 	mkdir -p "$rootfs/usr/share/doc"
 	log "python root file system in $((SECONDS - start))s ($(du -sm "$rootfs" | cut -f1) MB)"
 }
 
 start=$SECONDS
-fetch_debs "${debs[@]}"
+fetch_debs "${fetched[@]}"
 build_python &
 python_pid=$!
 

@@ -238,42 +238,40 @@ func qualified(image string) string {
 	return strings.Replace(s, "index.docker.io/", "docker.io/", 1)
 }
 
-func TestKFPExecutorParameters(t *testing.T) {
-	image, command, args := corpusExecutor(t, "valid/critical/parameters_simple.yaml", "exec-double")
+// runCorpusExecutor runs an executor of a corpus pipeline, unmodified except
+// for {{$}}, in the image the pipeline names, and decodes the executor output
+// file that KFP's executor wrote into out.
+func runCorpusExecutor(t *testing.T, id, file, executor, input string, out any) []byte {
+	t.Helper()
+	image, command, args := corpusExecutor(t, file, executor)
 	b := unpack(t, qualified(image))
-	input := `{"inputs":{"parameterValues":{"num":21}},"outputs":{"parameters":{"Output":{"outputFile":"/tmp/outputs/Output/data"}},"outputFile":"/tmp/kfp_outputs/output_metadata.json"}}`
-	r := b.run(t, "verify-kfp-params", command, substitute(args, input))
-	if r.code != 0 {
-		t.Fatalf("executor failed with %d", r.code)
+	if r := b.run(t, id, command, substitute(args, input)); r.code != 0 {
+		t.Fatalf("%s %s in %s: executor failed with %d", file, executor, image, r.code)
 	}
 	raw, err := os.ReadFile(filepath.Join(b.rootfs, "tmp/kfp_outputs/output_metadata.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		t.Fatalf("%s: %v", raw, err)
+	}
+	t.Logf("executor output: %s", raw)
+	return raw
+}
+
+func TestKFPExecutorParameters(t *testing.T) {
 	var out struct {
 		ParameterValues map[string]any `json:"parameterValues"`
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("%s: %v", raw, err)
-	}
+	raw := runCorpusExecutor(t, "verify-kfp-params", "valid/critical/parameters_simple.yaml", "exec-double",
+		`{"inputs":{"parameterValues":{"num":21}},"outputs":{"parameters":{"Output":{"outputFile":"/tmp/outputs/Output/data"}},"outputFile":"/tmp/kfp_outputs/output_metadata.json"}}`,
+		&out)
 	if got := out.ParameterValues["Output"]; got != float64(42) {
 		t.Fatalf("executor output %s: Output = %v, want 42", raw, got)
 	}
-	t.Logf("executor output: %s", raw)
 }
 
 func TestKFPExecutorMetrics(t *testing.T) {
-	image, command, args := corpusExecutor(t, "valid/output_metrics.yaml", "exec-output-metrics")
-	b := unpack(t, qualified(image))
-	input := `{"outputs":{"artifacts":{"metrics":{"artifacts":[{"name":"metrics","type":{"schemaTitle":"system.Metrics","schemaVersion":"0.0.1"},"uri":"s3://bucket/run/metrics","metadata":{}}]}},"outputFile":"/tmp/kfp_outputs/output_metadata.json"}}`
-	r := b.run(t, "verify-kfp-metrics", command, substitute(args, input))
-	if r.code != 0 {
-		t.Fatalf("executor failed with %d", r.code)
-	}
-	raw, err := os.ReadFile(filepath.Join(b.rootfs, "tmp/kfp_outputs/output_metadata.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out struct {
 		Artifacts map[string]struct {
 			Artifacts []struct {
@@ -281,9 +279,9 @@ func TestKFPExecutorMetrics(t *testing.T) {
 			} `json:"artifacts"`
 		} `json:"artifacts"`
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("%s: %v", raw, err)
-	}
+	raw := runCorpusExecutor(t, "verify-kfp-metrics", "valid/output_metrics.yaml", "exec-output-metrics",
+		`{"outputs":{"artifacts":{"metrics":{"artifacts":[{"name":"metrics","type":{"schemaTitle":"system.Metrics","schemaVersion":"0.0.1"},"uri":"s3://bucket/run/metrics","metadata":{}}]}},"outputFile":"/tmp/kfp_outputs/output_metadata.json"}}`,
+		&out)
 	arts := out.Artifacts["metrics"].Artifacts
 	if len(arts) != 1 {
 		t.Fatalf("executor output %s: want one metrics artifact", raw)
@@ -292,7 +290,6 @@ func TestKFPExecutorMetrics(t *testing.T) {
 	if !ok || acc < 0 || acc > 100 {
 		t.Fatalf("executor output %s: accuracy %v, want a number in [0,100]", raw, arts[0].Metadata["accuracy"])
 	}
-	t.Logf("executor output: %s", raw)
 }
 
 func TestPipStandIn(t *testing.T) {
