@@ -17,7 +17,6 @@ import (
 	"strings"
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/yaml"
 )
 
 // maxPipelineBytes bounds what Load reads from a file or archive member: the largest SDK-compiled specs are a
@@ -211,7 +210,7 @@ func docError(doc int, err error) error {
 }
 
 func yamlObject(raw []byte) (map[string]any, error) {
-	js, err := yaml.YAMLToJSON(raw)
+	js, err := yamlToJSON(raw)
 	if err != nil {
 		return nil, fmt.Errorf("invalid YAML: %w", err)
 	}
