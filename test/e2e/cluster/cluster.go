@@ -80,6 +80,11 @@ type Cluster struct {
 	images     []Image // RealPods only
 	s3         *S3     // RealPods only
 
+	stopVolumes context.CancelFunc // RealPods, not detached: the volume provisioner
+	// starting counts start-up goroutines that may still start processes;
+	// Stop waits for them so that nothing starts after it.
+	starting sync.WaitGroup
+
 	mu      sync.Mutex
 	procs   []*process
 	stopped bool
@@ -217,14 +222,23 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := c.startControllerManager(); err != nil {
 		return nil, err
 	}
+	// The real node (containerd, the image import, the kubelet) comes up
+	// while the CRDs are applied: the two are the slow steps.
+	nodeUp := make(chan error, 1)
 	if opts.Pods == RealPods {
 		c.node = newNode(c.workDir)
 		if err := step("versitygw serving, bucket created", func() error { return c.startVersitygw(ctx) }); err != nil {
 			return nil, err
 		}
-		if err := step(fmt.Sprintf("containerd up, %d images imported", len(c.images)), func() error { return c.startContainerd(ctx) }); err != nil {
-			return nil, err
-		}
+		c.starting.Add(1)
+		go func() {
+			defer c.starting.Done()
+			err := step(fmt.Sprintf("containerd up, %d images imported", len(c.images)), func() error { return c.startContainerd(ctx) })
+			if err == nil {
+				err = c.startKubelet()
+			}
+			nodeUp <- err
+		}()
 	} else if err := c.startKwok(); err != nil {
 		return nil, err
 	}
@@ -244,7 +258,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	if opts.Pods == RealPods {
-		if err := c.startKubelet(); err != nil {
+		if err := <-nodeUp; err != nil {
 			return nil, err
 		}
 		if err := step("kubelet node registered", func() error { return c.waitNodeRegistered(ctx, cs) }); err != nil {
@@ -252,6 +266,13 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		}
 	} else if err := step("kwok node ready", func() error { return c.waitNodeReady(ctx, cs) }); err != nil {
 		return nil, err
+	}
+	if opts.Pods == RealPods && !opts.Detached {
+		// Claims need volumes; a goroutine can only serve a cluster that
+		// lives in this process (not the detached dev cluster).
+		vctx, stop := context.WithCancel(context.Background())
+		c.stopVolumes = stop
+		go c.provisionVolumes(vctx, cs)
 	}
 	if err := c.startController(); err != nil {
 		return nil, err
@@ -293,12 +314,16 @@ func (c *Cluster) Processes() []ProcessInfo {
 // after a grace period) by its own PID and removes the etcd data and,
 // unless KeepWorkDir, the work directory. Calling it again is a no-op.
 func (c *Cluster) Stop() error {
+	c.starting.Wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.stopped {
 		return nil
 	}
 	c.stopped = true
+	if c.stopVolumes != nil {
+		c.stopVolumes()
+	}
 	var errs []error
 	for i := len(c.procs) - 1; i >= 0; i-- {
 		if err := c.procs[i].stop(15 * time.Second); err != nil {

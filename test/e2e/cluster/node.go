@@ -15,6 +15,10 @@ import (
 	"syscall"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	apierr "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -630,4 +634,89 @@ func CgroupDirs(cgroup string) []string {
 func (c *Cluster) PauseImage() string {
 	im, _ := sandboxImage(c.images)
 	return im
+}
+
+// provisionVolumes stands in for a storage provisioner on a real node until
+// ctx ends: every unbound claim in the namespace gets a hostPath
+// PersistentVolume pre-bound to it, under the node directory (so teardown
+// removes it), plus the claim's StorageClass if missing. The
+// controller-manager's volume binder binds them; the kubelet mounts them.
+func (c *Cluster) provisionVolumes(ctx context.Context, cs *clients) {
+	done := map[string]bool{}
+	t := time.NewTicker(300 * time.Millisecond)
+	defer t.Stop()
+	for {
+		pvcs, err := cs.kube.CoreV1().PersistentVolumeClaims(c.opts.Namespace).List(ctx, metav1.ListOptions{})
+		if err == nil {
+			for i := range pvcs.Items {
+				pvc := &pvcs.Items[i]
+				if pvc.Spec.VolumeName != "" || pvc.DeletionTimestamp != nil || done[string(pvc.UID)] {
+					continue
+				}
+				if err := c.provisionVolume(ctx, cs, pvc); err != nil {
+					c.opts.Logf("cluster: volume for claim %s: %v", pvc.Name, err)
+					continue
+				}
+				done[string(pvc.UID)] = true
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+const provisionerName = "kfp-argo-e2e.invalid/hostpath"
+
+func (c *Cluster) provisionVolume(ctx context.Context, cs *clients, pvc *corev1.PersistentVolumeClaim) error {
+	class := ""
+	if pvc.Spec.StorageClassName != nil {
+		class = *pvc.Spec.StorageClassName
+	}
+	if class != "" {
+		immediate := storagev1.VolumeBindingImmediate
+		_, err := cs.kube.StorageV1().StorageClasses().Create(ctx, &storagev1.StorageClass{
+			ObjectMeta: metav1.ObjectMeta{Name: class}, Provisioner: provisionerName, VolumeBindingMode: &immediate,
+		}, metav1.CreateOptions{})
+		if err != nil && !apierr.IsAlreadyExists(err) {
+			return err
+		}
+	}
+	size, ok := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
+	if !ok {
+		size = resource.MustParse("1Gi")
+	}
+	modes := pvc.Spec.AccessModes
+	if len(modes) == 0 {
+		modes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}
+	}
+	dir := filepath.Join(c.node.dir, "volumes", string(pvc.UID))
+	hostPathType := corev1.HostPathDirectoryOrCreate
+	pv := &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        "e2e-pv-" + string(pvc.UID),
+			Annotations: map[string]string{"pv.kubernetes.io/provisioned-by": provisionerName},
+		},
+		Spec: corev1.PersistentVolumeSpec{
+			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: size},
+			AccessModes:                   modes,
+			StorageClassName:              class,
+			VolumeMode:                    pvc.Spec.VolumeMode,
+			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+			ClaimRef: &corev1.ObjectReference{
+				Kind: "PersistentVolumeClaim", APIVersion: "v1",
+				Namespace: pvc.Namespace, Name: pvc.Name, UID: pvc.UID,
+			},
+			PersistentVolumeSource: corev1.PersistentVolumeSource{
+				HostPath: &corev1.HostPathVolumeSource{Path: dir, Type: &hostPathType},
+			},
+		},
+	}
+	_, err := cs.kube.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{})
+	if apierr.IsAlreadyExists(err) {
+		err = nil
+	}
+	return err
 }

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -76,6 +77,12 @@ func (s *S3) CreateBucket(ctx context.Context) error {
 	return err
 }
 
+// Put stores an object (a test's input artifact).
+func (s *S3) Put(ctx context.Context, key string, data []byte) error {
+	_, err := s.doBody(ctx, http.MethodPut, "/"+s.Bucket+"/"+strings.TrimPrefix(key, "/"), nil, data)
+	return err
+}
+
 // Get returns the object's content.
 func (s *S3) Get(ctx context.Context, key string) ([]byte, error) {
 	return s.do(ctx, http.MethodGet, "/"+s.Bucket+"/"+strings.TrimPrefix(key, "/"), nil)
@@ -103,12 +110,18 @@ func (s *S3) List(ctx context.Context, prefix string) ([]string, error) {
 
 // do sends a body-less request signed with SigV4 (path-style addressing).
 func (s *S3) do(ctx context.Context, method, path string, query url.Values) ([]byte, error) {
+	return s.doBody(ctx, method, path, query, nil)
+}
+
+func (s *S3) doBody(ctx context.Context, method, path string, query url.Values, body []byte) ([]byte, error) {
 	u := url.URL{Scheme: "http", Host: s.Endpoint, Path: path, RawQuery: canonicalQuery(query)}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	s.sign(req, time.Now().UTC())
+	req.ContentLength = int64(len(body))
+	sum := sha256.Sum256(body)
+	s.sign(req, time.Now().UTC(), hex.EncodeToString(sum[:]))
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return nil, err
@@ -124,21 +137,19 @@ func (s *S3) do(ctx context.Context, method, path string, query url.Values) ([]b
 	return b, nil
 }
 
-const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
-func (s *S3) sign(req *http.Request, now time.Time) {
+func (s *S3) sign(req *http.Request, now time.Time, payloadSHA256 string) {
 	amzDate := now.Format("20060102T150405Z")
 	day := now.Format("20060102")
 	req.Header.Set("x-amz-date", amzDate)
-	req.Header.Set("x-amz-content-sha256", emptySHA256)
+	req.Header.Set("x-amz-content-sha256", payloadSHA256)
 	signed := "host;x-amz-content-sha256;x-amz-date"
 	canonical := strings.Join([]string{
 		req.Method,
 		req.URL.EscapedPath(),
 		req.URL.RawQuery,
-		"host:" + req.URL.Host + "\nx-amz-content-sha256:" + emptySHA256 + "\nx-amz-date:" + amzDate + "\n",
+		"host:" + req.URL.Host + "\nx-amz-content-sha256:" + payloadSHA256 + "\nx-amz-date:" + amzDate + "\n",
 		signed,
-		emptySHA256,
+		payloadSHA256,
 	}, "\n")
 	scope := day + "/" + s.Region + "/s3/aws4_request"
 	h := sha256.Sum256([]byte(canonical))
