@@ -34,7 +34,10 @@ suite=bookworm
 # fetched: unpacked into images with apt-get download and dpkg-deb -x;
 # bootstrapped: installed by debootstrap, in the key for their versions.
 fetched=(debootstrap busybox-static bash-static jq libjq1 libonig5 libc6 ca-certificates media-types)
-bootstrapped=(python3 python3-packaging)
+# python3-yapf and python3-dill: the corpus components that pip-install yapf
+# or dill then run for real, with Debian's versions (the stand-in does not
+# check version pins).
+bootstrapped=(python3 python3-packaging python3-yapf python3-dill)
 debs=("${fetched[@]}" "${bootstrapped[@]}")
 images=(argoexec pause python busybox bash jq)
 
@@ -171,7 +174,7 @@ build_python() {
 	extract debootstrap "$work/debootstrap"
 	log "debootstrap $suite from $mirror"
 	DEBOOTSTRAP_DIR="$work/debootstrap/usr/share/debootstrap" nice -n 10 \
-		"$work/debootstrap/usr/sbin/debootstrap" --variant=minbase --include=python3,python3-packaging \
+		"$work/debootstrap/usr/sbin/debootstrap" --variant=minbase --include="$(IFS=,; echo "${bootstrapped[*]}")" \
 		"$suite" "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || {
 		tail -20 "$work/debootstrap.log" >&2
 		return 1

@@ -292,10 +292,23 @@ func TestKFPExecutorMetrics(t *testing.T) {
 	}
 }
 
+// TestKFPExecutorDebianPackage runs a component whose prologue pip-installs
+// yapf: the stand-in accepts it because Debian's python3-yapf is installed,
+// and the component imports it.
+func TestKFPExecutorDebianPackage(t *testing.T) {
+	const file, executor = "valid/essential/component_with_pip_install.yaml", "exec-component-with-pip-install"
+	image, command, args := corpusExecutor(t, file, executor)
+	r := unpack(t, qualified(image)).run(t, "verify-kfp-yapf", command,
+		substitute(args, `{"outputs":{"outputFile":"/tmp/kfp_outputs/output_metadata.json"}}`))
+	if r.code != 0 || !strings.Contains(r.stdout, "'FormatFiles'") {
+		t.Fatalf("%s %s: exit %d, want 0 and yapf's names (FormatFiles) printed", file, executor, r.code)
+	}
+}
+
 func TestPipStandIn(t *testing.T) {
 	b := unpack(t, "docker.io/library/python:3.11")
 	ok := b.run(t, "verify-pip-ok", []string{"python3", "-m", "pip", "install", "--quiet", "--no-warn-script-location",
-		"kfp==2.14.3", "--no-deps", `typing-extensions>=3.7.4,<5; python_version<"3.9"`}, nil)
+		"kfp==2.14.3", "--no-deps", `typing-extensions>=3.7.4,<5; python_version<"3.9"`, "yapf", "dill==0.3.7"}, nil)
 	if ok.code != 0 {
 		t.Fatalf("pip install kfp: exit %d", ok.code)
 	}
