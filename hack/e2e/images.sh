@@ -11,7 +11,8 @@
 #   unserved.tsv  <image name as the corpus writes it>\t<why no image is built>;
 #   python-packages.txt  the Debian packages of the Python image, as installed.
 # <key> hashes every input: this script, the files under images/ that go into
-# an image (Go modules, the pip stand-in), the KFP SDK tree, the candidate
+# an image (Go modules, the pip stand-in; not verify/, which only reads the
+# images), the KFP SDK tree, the candidate
 # versions of the Debian packages in the host's apt lists (and their Release
 # date), and `go version`. Run `apt-get update` to pick up new Debian versions.
 #
@@ -29,14 +30,13 @@ repo="$(cd "$here/../.." && pwd)"
 GO="${GO:-go}"
 kfp="${KFP_SDK_DIR:-$repo/../shared/kfp-sdk}"
 suite=bookworm
-# Every Debian package an image takes files from; python3's own dependencies
-# come with debootstrap and are recorded in python-packages.txt.
-# fetched: unpacked into images with apt-get download and dpkg-deb -x;
-# bootstrapped: installed by debootstrap, in the key for their versions.
+# The Debian packages the images are made of, all in the key. fetched: taken
+# with apt-get download and unpacked with dpkg-deb -x, nothing is installed on
+# the host. bootstrapped: installed into the Python image by debootstrap, with
+# their dependencies (python-packages.txt lists what was installed).
+# python3-yapf and python3-dill are there because corpus components
+# pip-install yapf or dill; the stand-in does not check version pins.
 fetched=(debootstrap busybox-static bash-static jq libjq1 libonig5 libc6 ca-certificates media-types)
-# python3-yapf and python3-dill: the corpus components that pip-install yapf
-# or dill then run for real, with Debian's versions (the stand-in does not
-# check version pins).
 bootstrapped=(python3 python3-packaging python3-yapf python3-dill)
 debs=("${fetched[@]}" "${bootstrapped[@]}")
 images=(argoexec pause python busybox bash jq)
