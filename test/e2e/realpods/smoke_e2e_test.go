@@ -23,7 +23,7 @@ import (
 // corpusEnv names a KFP IR corpus other than ../shared/kfp-ir/valid.
 const corpusEnv = "KFP_IR_CORPUS"
 
-func corpusDir(t *testing.T) string {
+func corpusDir(t testing.TB) string {
 	t.Helper()
 	dir := os.Getenv(corpusEnv)
 	if dir == "" {
@@ -47,7 +47,7 @@ func newName(prefix string) string {
 
 // compileCorpus compiles one corpus file with caching off (every run must
 // create its pods) unless cache is set.
-func compileCorpus(t *testing.T, rel string, opts translate.Options) *wfv1.Workflow {
+func compileCorpus(t testing.TB, rel string, opts translate.Options) *wfv1.Workflow {
 	t.Helper()
 	p, err := translate.LoadFile(filepath.Join(corpusDir(t), rel))
 	if err != nil {
@@ -154,6 +154,24 @@ func TestSmoke(t *testing.T) {
 	for task, want := range map[string]string{"add-numbers": "5", "add-numbers-2": "10", "add-numbers-3": "17"} {
 		if got := outputParam(t, podNode(t, done, task), "Output"); got != want {
 			t.Errorf("%s: Output %s, want %s", task, got, want)
+		}
+	}
+}
+
+// BenchmarkThreeTaskPipeline measures a warm 3-task Python pipeline on real
+// pods, from create to Succeeded (docs/benchmarks.md).
+func BenchmarkThreeTaskPipeline(b *testing.B) {
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		wf := compileCorpus(b, "essential/pipeline_with_reused_component.yaml", translate.Options{NoCache: true})
+		b.StartTimer()
+		done, err := runWorkflow(ctx, wf, 5*time.Minute)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if done.Status.Phase != wfv1.WorkflowSucceeded {
+			b.Fatalf("want Succeeded: %s", describe(done))
 		}
 	}
 }
