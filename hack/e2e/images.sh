@@ -46,15 +46,26 @@ if [[ ! -d "$kfp/kfp" ]]; then
 	exit 1
 fi
 
-# apt-cache is the slow part of a warm run (about 1 s): ask it once.
+root="${E2E_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kfp-argo-e2e}"
 candidates() {
 	apt-cache show --no-all-versions "${debs[@]}" 2>/dev/null | grep -E '^(Package|Version):' || true
 }
-versions="$(candidates)"
+# The candidate versions only change with the apt lists, whose Release files
+# sign everything in them; apt-cache takes 1-6 s on a loaded machine, so its
+# answer is kept per state of the lists and a warm run does not ask it.
+lists="$(cat /var/lib/apt/lists/*Release 2>/dev/null | sha256sum | cut -c1-16)"
+versions="$(cat "$root/images-apt-$lists.txt" 2>/dev/null || true)"
 if [[ "$(grep -c '^Package:' <<<"$versions")" -ne "${#debs[@]}" ]]; then
-	echo "images.sh: apt lists incomplete, running apt-get update" >&2
-	apt-get update -qq >&2
 	versions="$(candidates)"
+	if [[ "$(grep -c '^Package:' <<<"$versions")" -ne "${#debs[@]}" ]]; then
+		echo "images.sh: apt lists incomplete, running apt-get update" >&2
+		apt-get update -qq >&2
+		lists="$(cat /var/lib/apt/lists/*Release | sha256sum | cut -c1-16)"
+		versions="$(candidates)"
+	fi
+	mkdir -p "$root"
+	echo "$versions" >"$root/.images-apt-$lists.txt.$$"
+	mv "$root/.images-apt-$lists.txt.$$" "$root/images-apt-$lists.txt"
 fi
 
 key="$(
@@ -70,7 +81,6 @@ key="$(
 		"$GO" version
 	} | sha256sum | cut -c1-16
 )"
-root="${E2E_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kfp-argo-e2e}"
 dir="$root/images-$key"
 
 if [[ "${1:-}" == "--print-dir" ]]; then
