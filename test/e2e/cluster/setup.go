@@ -205,7 +205,7 @@ func (c *Cluster) setup(ctx context.Context, cs *clients) error {
 // setupRealPods gives the namespace what Argo's executor needs in a real
 // pod: the S3 credentials, and RBAC for the `default` ServiceAccount the pods
 // run as (task results to create and patch, secrets for the artifact
-// repository, its own pod).
+// repository, its own pod, claims for resource templates).
 func (c *Cluster) setupRealPods(ctx context.Context, cs *clients, apply metav1.ApplyOptions) error {
 	ns := c.opts.Namespace
 	secret := corev1ac.Secret(S3SecretName, ns).WithStringData(map[string]string{
@@ -221,6 +221,10 @@ func (c *Cluster) setupRealPods(ctx context.Context, cs *clients, apply metav1.A
 		rbacv1ac.PolicyRule().WithAPIGroups("").WithResources("pods").WithVerbs("get", "watch", "patch"),
 		rbacv1ac.PolicyRule().WithAPIGroups("").WithResources("pods/log").WithVerbs("get"),
 		rbacv1ac.PolicyRule().WithAPIGroups("").WithResources("secrets", "configmaps").WithVerbs("get"),
+		// KFP's CreatePVC/DeletePVC compile to resource templates, which
+		// `argoexec resource` runs with the pod's account.
+		rbacv1ac.PolicyRule().WithAPIGroups("").WithResources("persistentvolumeclaims").
+			WithVerbs("create", "delete", "get", "list", "watch", "patch", "update"),
 	)
 	if _, err := cs.kube.RbacV1().Roles(ns).Apply(ctx, role, apply); err != nil {
 		return err

@@ -281,20 +281,6 @@ var asserted = []struct {
 			r.wantLog("crust-comp", "sum : 3")
 		},
 	},
-	{ // Two artifacts out of a nested sub-pipeline, read back from S3 and by
-		// the consumer.
-		"critical/multiple_artifacts_namedtuple.yaml", nil, true,
-		func(r *realRun) {
-			core := r.node("core-comp")
-			if got := r.artifact(core, "ds1"); got != "foo" {
-				r.t.Errorf("ds1 in S3 = %q, want foo", got)
-			}
-			if got := r.artifact(core, "ds2"); got != "bar" {
-				r.t.Errorf("ds2 in S3 = %q, want bar", got)
-			}
-			r.wantLog("crust-comp", "ds1:  foo", "ds2:  bar")
-		},
-	},
 	{ // The same component at the root and in a sub-pipeline.
 		"essential/pipeline_with_outputs.yaml", nil, true,
 		func(r *realRun) {

@@ -28,22 +28,25 @@ import (
 // locally; otherwise only ciCorpus runs, so that `make e2e` fits CI's time.
 const fullEnv = "KFP_ARGO_E2E_FULL"
 
-// ciCorpus is the named subset `make e2e` runs on real pods: Python
-// components passing parameters and artifacts, container components, loops,
-// conditions, an exit handler and an importer.
+// ciCorpus is the named subset `make e2e` runs on real pods (all seen to
+// pass in a full run): Python and container components passing parameters
+// and artifacts, conditions, OneOf, loops with Collected, caching off, a
+// workspace volume, and a pipeline that fails by design.
 var ciCorpus = []string{
-	"essential/pipeline_with_reused_component.yaml",
-	"essential/lightweight_python_functions_with_outputs.yaml",
+	"critical/add_numbers.yaml",
+	"critical/mixed_parameters.yaml",
 	"critical/two_step_pipeline_containerized.yaml",
+	"critical/flip_coin.yaml",
+	"critical/parameter_oneof.yaml",
+	"critical/collected_parameters.yaml",
+	"critical/artifact_cache.yaml",
+	"critical/pipeline_with_workspace.yaml",
+	"essential/lightweight_python_functions_with_outputs.yaml",
 	"essential/pipeline_with_after.yaml",
-	"essential/concat_message.yaml",
-	"pipeline_with_importer.yaml",
-	"essential/pipeline_with_metrics_outputs.yaml",
-	"pipeline_with_task_final_status.yaml",
-	"collected_artifacts.yaml",
+	"essential/pipeline_with_nested_conditions.yaml",
+	"essential/dict_input.yaml",
 	"parallel_and_nested/pipeline_with_loops.yaml",
-	"if_elif_else_with_oneof_parameters.yaml",
-	"container_io.yaml",
+	"failing/fail_v2.yaml",
 }
 
 // expectedReal lists corpus pipelines that end other than Succeeded when
