@@ -1,28 +1,36 @@
 # E2E targets (docs/e2e.md). Included by the root Makefile.
 #
-#   make e2e-build         build the control-plane binaries (cached outside the clone)
-#   make e2e               run the e2e tests against a real apiserver + Argo controller
-#   make dev-cluster       start the same stack in the background, print `export KUBECONFIG=...`
-#   make dev-cluster-down  stop it
+#   make e2e-build         build the control-plane and node binaries and the node's images (cached outside the clone)
+#   make e2e               run the e2e tests: kwok-simulated pods, and real pods for the smoke test and a named corpus subset
+#   make e2e-full          the same with every corpus pipeline on real pods
+#   make dev-cluster       start the stack in the background (real pods; DEV_CLUSTER_PODS=fake for kwok), print `export KUBECONFIG=...`
+#   make dev-cluster-down  stop it, and remove its containers, mounts and cgroups
 
 E2E_TIMEOUT ?= 45m
 E2E_TESTFLAGS ?= -v
 DEV_CLUSTER_DIR ?= $(or $(TMPDIR),/tmp)/kfp-argo-dev-cluster-$(shell id -u)
+DEV_CLUSTER_PODS ?= real
 
-.PHONY: e2e-build e2e dev-cluster dev-cluster-down
+E2E_ENV = KFP_ARGO_E2E_BIN=$$(GO=$(GO) hack/e2e/build.sh) KFP_ARGO_E2E_IMAGES=$$(GO=$(GO) hack/e2e/images.sh)
+
+.PHONY: e2e-build e2e e2e-full dev-cluster dev-cluster-down
 
 e2e-build:
 	@GO=$(GO) hack/e2e/build.sh >/dev/null
+	@GO=$(GO) hack/e2e/images.sh >/dev/null
 
 # -p 1: each test package starts its own cluster; one at a time keeps the
 # machine's memory and both cores for the cluster under test.
 e2e: e2e-build
-	KFP_ARGO_E2E_BIN=$$(GO=$(GO) hack/e2e/build.sh) $(GO) test -tags e2e -p 1 -count=1 -timeout $(E2E_TIMEOUT) $(E2E_TESTFLAGS) ./test/e2e/...
+	$(E2E_ENV) $(GO) test -tags e2e -p 1 -count=1 -timeout $(E2E_TIMEOUT) $(E2E_TESTFLAGS) ./test/e2e/...
+
+e2e-full: e2e-build
+	$(E2E_ENV) KFP_ARGO_E2E_FULL=1 $(GO) test -tags e2e -p 1 -count=1 -timeout 90m $(E2E_TESTFLAGS) ./test/e2e/...
 
 dev-cluster: e2e-build
 	@mkdir -p $(DEV_CLUSTER_DIR)
 	$(GO) build -o $(DEV_CLUSTER_DIR)/devcluster ./test/e2e/cmd/devcluster
-	@KFP_ARGO_E2E_BIN=$$(GO=$(GO) hack/e2e/build.sh) $(DEV_CLUSTER_DIR)/devcluster up -state $(DEV_CLUSTER_DIR)
+	@$(E2E_ENV) $(DEV_CLUSTER_DIR)/devcluster up -state $(DEV_CLUSTER_DIR) $(if $(filter fake,$(DEV_CLUSTER_PODS)),-fake-pods)
 
 dev-cluster-down:
 	@if [ -x $(DEV_CLUSTER_DIR)/devcluster ]; then $(DEV_CLUSTER_DIR)/devcluster down -state $(DEV_CLUSTER_DIR); \

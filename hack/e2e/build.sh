@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Builds the binaries of the e2e control plane (etcd, kube-apiserver,
-# kube-scheduler, kube-controller-manager, kwok, workflow-controller) from the
-# wrapper modules next to this script, into a cache directory outside the
-# clone so that every clone on the machine shares them:
+# kube-scheduler, kube-controller-manager, kwok, workflow-controller) and of
+# its real node (kubelet, containerd, containerd-shim-runc-v2, ctr, and the
+# versitygw S3 gateway) from the wrapper modules next to this script, and
+# takes runc from Debian's package (apt-get download, unpacked, nothing
+# installed), into a cache directory outside the clone so that every clone on
+# the machine shares them:
 #
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/kfp-argo-e2e/<key>/
 #
-# where <key> hashes the wrapper go.sum files and `go version`: a change of any
+# where <key> hashes the wrapper go.sum files, runc's Debian version and
+# `go version`: a change of any
 # pinned version or of the toolchain gives a new directory, anything else
 # reuses the old one. A second run finds every binary and builds nothing.
 #
@@ -19,8 +23,16 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 GO="${GO:-go}"
-modules=(k8s kwok argo)
-binaries=(etcd kube-apiserver kube-scheduler kube-controller-manager kwok workflow-controller)
+modules=(k8s kwok argo containerd versitygw)
+binaries=(etcd kube-apiserver kube-scheduler kube-controller-manager kwok workflow-controller
+	kubelet containerd containerd-shim-runc-v2 ctr versitygw runc)
+
+# runc comes from Debian (1.1.5 in bookworm): the version is part of the key.
+runcver="$(apt-cache show --no-all-versions runc 2>/dev/null | sed -n 's/^Version: //p' | head -1)"
+if [[ -z "$runcver" ]]; then
+	apt-get update -qq >&2
+	runcver="$(apt-cache show --no-all-versions runc | sed -n 's/^Version: //p' | head -1)"
+fi
 
 key="$(
 	{
@@ -28,6 +40,7 @@ key="$(
 			echo "== $m"
 			cat "$here/$m/go.sum"
 		done
+		echo "== runc $runcver"
 		"$GO" version
 	} | sha256sum | cut -c1-16
 )"
@@ -73,17 +86,18 @@ export GOFLAGS="-buildvcs=false" GOWORK=off
 k8sver=v1.36.1
 k8sldflags="-s -w -X k8s.io/component-base/version.gitVersion=$k8sver -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36"
 
-# build <module> <output name> <package> <ldflags>: builds into a temporary
+# build <module> <output name> <package> <ldflags> [go build flags]: builds into a temporary
 # name and renames, so an interrupted build never leaves a binary that
 # complete() would accept.
 build() {
 	local mod="$1" out="$2" pkg="$3" ldflags="$4"
+	shift 4
 	if [[ -x "$dir/$out" ]]; then
 		return 0
 	fi
 	local start=$SECONDS
 	echo "building $out ($pkg)" >&2
-	(cd "$here/$mod" && nice -n 10 "$GO" build "${pflag[@]}" -trimpath -ldflags "$ldflags" -o "$dir/.$out.tmp" "$pkg")
+	(cd "$here/$mod" && nice -n 10 "$GO" build "${pflag[@]}" "$@" -trimpath -ldflags "$ldflags" -o "$dir/.$out.tmp" "$pkg")
 	mv "$dir/.$out.tmp" "$dir/$out"
 	echo "built $out in $((SECONDS - start))s" >&2
 }
@@ -95,6 +109,24 @@ build k8s etcd go.etcd.io/etcd/server/v3 "-s -w"
 build kwok kwok sigs.k8s.io/kwok/cmd/kwok "-s -w"
 build argo workflow-controller github.com/argoproj/argo-workflows/v3/cmd/workflow-controller \
 	"-s -w -X github.com/argoproj/argo-workflows/v3.version=v3.7.18"
+
+build k8s kubelet k8s.io/kubernetes/cmd/kubelet "$k8sldflags"
+# CGO_ENABLED=0 needs the btrfs snapshotter (cgo) left out; devmapper and zfs
+# are not used either. The node uses the overlayfs snapshotter.
+ctdtags=no_btrfs,no_devmapper,no_zfs
+ctdldflags="-s -w -X github.com/containerd/containerd/v2/version.Version=v2.4.2"
+for b in containerd containerd-shim-runc-v2 ctr; do
+	build containerd "$b" "github.com/containerd/containerd/v2/cmd/$b" "$ctdldflags" -tags "$ctdtags"
+done
+build versitygw versitygw github.com/versity/versitygw/cmd/versitygw "-s -w"
+
+if [[ ! -x "$dir/runc" ]]; then
+	tmp="$(mktemp -d)"
+	(cd "$tmp" && apt-get download "runc=$runcver" >&2 && dpkg-deb -x runc_*.deb root)
+	mv "$tmp/root/usr/sbin/runc" "$dir/runc"
+	rm -rf "$tmp"
+	echo "unpacked runc $runcver" >&2
+fi
 
 complete
 echo "$dir"

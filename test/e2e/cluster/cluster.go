@@ -57,6 +57,12 @@ type Options struct {
 	StartTimeout time.Duration
 	// Logf reports progress. Default: silent.
 	Logf func(format string, args ...any)
+	// Pods selects kwok (FakePods, the zero value) or a real kubelet with
+	// containerd, runc and an S3 artifact repository (RealPods).
+	Pods PodMode
+	// ImageDir holds the real node's image tarballs and images.tsv.
+	// Default: $KFP_ARGO_E2E_IMAGES, else `hack/e2e/images.sh --print-dir`.
+	ImageDir string
 }
 
 // Cluster is a running stack. Its methods are safe for concurrent use.
@@ -70,6 +76,14 @@ type Cluster struct {
 	pki        *pki
 	ports      ports
 	bins       map[string]string
+	node       *node   // RealPods only
+	images     []Image // RealPods only
+	s3         *S3     // RealPods only
+
+	stopVolumes context.CancelFunc // RealPods, not detached: the volume provisioner
+	// starting counts start-up goroutines that may still start processes;
+	// Stop waits for them so that nothing starts after it.
+	starting sync.WaitGroup
 
 	mu      sync.Mutex
 	procs   []*process
@@ -86,6 +100,9 @@ type ProcessInfo struct {
 
 type ports struct {
 	etcdClient, etcdPeer, etcdMetrics, apiserver, scheduler, controllerManager int
+	// registry is never listened on: containerd's registry mirror for
+	// every host, so that a pull fails at once on loopback.
+	kubelet, kubeletHealthz, s3, registry int
 }
 
 // ExecutorImage is what the controller puts in pods; it is never pulled.
@@ -116,7 +133,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 			return nil, err
 		}
 	}
-	for _, b := range binaryNames {
+	names := binaryNames
+	if opts.Pods == RealPods {
+		names = append([]string{"etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager", "workflow-controller"}, nodeBinaryNames...)
+	}
+	for _, b := range names {
 		p, err := filepath.EvalSymlinks(filepath.Join(c.opts.BinDir, b))
 		if err != nil {
 			return nil, fmt.Errorf("binary %s missing in %s (build them with `make e2e-build` or hack/e2e/build.sh): %w", b, c.opts.BinDir, err)
@@ -128,6 +149,17 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	if c.opts.CRDDir == "" {
 		if c.opts.CRDDir, err = findCRDDir(); err != nil {
+			return nil, err
+		}
+	}
+
+	if opts.Pods == RealPods {
+		if c.opts.ImageDir == "" {
+			if c.opts.ImageDir, err = findImageDir(); err != nil {
+				return nil, err
+			}
+		}
+		if c.images, err = ReadImages(c.opts.ImageDir); err != nil {
 			return nil, err
 		}
 	}
@@ -190,7 +222,24 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := c.startControllerManager(); err != nil {
 		return nil, err
 	}
-	if err := c.startKwok(); err != nil {
+	// The real node (containerd, the image import, the kubelet) comes up
+	// while the CRDs are applied: the two are the slow steps.
+	nodeUp := make(chan error, 1)
+	if opts.Pods == RealPods {
+		c.node = newNode(c.workDir)
+		if err := step("versitygw serving, bucket created", func() error { return c.startVersitygw(ctx) }); err != nil {
+			return nil, err
+		}
+		c.starting.Add(1)
+		go func() {
+			defer c.starting.Done()
+			err := step(fmt.Sprintf("containerd up, %d images imported", len(c.images)), func() error { return c.startContainerd(ctx) })
+			if err == nil {
+				err = c.startKubelet()
+			}
+			nodeUp <- err
+		}()
+	} else if err := c.startKwok(); err != nil {
 		return nil, err
 	}
 	cs, err := newClients(c.rest)
@@ -208,8 +257,22 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := step("kwok node ready", func() error { return c.waitNodeReady(ctx, cs) }); err != nil {
+	if opts.Pods == RealPods {
+		if err := <-nodeUp; err != nil {
+			return nil, err
+		}
+		if err := step("kubelet node registered", func() error { return c.waitNodeRegistered(ctx, cs) }); err != nil {
+			return nil, err
+		}
+	} else if err := step("kwok node ready", func() error { return c.waitNodeReady(ctx, cs) }); err != nil {
 		return nil, err
+	}
+	if opts.Pods == RealPods && !opts.Detached {
+		// Claims need volumes; a goroutine can only serve a cluster that
+		// lives in this process (not the detached dev cluster).
+		vctx, stop := context.WithCancel(context.Background())
+		c.stopVolumes = stop
+		go c.provisionVolumes(vctx, cs)
 	}
 	if err := c.startController(); err != nil {
 		return nil, err
@@ -251,16 +314,25 @@ func (c *Cluster) Processes() []ProcessInfo {
 // after a grace period) by its own PID and removes the etcd data and,
 // unless KeepWorkDir, the work directory. Calling it again is a no-op.
 func (c *Cluster) Stop() error {
+	c.starting.Wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.stopped {
 		return nil
 	}
 	c.stopped = true
+	if c.stopVolumes != nil {
+		c.stopVolumes()
+	}
 	var errs []error
 	for i := len(c.procs) - 1; i >= 0; i-- {
 		if err := c.procs[i].stop(15 * time.Second); err != nil {
 			errs = append(errs, err)
+		}
+		// Once containerd is gone, nothing restarts containers: kill
+		// what is left of them and their shims, unmount their files.
+		if c.procs[i].name == "containerd" && c.node != nil {
+			errs = append(errs, teardownNode(c.node.dir, c.node.cgroup))
 		}
 	}
 	if c.dataDir != "" {
@@ -327,7 +399,7 @@ func (c *Cluster) pickPorts() error {
 			l.Close()
 		}
 	}()
-	ps := make([]int, 6)
+	ps := make([]int, 10)
 	for i := range ps {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -336,7 +408,7 @@ func (c *Cluster) pickPorts() error {
 		ls = append(ls, l)
 		ps[i] = l.Addr().(*net.TCPAddr).Port
 	}
-	c.ports = ports{ps[0], ps[1], ps[2], ps[3], ps[4], ps[5]}
+	c.ports = ports{ps[0], ps[1], ps[2], ps[3], ps[4], ps[5], ps[6], ps[7], ps[8], ps[9]}
 	return nil
 }
 
@@ -419,6 +491,10 @@ func (c *Cluster) startAPIServer(ctx context.Context) error {
 		// no node lifecycle controller to lift it.
 		"--disable-admission-plugins=TaintNodesByCondition",
 		"--allow-privileged=true",
+		// `kubectl logs` and `kfp-argo run logs` go through the kubelet.
+		"--kubelet-client-certificate=" + c.pki.adminCert,
+		"--kubelet-client-key=" + c.pki.adminKey,
+		"--kubelet-preferred-address-types=InternalIP,Hostname",
 		"--profiling=false",
 	})
 	if err != nil {
@@ -457,7 +533,10 @@ func (c *Cluster) startControllerManager() error {
 		// ServiceAccount work; the volume binder and the protection
 		// controllers bind claims to the volumes the stand-in creates and
 		// let bound claims be deleted.
-		"--controllers=garbagecollector,namespace,serviceaccount,persistentvolume-binder,pvc-protection,pv-protection",
+		// root-ca-cert-publisher writes kube-root-ca.crt into every
+		// namespace: real pods mount it with their service-account token.
+		"--controllers=garbagecollector,namespace,serviceaccount,persistentvolume-binder,pvc-protection,pv-protection,root-ca-cert-publisher",
+		"--root-ca-file=" + c.pki.caCert,
 		"--use-service-account-credentials=false",
 	})
 	return err

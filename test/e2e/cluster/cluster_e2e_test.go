@@ -9,6 +9,7 @@ import (
 	"time"
 
 	argoclient "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -90,5 +91,64 @@ func checkAPI(t *testing.T, c *cluster.Cluster) {
 	}
 	if _, err := argo.ArgoprojV1alpha1().WorkflowTaskResults(c.Namespace()).List(ctx, metav1.ListOptions{}); err != nil {
 		t.Errorf("list workflowtaskresults: %v", err)
+	}
+}
+
+// TestRealPodsStop starts the stack with a real node, leaves a pod running
+// (a pause container, which never exits), and checks that Stop leaves
+// nothing behind: no process of the run (found by its work directory on the
+// command line, or in its cgroup), no mount under the work directory, no
+// cgroup, no work directory.
+func TestRealPodsStop(t *testing.T) {
+	if os.Getenv(cluster.ImagesEnv) == "" {
+		t.Skipf("%s not set: the node's images are built by hack/e2e/images.sh (make e2e sets it)", cluster.ImagesEnv)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c, err := cluster.Start(ctx, cluster.Options{Pods: cluster.RealPods, Logf: t.Logf})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	work, state := c.WorkDir(), c.State()
+	kube := kubernetes.NewForConfigOrDie(c.RESTConfig())
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "sleeper"},
+		Spec: corev1.PodSpec{
+			HostNetwork: true,
+			Containers: []corev1.Container{{
+				Name: "main", Image: c.PauseImage(), ImagePullPolicy: corev1.PullIfNotPresent,
+			}},
+		},
+	}
+	if _, err := kube.CoreV1().Pods(c.Namespace()).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create pod: %v", err)
+	}
+	running := false
+	for !running && ctx.Err() == nil {
+		p, err := kube.CoreV1().Pods(c.Namespace()).Get(ctx, pod.Name, metav1.GetOptions{})
+		running = err == nil && p.Status.Phase == corev1.PodRunning
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !running {
+		c.DumpLogs(os.Stderr, 8000)
+		t.Fatal("pod never Running")
+	}
+	if pids := cluster.RunPIDs(state); len(pids) == 0 {
+		t.Error("no process found in the run's cgroup while a pod runs: the check below would prove nothing")
+	}
+	if err := c.Stop(); err != nil {
+		t.Errorf("stop: %v", err)
+	}
+	if pids := cluster.RunPIDs(state); len(pids) > 0 {
+		t.Errorf("processes left after Stop: %v", pids)
+	}
+	if mps := cluster.MountsUnder(work); len(mps) > 0 {
+		t.Errorf("mounts left under %s: %v", work, mps)
+	}
+	if dirs := cluster.CgroupDirs(state.NodeCgroup); len(dirs) > 0 {
+		t.Errorf("cgroups left: %v", dirs)
+	}
+	if _, err := os.Stat(work); !os.IsNotExist(err) {
+		t.Errorf("work dir %s left behind (stat: %v)", work, err)
 	}
 }

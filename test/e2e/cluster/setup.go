@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -75,6 +76,40 @@ s3:
   useSDKCreds: true
 `, ArtifactBucket, ArtifactEndpoint),
 	}
+	if c.s3 != nil {
+		// The real repository keeps the main containers' logs too.
+		data["artifactRepository"] = fmt.Sprintf(`archiveLogs: true
+s3:
+  bucket: %s
+  endpoint: %s
+  insecure: true
+  region: %s
+  accessKeySecret:
+    name: %s
+    key: accesskey
+  secretKeySecret:
+    name: %s
+    key: secretkey
+`, c.s3.Bucket, c.s3.Endpoint, c.s3.Region, S3SecretName, S3SecretName)
+		// No CNI: pods share the host's (loopback-only) network, where
+		// the apiserver is 127.0.0.1:<port>, not the service IP the
+		// kubelet would inject. Images were imported, never pulled:
+		// IfNotPresent keeps `:latest` images from being pulled too.
+		data["executor"] = fmt.Sprintf(`imagePullPolicy: IfNotPresent
+env:
+- name: KUBERNETES_SERVICE_HOST
+  value: 127.0.0.1
+- name: KUBERNETES_SERVICE_PORT
+  value: "%d"
+`, c.ports.apiserver)
+		data["workflowDefaults"] = `spec:
+  hostNetwork: true
+  dnsPolicy: Default
+  templateDefaults:
+    container:
+      imagePullPolicy: IfNotPresent
+`
+	}
 	for k, v := range c.opts.ControllerConfig {
 		data[k] = v
 	}
@@ -132,11 +167,17 @@ func (c *Cluster) setup(ctx context.Context, cs *clients) error {
 		corev1ac.ConfigMap(controllerConfigMap, ns).WithData(c.controllerConfig()), apply); err != nil {
 		return err
 	}
-	node := corev1ac.Node(NodeName).
-		WithLabels(map[string]string{nodeLabel: nodeValue, "kubernetes.io/hostname": NodeName, "kubernetes.io/os": "linux"}).
-		WithAnnotations(map[string]string{"kwok.x-k8s.io/node": "fake"})
-	if _, err := cs.kube.CoreV1().Nodes().Apply(ctx, node, apply); err != nil {
-		return err
+	if c.s3 != nil {
+		if err := c.setupRealPods(ctx, cs, apply); err != nil {
+			return err
+		}
+	} else {
+		node := corev1ac.Node(NodeName).
+			WithLabels(map[string]string{nodeLabel: nodeValue, "kubernetes.io/hostname": NodeName, "kubernetes.io/os": "linux"}).
+			WithAnnotations(map[string]string{"kwok.x-k8s.io/node": "fake"})
+		if _, err := cs.kube.CoreV1().Nodes().Apply(ctx, node, apply); err != nil {
+			return err
+		}
 	}
 
 	return c.poll(ctx, "CRDs established", func() (bool, error) {
@@ -161,6 +202,40 @@ func (c *Cluster) setup(ctx context.Context, cs *clients) error {
 	})
 }
 
+// setupRealPods gives the namespace what Argo's executor needs in a real
+// pod: the S3 credentials, and RBAC for the `default` ServiceAccount the pods
+// run as (task results to create and patch, secrets for the artifact
+// repository, its own pod, claims for resource templates).
+func (c *Cluster) setupRealPods(ctx context.Context, cs *clients, apply metav1.ApplyOptions) error {
+	ns := c.opts.Namespace
+	secret := corev1ac.Secret(S3SecretName, ns).WithStringData(map[string]string{
+		"accesskey": c.s3.AccessKey,
+		"secretkey": c.s3.SecretKey,
+	})
+	if _, err := cs.kube.CoreV1().Secrets(ns).Apply(ctx, secret, apply); err != nil {
+		return err
+	}
+	role := rbacv1ac.Role("kfp-argo-e2e-executor", ns).WithRules(
+		rbacv1ac.PolicyRule().WithAPIGroups("argoproj.io").WithResources("workflowtaskresults").
+			WithVerbs("create", "patch", "get", "list", "watch", "update"),
+		rbacv1ac.PolicyRule().WithAPIGroups("").WithResources("pods").WithVerbs("get", "watch", "patch"),
+		rbacv1ac.PolicyRule().WithAPIGroups("").WithResources("pods/log").WithVerbs("get"),
+		rbacv1ac.PolicyRule().WithAPIGroups("").WithResources("secrets", "configmaps").WithVerbs("get"),
+		// KFP's CreatePVC/DeletePVC compile to resource templates, which
+		// `argoexec resource` runs with the pod's account.
+		rbacv1ac.PolicyRule().WithAPIGroups("").WithResources("persistentvolumeclaims").
+			WithVerbs("create", "delete", "get", "list", "watch", "patch", "update"),
+	)
+	if _, err := cs.kube.RbacV1().Roles(ns).Apply(ctx, role, apply); err != nil {
+		return err
+	}
+	binding := rbacv1ac.RoleBinding("kfp-argo-e2e-executor", ns).
+		WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup("rbac.authorization.k8s.io").WithKind("Role").WithName("kfp-argo-e2e-executor")).
+		WithSubjects(rbacv1ac.Subject().WithKind("ServiceAccount").WithName("default").WithNamespace(ns))
+	_, err := cs.kube.RbacV1().RoleBindings(ns).Apply(ctx, binding, apply)
+	return err
+}
+
 func (c *Cluster) waitNodeReady(ctx context.Context, cs *clients) error {
 	return c.poll(ctx, "node "+NodeName+" Ready", func() (bool, error) {
 		n, err := cs.kube.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
@@ -181,16 +256,25 @@ func (c *Cluster) waitNodeReady(ctx context.Context, cs *clients) error {
 // The pod's exit-code label lets it finish without the executor stand-in.
 func (c *Cluster) runCanary(ctx context.Context, cs *clients) error {
 	deadline := int64(120)
+	main := wfv1.Template{
+		Name:      "main",
+		Metadata:  wfv1.Metadata{Labels: map[string]string{ExitCodeLabel: "0"}},
+		Container: &corev1.Container{Image: "busybox", Command: []string{"true"}},
+	}
+	if c.s3 != nil {
+		// A real pod: the executor image itself, running the argoexec
+		// that Argo's init container copies into every pod.
+		main = wfv1.Template{
+			Name:      "main",
+			Container: &corev1.Container{Image: ExecutorImage, Command: []string{"/var/run/argo/argoexec", "version"}},
+		}
+	}
 	wf := &wfv1.Workflow{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-canary-"},
 		Spec: wfv1.WorkflowSpec{
 			Entrypoint:            "main",
 			ActiveDeadlineSeconds: &deadline,
-			Templates: []wfv1.Template{{
-				Name:      "main",
-				Metadata:  wfv1.Metadata{Labels: map[string]string{ExitCodeLabel: "0"}},
-				Container: &corev1.Container{Image: "busybox", Command: []string{"true"}},
-			}},
+			Templates:             []wfv1.Template{main},
 		},
 	}
 	wfs := cs.argo.ArgoprojV1alpha1().Workflows(c.opts.Namespace)

@@ -16,17 +16,25 @@ type State struct {
 	WorkDir    string        `json:"workDir"`
 	DataDir    string        `json:"dataDir"`
 	Processes  []ProcessInfo `json:"processes"`
+	// NodeDir and NodeCgroup (real pods only) are what teardown unmounts
+	// and empties once containerd is stopped.
+	NodeDir    string `json:"nodeDir,omitempty"`
+	NodeCgroup string `json:"nodeCgroup,omitempty"`
 }
 
 // State describes the running cluster.
 func (c *Cluster) State() State {
-	return State{
+	s := State{
 		Kubeconfig: c.kubeconfig,
 		Namespace:  c.opts.Namespace,
 		WorkDir:    c.workDir,
 		DataDir:    c.dataDir,
 		Processes:  c.Processes(),
 	}
+	if c.node != nil {
+		s.NodeDir, s.NodeCgroup = c.node.dir, c.node.cgroup
+	}
+	return s
 }
 
 // WriteState writes s as JSON to path.
@@ -59,14 +67,16 @@ func StopState(s State) (stopped []ProcessInfo, err error) {
 	var errs []error
 	for i := len(s.Processes) - 1; i >= 0; i-- {
 		p := s.Processes[i]
-		if !PIDAlive(p.PID, p.Binary) {
-			continue
+		if PIDAlive(p.PID, p.Binary) {
+			if err := stopPID(p.PID, p.Binary, 15*time.Second); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", p.Name, err))
+			} else {
+				stopped = append(stopped, p)
+			}
 		}
-		if err := stopPID(p.PID, p.Binary, 15*time.Second); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", p.Name, err))
-			continue
+		if p.Name == "containerd" {
+			errs = append(errs, teardownNode(s.NodeDir, s.NodeCgroup))
 		}
-		stopped = append(stopped, p)
 	}
 	if s.DataDir != "" {
 		errs = append(errs, os.RemoveAll(s.DataDir))

@@ -1,10 +1,12 @@
 // Command devcluster runs the e2e stack in the background for people
-// (make dev-cluster / make dev-cluster-down). Pods are simulated by kwok and
+// (make dev-cluster / make dev-cluster-down). By default pods run for real:
+// a kubelet with containerd and runc, on the host network, with versitygw as
+// the S3 artifact repository. With -fake-pods they are simulated by kwok and
 // their outputs come from the executor stand-in (test code), which gives
 // every declared output a placeholder value so that any workflow runs to
 // completion.
 //
-//	devcluster up -state DIR     start everything, print `export KUBECONFIG=...`
+//	devcluster up -state DIR [-fake-pods]  start everything, print `export KUBECONFIG=...`
 //	devcluster down -state DIR   stop everything recorded in DIR, by PID
 //	devcluster standin ...       the stand-in process (started by up)
 package main
@@ -55,6 +57,7 @@ func up(args []string) error {
 	fs := flag.NewFlagSet("up", flag.ExitOnError)
 	dir := fs.String("state", "", "state directory (PIDs, kubeconfig, logs)")
 	ns := fs.String("namespace", "kfp-e2e", "namespace for workflows")
+	fake := fs.Bool("fake-pods", false, "simulate pods with kwok and the executor stand-in instead of running them")
 	_ = fs.Parse(args)
 	if *dir == "" {
 		return errors.New("-state is required")
@@ -75,10 +78,19 @@ func up(args []string) error {
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		return err
 	}
-	c, err := cluster.Start(context.Background(), cluster.Options{
+	pods := cluster.RealPods
+	if *fake {
+		pods = cluster.FakePods
+	}
+	// Ctrl-C (or a timeout's SIGTERM) while starting: Start's error path
+	// stops what it started; nothing is recorded for `down` yet.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	c, err := cluster.Start(ctx, cluster.Options{
 		Namespace: *ns,
 		WorkDir:   work,
 		Detached:  true,
+		Pods:      pods,
 		Logf:      func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) },
 	})
 	if err != nil {
@@ -90,6 +102,13 @@ func up(args []string) error {
 	if err := cluster.WriteState(statePath(*dir), state); err != nil {
 		_ = c.Stop()
 		return err
+	}
+	if !*fake {
+		fmt.Fprintf(os.Stderr, "dev cluster up: namespace %s, logs in %s\n", *ns, c.LogDir())
+		fmt.Fprintf(os.Stderr, "pods run for real on node %s (host network, loopback only); artifacts in S3 at http://%s, bucket %s\n",
+			cluster.RealNodeName, c.S3().Endpoint, c.S3().Bucket)
+		fmt.Printf("export KUBECONFIG=%s\n", c.Kubeconfig())
+		return nil
 	}
 	self, err := os.Executable()
 	if err != nil {
