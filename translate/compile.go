@@ -306,7 +306,8 @@ func (c *compiler) pipelineArguments() ([]wfv1.Parameter, map[string]string, err
 			}
 		}
 		if def.Description != "" {
-			p.Description = wfv1.AnyStringPtr(def.Description)
+			// The controller's global substitution evaluates the arguments, descriptions included.
+			p.Description = wfv1.AnyStringPtr(inert(def.Description))
 		}
 		if value != nil {
 			// The allowed value's own text, so that Argo finds the value in the enum.
