@@ -127,6 +127,9 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 	if err := c.checkPlatformSupport(); err != nil {
 		return nil, err
 	}
+	if err := checkOptions(c.opts); err != nil {
+		return nil, err
+	}
 	if c.opts.Name != "" {
 		if errs := validation.IsDNS1123Label(c.opts.Name); len(errs) > 0 {
 			return nil, fmt.Errorf("--name %q: %s", c.opts.Name, strings.Join(errs, "; "))
