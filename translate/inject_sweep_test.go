@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -159,6 +158,7 @@ func userKeyed(pattern string) bool {
 	}
 	// Struct values (platform specs' JSON, constants) are free-form: every map below them is user-keyed.
 	return strings.Contains(pattern, ".constant.") || strings.Contains(pattern, ".defaultValue.") ||
+		strings.Contains(pattern, ".constant[") || strings.Contains(pattern, ".defaultValue[") ||
 		strings.Contains(pattern, ".metadata.") || strings.Contains(pattern, "Patch.")
 }
 
@@ -310,7 +310,6 @@ func TestInjectionSweep(t *testing.T) {
 	}
 	t.Logf("injection sweep: %d sites in %d path patterns; %d mutations, %d compiled, %d rejected with an error, %d substitutions",
 		sites, len(patterns), tried, compiled, rejected, found)
-	_ = strconv.Itoa
 }
 
 // TestInjectionSweepFlags does the same for every compile and submit flag that reaches the manifest (the
