@@ -127,6 +127,9 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 	if err := c.checkPlatformSupport(); err != nil {
 		return nil, err
 	}
+	if err := checkOptions(c.opts); err != nil {
+		return nil, err
+	}
 	if c.opts.Name != "" {
 		if errs := validation.IsDNS1123Label(c.opts.Name); len(errs) > 0 {
 			return nil, fmt.Errorf("--name %q: %s", c.opts.Name, strings.Join(errs, "; "))
@@ -306,7 +309,8 @@ func (c *compiler) pipelineArguments() ([]wfv1.Parameter, map[string]string, err
 			}
 		}
 		if def.Description != "" {
-			p.Description = wfv1.AnyStringPtr(def.Description)
+			// The controller's global substitution evaluates the arguments, descriptions included.
+			p.Description = wfv1.AnyStringPtr(inert(def.Description))
 		}
 		if value != nil {
 			// The allowed value's own text, so that Argo finds the value in the enum.

@@ -71,6 +71,10 @@ type contract struct {
 	ExecutorOutputFile string            `json:"executorOutputFile"`
 	InputsRoot         string            `json:"inputsRoot"`
 	Mkdirs             []string          `json:"mkdirs"`
+	// TokenArgs are the indexes of the command-line items (the component's command, then its args) where
+	// kfp-argo put the ExecutorInput or artifact-list tokens: the wrapper replaces tokens there only, never in
+	// values (which carry "%%kfp" only in inert form anyway).
+	TokenArgs []int `json:"tokenArgs,omitempty"`
 }
 
 type contractParam struct {
@@ -325,7 +329,11 @@ func (c *compiler) buildContainer(name, compName string, comp *ComponentSpec, ct
 		args = append(args, parts...)
 	}
 	var decodeEnv []string
-	for _, e := range ctr.Env {
+	for i, e := range ctr.Env {
+		// The launcher reads these variables by name in shell code: only C identifiers are names there.
+		if !envName.MatchString(e.Name) {
+			return tmpl, pathErrorf(fmt.Sprintf("%s.env[%d].name", ep, i), "%q: an environment variable name must be a C identifier ([A-Za-z_][A-Za-z0-9_]*)", e.Name)
+		}
 		v := inert(e.Value)
 		if v != e.Value {
 			decodeEnv = append(decodeEnv, e.Name)
@@ -337,9 +345,17 @@ func (c *compiler) buildContainer(name, compName string, comp *ComponentSpec, ct
 		// 63 characters of.
 		env = append(env, apiv1.EnvVar{Name: "KFP_ARGO_POD", Value: "{{pod.name}}"})
 	}
+	if err := checkVerbatim(ep+".image", ctr.Image); err != nil {
+		return tmpl, err
+	}
 	container := &apiv1.Container{Image: ctr.Image}
 	switch {
 	case python:
+		for i, a := range append(append([]string(nil), command...), args...) {
+			if strings.Contains(a, executorInputToken) || strings.Contains(a, listTokenPrefix) {
+				ct.TokenArgs = append(ct.TokenArgs, i)
+			}
+		}
 		blob, err := json.Marshal(ct)
 		if err != nil {
 			return tmpl, err
@@ -367,6 +383,13 @@ func (c *compiler) buildContainer(name, compName string, comp *ComponentSpec, ct
 		for i, a := range args {
 			if strings.Contains(a, inertPrefix) {
 				return tmpl, pathErrorf(fmt.Sprintf("%s.args[%d]", ep, i), "text with \"{{\" cannot be passed verbatim to a container without a command")
+			}
+		}
+		for _, n := range decodeEnv {
+			for i, e := range ctr.Env {
+				if e.Name == n {
+					return tmpl, pathErrorf(fmt.Sprintf("%s.env[%d].value", ep, i), "text with \"{{\" cannot be passed verbatim to a container without a command")
+				}
 			}
 		}
 		container.Args = args
@@ -400,6 +423,9 @@ func (c *compiler) buildContainer(name, compName string, comp *ComponentSpec, ct
 	tmpl.Container = container
 	return tmpl, nil
 }
+
+// envName is what the launcher can read by name: a C identifier.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // gkeAcceleratorLabel is the node label GKE puts on GPU nodes: with a GPU type named the way Vertex AI names
 // them (NVIDIA_TESLA_T4), KFP pipelines pick both the GPU resource and the node with that label.
@@ -552,7 +578,9 @@ func inputURI(n string) string {
 var listPlaceholderRE = regexp.MustCompile(`\{\{\$\.inputs\.artifacts\[(?:'[^']*'|"[^"]*")\]\}\}`)
 
 // listToken marks where the wrapper puts the JSON list of an artifact list input's artifacts.
-func listToken(name string) string { return "%%kfplist:" + name + "%%" }
+func listToken(name string) string { return listTokenPrefix + name + "%%" }
+
+const listTokenPrefix = "%%kfplist:"
 
 // templateResolver maps placeholders of a component's command line to Argo text inside its template.
 func (c *compiler) templateResolver(comp *ComponentSpec, python bool, modelCars map[string]bool, outURIs map[string]string, ep string) resolveFunc {

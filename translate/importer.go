@@ -190,6 +190,12 @@ func constantLocation(uri string) (wfv1.ArtifactLocation, error) {
 		return wfv1.ArtifactLocation{}, fmt.Errorf("invalid URI %q: %v", uri, err)
 	}
 	key := strings.TrimPrefix(u.Path, "/")
+	// Bucket and key are the decoded URI (%7B%7B is "{{" there): Argo reads them as they are.
+	for _, part := range []string{uri, u.Host, key} {
+		if strings.Contains(part, "{{") {
+			return wfv1.ArtifactLocation{}, fmt.Errorf("URI %q: Argo would evaluate the \"{{\" in it, and an artifact location cannot be decoded: remove the braces", uri)
+		}
+	}
 	switch u.Scheme {
 	case "gs":
 		return wfv1.ArtifactLocation{GCS: &wfv1.GCSArtifact{GCSBucket: wfv1.GCSBucket{Bucket: u.Host}, Key: key}}, nil

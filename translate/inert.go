@@ -2,6 +2,9 @@ package translate
 
 import (
 	"encoding/base64"
+	"fmt"
+	"reflect"
+	"sort"
 	"strings"
 )
 
@@ -31,6 +34,32 @@ func inert(s string) string {
 		return s
 	}
 	return inertPrefix + base64.StdEncoding.EncodeToString([]byte(s)) + inertSuffix
+}
+
+// inertAlways encodes s even when it holds no "{{" by itself: for a piece that forms "{{" with what follows.
+func inertAlways(s string) string {
+	return inertPrefix + base64.StdEncoding.EncodeToString([]byte(s)) + inertSuffix
+}
+
+// inertBefore makes literal text inert when it comes right before an Argo tag: a "{" at its end would form
+// "{{{" with the tag, which Argo reads as a tag named "{inputs..." and leaves unresolved (an SDK f-string
+// f"{{{x}}}" compiles to that).
+func inertBefore(s string) string {
+	if strings.HasSuffix(s, "{") {
+		return inertAlways(s)
+	}
+	return inert(s)
+}
+
+// joinInert appends the next piece of a Concat: pieces are inert or tags each, but a literal "{" at the end
+// of one and a "{" at the start of the next would form "{{" together, so that "{" is encoded.
+func joinInert(b *strings.Builder, next string) {
+	if so := b.String(); strings.HasSuffix(so, "{") && strings.HasPrefix(next, "{") {
+		b.Reset()
+		b.WriteString(so[:len(so)-1])
+		b.WriteString(inertAlways("{"))
+	}
+	b.WriteString(next)
 }
 
 // decodeInert is the Go twin of the pod-side decoders, used by tests and by the run records.
@@ -68,4 +97,64 @@ func DecodeValue(s string) (string, bool) {
 		return "", false
 	}
 	return decodeInert(s), true
+}
+
+// Every user string that enters the manifest takes one of two ways: inert (above), for text that reaches the
+// pod through an environment variable, an argument or a parameter value, where the launcher or wrapper decodes
+// it; or checkVerbatim, for text Kubernetes or Argo reads as it is (an image, a name, a key, a path, an artifact
+// location), where nothing could decode it: there, text Argo would evaluate is an error naming its IR path.
+func checkVerbatim(path, s string) error {
+	if strings.Contains(s, "{{") {
+		return pathErrorf(path, "%q: Argo would evaluate the \"{{\" in this text, and it is used as it is (not decoded in the pod): remove the braces", s)
+	}
+	return nil
+}
+
+// checkVerbatimTree applies checkVerbatim to every string and map key of v, an IR message (the kfp-kubernetes
+// platform spec, whose every field becomes part of the pod's spec as it is), with IR paths: message fields by
+// their JSON names, map keys and list indexes in brackets.
+func checkVerbatimTree(path string, v reflect.Value) error {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return checkVerbatimTree(path, v.Elem())
+	case reflect.String:
+		return checkVerbatim(path, v.String())
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if err := checkVerbatimTree(fmt.Sprintf("%s[%d]", path, i), v.Index(i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+		for _, k := range keys {
+			p := fmt.Sprintf("%s[%q]", path, k.String())
+			if err := checkVerbatim(p, k.String()); err != nil {
+				return err
+			}
+			if err := checkVerbatimTree(p, v.MapIndex(k)); err != nil {
+				return err
+			}
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			if err := checkVerbatimTree(path+"."+name, v.Field(i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

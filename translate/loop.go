@@ -42,6 +42,14 @@ func (c *compiler) loop(sc scope, t *TaskSpec, comp *ComponentSpec, task wfv1.DA
 			if err := json.Unmarshal(raw, &item); err != nil {
 				return task, pathErrorf(ip+".items.raw", "%v", err)
 			}
+			// JSON escapes (\u007b\u007b) hide braces from the check above; Argo sees the decoded item.
+			var decoded any
+			if err := json.Unmarshal(raw, &decoded); err != nil {
+				return task, pathErrorf(ip+".items.raw", "%v", err)
+			}
+			if text, err := json.Marshal(decoded); err != nil || strings.Contains(string(text), "{{") {
+				return task, unsupported(ip+".items.raw", "loop items that contain \"{{\"")
+			}
 			items = append(items, item)
 		}
 	case it.Items.InputParameter != "" && it.Items.Raw == "":

@@ -62,7 +62,7 @@ func resolveText(s string, resolve resolveFunc) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		b.WriteString(inert(s[:i]))
+		b.WriteString(inertBefore(s[:i]))
 		b.WriteString(out)
 		s = s[i+j+2:]
 	}
@@ -109,7 +109,7 @@ func expandArg(item any, resolve resolveFunc, present func(name string) (bool, e
 				if err != nil {
 					return nil, err
 				}
-				b.WriteString(strings.Join(out, ""))
+				joinInert(&b, strings.Join(out, ""))
 			}
 			return []string{b.String()}, nil
 		}

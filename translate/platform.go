@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -120,6 +121,12 @@ func (c *compiler) checkPlatformSupport() error {
 			continue
 		}
 		base := fmt.Sprintf("(platform spec) platforms[%q]", name)
+		// Every kfp-kubernetes setting ends up in the pod's spec (or the workflow's PVC) as it is: secret and
+		// config map names and keys, env names, field paths, mount paths, node selectors, tolerations, volume
+		// metadata, PVC patches. No pod-side code could decode them, so none may hold "{{".
+		if err := checkVerbatimTree(base, reflect.ValueOf(sp)); err != nil {
+			return err
+		}
 		if sp.Platform != "" || len(sp.Config) > 0 {
 			return unsupported(base+".config", "platform config")
 		}
@@ -506,12 +513,6 @@ func (c *compiler) taskPlatform(sc scope, t *TaskSpec, comp *ComponentSpec, tp s
 
 	if md := cfg.PodMetadata; md != nil {
 		pc.metadata = wfv1.Metadata{Labels: md.Labels, Annotations: md.Annotations}
-		for _, k := range sortedMapKeys(md.Annotations) {
-			// Argo evaluates {{ }} in template metadata, and nothing in the pod could decode an inert value.
-			if strings.Contains(k+md.Annotations[k], "{{") {
-				return nil, pathErrorf(fmt.Sprintf("%s.podMetadata.annotations[%q]", base, k), "text with \"{{\" cannot be passed verbatim to pod metadata")
-			}
-		}
 		for _, k := range sortedMapKeys(md.Labels) {
 			v := md.Labels[k]
 			if errs := validation.IsQualifiedName(k); len(errs) > 0 {
@@ -570,17 +571,9 @@ func initContainer(ic InitContainer, pc *podConfig, pvcNames map[string]string, 
 		return wfv1.UserContainer{}, pathErrorf(p+".image", "an image is needed")
 	}
 	ctr := apiv1.Container{Name: ic.Name, Image: ic.Image, Command: ic.Command, Args: ic.Args}
-	// Argo evaluates {{ }} in every field of the template, and an init container has no launcher that could
-	// decode an inert value: such text cannot be passed verbatim.
-	for j, s := range append(append(append([]string(nil), ic.Command...), ic.Args...), ic.Image) {
-		if strings.Contains(s, "{{") {
-			return wfv1.UserContainer{}, pathErrorf(fmt.Sprintf("%s (item %d)", p, j), "text with \"{{\" cannot be passed verbatim to an init container")
-		}
-	}
-	for j, e := range ic.Env {
-		if strings.Contains(e.Value, "{{") {
-			return wfv1.UserContainer{}, pathErrorf(fmt.Sprintf("%s.env[%d]", p, j), "text with \"{{\" cannot be passed verbatim to an init container")
-		}
+	// "{{" anywhere in an init container was rejected with the rest of the platform spec (checkPlatformSupport):
+	// it has no launcher that could decode an inert value.
+	for _, e := range ic.Env {
 		ctr.Env = append(ctr.Env, apiv1.EnvVar{Name: e.Name, Value: e.Value})
 	}
 	for j, m := range ic.VolumeMounts {

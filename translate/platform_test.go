@@ -250,7 +250,7 @@ platforms:
 		{"workspace path without workspace", "ls {{$.workspace_path}}", "", "    deploymentSpec: {executors: {}}", false, false,
 			`deploymentSpec.executors["exec-a"].container.command[2]: {{$.workspace_path}} needs a workspace`},
 		{"braces in pod metadata", "true", "", "    deploymentSpec:\n      executors:\n        exec-a:\n          podMetadata: {annotations: {a: '{{x}}'}}", false, false,
-			`podMetadata.annotations["a"]: text with "{{" cannot be passed verbatim`},
+			`podMetadata.annotations["a"]: "{{x}}": Argo would evaluate`},
 		{"producer outside the DAG", "true", "", "    deploymentSpec:\n      executors:\n        exec-a:\n          pvcMount:\n          - mountPath: /d\n            pvcNameParameter: {taskOutputParameter: {producerTask: elsewhere, outputParameterKey: name}}", false, false,
 			`pvcMount[0].pvcNameParameter.taskOutputParameter.producerTask: task "elsewhere" is not in the DAG`},
 		{"bad pull policy", "true", "", "    deploymentSpec:\n      executors:\n        exec-a:\n          imagePullPolicy: Sometimes", false, false,

@@ -95,6 +95,17 @@ func (c *compiler) pvcTemplate(compName string, comp *ComponentSpec, ctr *Contai
 		}
 		manifest = map[string]any{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta, "spec": spec}
 		outputs.Parameters = []wfv1.Parameter{{Name: "name", ValueFrom: &wfv1.ValueFrom{JSONPath: "{.metadata.name}"}}}
+		// The claim's name is the only output the resource template has: consumers must ask for that one.
+		if od := comp.OutputDefinitions; od != nil {
+			for _, n := range sortedMapKeys(od.Parameters) {
+				if n != "name" {
+					return "", pathErrorf(fmt.Sprintf("components[%q].outputDefinitions.parameters[%q]", compName, n), "a create PVC component has one output, \"name\"")
+				}
+			}
+			if len(od.Artifacts) > 0 {
+				return "", pathErrorf(fmt.Sprintf("components[%q].outputDefinitions.artifacts", compName), "a create PVC component has one output, \"name\"")
+			}
+		}
 	case "delete":
 		for _, n := range sortedMapKeys(in) {
 			if n != "pvc_name" {

@@ -38,6 +38,17 @@ func parseArtifactStore(s string) (*artifactStore, error) {
 	}
 	st := &artifactStore{scheme: u.Scheme, bucket: u.Host}
 	q := u.Query()
+	// Bucket, endpoint, region and secret go into artifact locations as they are (decoded from the URL).
+	parts := []string{u.Host}
+	for _, k := range sortedMapKeys(q) {
+		parts = append(parts, k)
+		parts = append(parts, q[k]...)
+	}
+	for _, part := range parts {
+		if strings.Contains(part, "{{") {
+			return nil, fmt.Errorf("artifact store %q: Argo would evaluate the \"{{\" in %q", s, part)
+		}
+	}
 	for k := range q {
 		switch k {
 		case "endpoint", "insecure", "region", "secret", "accessKeyKey", "secretKeyKey":

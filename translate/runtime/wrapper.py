@@ -7,6 +7,7 @@ import base64, json, os, re, shutil, signal, subprocess, sys
 MARK = re.compile(r"%%kfpb64:([A-Za-z0-9+/=]*)%%")
 NONE = "%%kfpb64:%%"
 TOKEN = "%%kfpexec%%"
+TOKENS = re.compile(r"%%kfpexec%%|%%kfplist:(.*?)%%")
 METRICS = ("system.Metrics", "system.ClassificationMetrics", "system.SlicedClassificationMetrics")
 
 
@@ -215,10 +216,29 @@ def main(argv):
     for d in c.get("mkdirs", []):
         os.makedirs(d, exist_ok=True)
     executor_input = json.dumps(ei, ensure_ascii=False)
-    args = [dec(a).replace(TOKEN, executor_input) for a in argv]
-    for name, spec in arts.items():
-        token = "%%kfplist:" + name + "%%"
-        args = [a.replace(token, json.dumps(spec["artifacts"], ensure_ascii=False)) for a in args]
+
+    def token(m):
+        if m.group(0) == TOKEN:
+            return executor_input
+        if m.group(1) not in arts:
+            return m.group(0)
+        return json.dumps(arts[m.group(1)]["artifacts"], ensure_ascii=False)
+
+    # Tokens are replaced only in the items the contract marks, and in their raw text, where a token is always
+    # kfp-argo's: a user value holding "%%kfp" arrives inert and is decoded after, never replaced.
+    slots = set(c.get("tokenArgs", []))
+    args = []
+    for i, a in enumerate(argv):
+        if i not in slots:
+            args.append(dec(a))
+            continue
+        out, pos = [], 0
+        for m in TOKENS.finditer(a):
+            out.append(dec(a[pos:m.start()]))
+            out.append(token(m))
+            pos = m.end()
+        out.append(dec(a[pos:]))
+        args.append("".join(out))
 
     child = subprocess.Popen(args)
     for sig in (signal.SIGTERM, signal.SIGINT):
