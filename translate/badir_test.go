@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"path"
 	"strings"
 	"testing"
 
@@ -85,5 +86,28 @@ func TestAllMissingInputArtifactsAtOnce(t *testing.T) {
 	}
 	if _, err := Compile(p, Options{InputArtifacts: map[string]string{"a": "gs://b/a"}}); err == nil || !strings.Contains(err.Error(), `root.inputDefinitions.artifacts["b"]: the pipeline needs this input artifact: give its location with --input-artifact b=URI`) {
 		t.Errorf("one missing: %v", err)
+	}
+}
+
+// TestOutputArtifactsOfOnePodHaveDistinctKeys: with a repository's default keyFormat ({{workflow.name}}/
+// {{pod.name}}), Argo's executor stores an output artifact under the key format joined with the base name of
+// its path (archive none). Two output artifacts of one task with the same base name overwrote each other in S3
+// (found on real pods: critical/multiple_artifacts_namedtuple.yaml read ds1 back as "bar").
+func TestOutputArtifactsOfOnePodHaveDistinctKeys(t *testing.T) {
+	for _, f := range []string{"kfp-executor-contract.yaml", "python-io.yaml", "container-io.yaml"} {
+		wf := compileFixture(t, f, Options{})
+		for _, tmpl := range wf.Spec.Templates {
+			seen := map[string]string{}
+			for _, a := range tmpl.Outputs.Artifacts {
+				if a.ArtifactLocation.HasKey() {
+					continue // a key of its own
+				}
+				base := path.Base(a.Path)
+				if other, dup := seen[base]; dup {
+					t.Errorf("%s: template %s: output artifacts %s and %s both upload as .../%s", f, tmpl.Name, other, a.Name, base)
+				}
+				seen[base] = a.Name
+			}
+		}
 	}
 }

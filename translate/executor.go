@@ -25,10 +25,15 @@ const (
 	executorOutputFile = taskRoot + "/executor_output.json"
 )
 
-func paramFile(n string) string   { return podRoot + "/parameters/" + paramName(n) }
-func inArtifact(n string) string  { return podRoot + "/artifacts/in/" + paramName(n) + "/data" }
-func outArtifact(n string) string { return podRoot + "/artifacts/out/" + paramName(n) + "/data" }
-func metaFile(n string) string    { return podRoot + "/meta/" + paramName(n) + ".json" }
+func paramFile(n string) string  { return podRoot + "/parameters/" + paramName(n) }
+func inArtifact(n string) string { return podRoot + "/artifacts/in/" + paramName(n) + "/data" }
+
+// outArtifact's file is named after the artifact: Argo's executor stores an output under the repository's key
+// format joined with the file's base name, so two outputs of one pod must not share it.
+func outArtifact(n string) string {
+	return podRoot + "/artifacts/out/" + paramName(n) + "/" + paramName(n)
+}
+func metaFile(n string) string { return podRoot + "/meta/" + paramName(n) + ".json" }
 
 var (
 	//go:embed runtime/launcher.sh

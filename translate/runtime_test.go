@@ -311,11 +311,11 @@ func TestUserTextIsNotEvaluated(t *testing.T) {
 			if code, out := runPod(t, write.Container, dir); code != 0 {
 				t.Fatalf("launcher exit %d: %s", code, out)
 			}
-			data, err := os.ReadFile(filepath.Join(dir, "artifacts/out/out_data/data"))
+			data, err := os.ReadFile(filepath.Join(dir, "artifacts/out/out_data/out_data"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := text + " / " + filepath.Join(dir, "artifacts/out/out_data/data")
+			want := text + " / " + filepath.Join(dir, "artifacts/out/out_data/out_data")
 			if string(data) != want {
 				t.Errorf("component got %q, want %q", data, want)
 			}
@@ -329,7 +329,7 @@ func TestUserTextIsNotEvaluated(t *testing.T) {
 	if code, out := runPod(t, write2.Container, dir); code != 0 {
 		t.Fatalf("launcher exit %d: %s", code, out)
 	}
-	data, _ := os.ReadFile(filepath.Join(dir, "artifacts/out/out_data/data"))
+	data, _ := os.ReadFile(filepath.Join(dir, "artifacts/out/out_data/out_data"))
 	if !strings.HasPrefix(string(data), "braces {{stay}} as they are / ") {
 		t.Errorf("constant arrived as %q", data)
 	}

@@ -281,6 +281,16 @@ var asserted = []struct {
 			r.wantLog("crust-comp", "sum : 3")
 		},
 	},
+	{ // Two output artifacts of one task: each keeps its own content in S3 (they
+		// once shared a key: the file of every output was named "data").
+		"critical/multiple_artifacts_namedtuple.yaml", nil, true,
+		func(r *realRun) {
+			core := r.node("core-comp")
+			if ds1, ds2 := r.artifact(core, "ds1"), r.artifact(core, "ds2"); ds1 != "foo" || ds2 != "bar" {
+				r.t.Errorf("ds1 %q, ds2 %q in S3, want foo and bar", ds1, ds2)
+			}
+		},
+	},
 	{ // The same component at the root and in a sub-pipeline.
 		"essential/pipeline_with_outputs.yaml", nil, true,
 		func(r *realRun) {
