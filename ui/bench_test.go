@@ -21,7 +21,7 @@ func BenchmarkRunsPage1000(b *testing.B) {
 	for i := range 1000 {
 		runs = append(runs, fakeRun{name: fmt.Sprintf("run-%04d", i), exp: "big", phase: wfv1.WorkflowSucceeded, created: t0.Add(time.Duration(i) * time.Second),
 			params: map[string]string{"lr": fmt.Sprint(0.001 * float64(i)), "epochs": "10", "batch": "64", "model": "resnet", "seed": fmt.Sprint(i)},
-			tasks: []fakeTask{{name: "train", phase: wfv1.NodeSucceeded, outputs: map[string]string{"loss": fmt.Sprint(1 / float64(i+1)), "acc": "0.9", "f1": "0.8"}}}})
+			tasks:  []fakeTask{{name: "train", phase: wfv1.NodeSucceeded, outputs: map[string]string{"loss": fmt.Sprint(1 / float64(i+1)), "acc": "0.9", "f1": "0.8"}}}})
 	}
 	c := newCluster(b, []experiments.Experiment{{Name: "big"}}, runs)
 	h := c.server(b).Handler()

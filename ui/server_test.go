@@ -1,9 +1,9 @@
 package ui
 
 import (
-	"html"
 	"context"
 	"encoding/base64"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
