@@ -43,6 +43,8 @@ type fakeRun struct {
 	shutdown           bool
 	tasks              []fakeTask
 	created            time.Time
+	// repo is the artifact repository (default: a bucket without endpoint).
+	repo *wfv1.S3Bucket
 }
 
 // workflow builds a Workflow as Argo reports it: root DAG node and one Pod node per task, the entrypoint
@@ -79,7 +81,11 @@ func (r fakeRun) workflow() *wfv1.Workflow {
 		wf.Status.FinishedAt = metav1.NewTime(created.Add(time.Minute))
 		root.FinishedAt = wf.Status.FinishedAt
 	}
-	wf.Status.ArtifactRepositoryRef = &wfv1.ArtifactRepositoryRefStatus{ArtifactRepository: &wfv1.ArtifactRepository{S3: &wfv1.S3ArtifactRepository{S3Bucket: wfv1.S3Bucket{Bucket: "artifacts"}}}}
+	repo := wfv1.S3Bucket{Bucket: "artifacts"}
+	if r.repo != nil {
+		repo = *r.repo
+	}
+	wf.Status.ArtifactRepositoryRef = &wfv1.ArtifactRepositoryRefStatus{ArtifactRepository: &wfv1.ArtifactRepository{S3: &wfv1.S3ArtifactRepository{S3Bucket: repo}}}
 	for i, t := range r.tasks {
 		dag.Tasks = append(dag.Tasks, wfv1.DAGTask{Name: t.name, Template: "comp-" + t.name, Depends: t.depends, When: t.when})
 		id := fmt.Sprintf("%s-%d", r.name, 1000+i)

@@ -25,6 +25,8 @@ type RunDetail struct {
 	Workflow  *wfv1.Workflow
 	// Now is when the page was made, for durations of unfinished runs.
 	Now time.Time
+	// Read returns an artifact's contents from the artifact repository; nil when nothing can be read.
+	Read func(Artifact) ([]byte, error)
 }
 
 // Artifact is one output artifact of a task.
@@ -35,6 +37,8 @@ type Artifact struct {
 	Schema string
 	// Metadata is the KFP artifact metadata the pod-side wrapper reported (may be nil).
 	Metadata map[string]any
+	// Loc is where Argo stored it.
+	Loc wfv1.Artifact
 }
 
 // ClassificationMetrics are the structured parts of a system.ClassificationMetrics artifact.
@@ -123,7 +127,7 @@ func (d RunDetail) Artifacts() []Artifact {
 				continue
 			}
 			m := metas[a.Name]
-			out = append(out, Artifact{Task: taskLabel(t), Name: a.Name, URI: d.artifactURI(a), Schema: m.SchemaTitle, Metadata: m.Metadata})
+			out = append(out, Artifact{Task: taskLabel(t), Name: a.Name, URI: d.artifactURI(a), Schema: m.SchemaTitle, Metadata: m.Metadata, Loc: a})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {

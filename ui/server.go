@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -380,6 +381,7 @@ func (s *Server) runDetail(ctx context.Context, ns, name string) (RunDetail, err
 		return RunDetail{}, err
 	case experiments.SameExecution(&run, wf):
 		d.Workflow = wf
+		d.Read = s.reader(ctx, ns, wf)
 		if !run.State.Terminal() {
 			d.Run = experiments.MapWorkflow(wf, &run, d.Now)
 		}
@@ -430,9 +432,41 @@ func (s *Server) logsPage(w http.ResponseWriter, r *http.Request) error {
 	logErr := s.workflows(ns).PodLogs(r.Context(), pod, argo.LogOptions{TailLines: 5000}, &buf)
 	msg := ""
 	if logErr != nil {
-		msg = fmt.Sprintf("The pod's log could not be read: %v. Pods are removed by Argo's pod GC; archived logs are read from the artifact repository only where that is configured (archiveLogs).", logErr)
+		// The pod is gone or has no log: Argo's archived log (archiveLogs), where the repository has it.
+		if a, ok := archivedLog(d, pod); ok && d.Read != nil {
+			data, err := d.Read(a)
+			if err == nil {
+				buf.Reset()
+				buf.Write(data)
+				msg = fmt.Sprintf("The pod's log could not be read (%v); this is the log Argo archived at %s.", logErr, a.URI)
+			} else {
+				msg = fmt.Sprintf("The pod's log could not be read (%v), nor the archived log at %s: %v.", logErr, a.URI, err)
+			}
+		} else {
+			msg = fmt.Sprintf("The pod's log could not be read: %v. Argo archived no log for it (archiveLogs is off for this Workflow, or it has no artifact repository).", logErr)
+		}
 	}
 	return s.pages.render(w, "logs", map[string]any{"Title": "logs of " + taskLabel(*task), "Namespace": ns, "Run": d.Run, "Task": task, "Log": buf.String(), "Error": msg})
+}
+
+// archivedLog finds the main-logs artifact Argo archived for a task's pod.
+func archivedLog(d RunDetail, pod string) (Artifact, bool) {
+	if d.Workflow == nil {
+		return Artifact{}, false
+	}
+	rows := taskRowByNode(d.Run, d.Workflow)
+	for id, n := range d.Workflow.Status.Nodes {
+		t, ok := rows[id]
+		if !ok || t.Pod != pod || n.Outputs == nil {
+			continue
+		}
+		for _, a := range n.Outputs.Artifacts {
+			if a.Name == "main-logs" {
+				return Artifact{Task: taskLabel(t), Name: a.Name, URI: d.artifactURI(a), Loc: a}, true
+			}
+		}
+	}
+	return Artifact{}, false
 }
 
 // maxCompare is the bound: more columns are unreadable.
@@ -462,6 +496,38 @@ func (s *Server) comparePage(w http.ResponseWriter, r *http.Request) error {
 	}
 	return s.pages.render(w, "compare", map[string]any{"Title": "Compare", "Namespace": ns, "C": v})
 }
+
+// reader reads the artifacts of one Workflow for one page. A repository that cannot be reached fails once
+// per page, not once per artifact: its error is remembered for the others.
+func (s *Server) reader(ctx context.Context, ns string, wf *wfv1.Workflow) func(Artifact) ([]byte, error) {
+	r := artifactReader{kube: s.cfg.Kube, ns: ns}
+	var mu sync.Mutex
+	failed := map[string]error{}
+	return func(a Artifact) ([]byte, error) {
+		b, _, err := s3Location(wf, a.Loc)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		prev := failed[b.Endpoint]
+		mu.Unlock()
+		if prev != nil {
+			return nil, prev
+		}
+		rctx, cancel := context.WithTimeout(ctx, artifactTimeout)
+		defer cancel()
+		data, err := r.read(rctx, wf, a.Loc)
+		if err != nil && unreachable(err) {
+			mu.Lock()
+			failed[b.Endpoint] = err
+			mu.Unlock()
+		}
+		return data, err
+	}
+}
+
+// artifactTimeout bounds one artifact read, so an unreachable repository delays a page, never hangs it.
+const artifactTimeout = 10 * time.Second
 
 // ErrBadRequest marks arguments a report cannot be made of.
 var ErrBadRequest = errors.New("bad request")

@@ -79,7 +79,7 @@ func TestPages(t *testing.T) {
 		t.Fatalf("run: %d %s", code, body)
 	}
 	mustContain(t, "run", body, `class="graph"`, `class="edge"`, "st-skipped", "kind-condition", `class="timeline"`,
-		"s3://artifacts/iris-a/", "system.Markdown", "does not read the artifact repository", `class="confusion"`, `src="data:image/svg&#43;xml;base64,`,
+		"s3://artifacts/iris-a/", "system.Markdown", "names no S3 endpoint and bucket", `class="confusion"`, `src="data:image/svg&#43;xml;base64,`,
 		"note</b> = &lt;script&gt;", "argo get -n team-a iris-a")
 	// Three edges: prepare->train, train->evaluate, evaluate->notify.
 	if n := strings.Count(body, `class="edge"`); n != 3 {

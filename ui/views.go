@@ -50,6 +50,8 @@ type ArtifactView struct {
 	A Artifact
 	// Contents is the rendered visualisation (Markdown as sanitized HTML), when read.
 	Contents template.HTML
+	// HTML is a system.HTML document, shown in a sandboxed iframe (no script, no same-origin access).
+	HTML string
 	// Note says why contents are not shown.
 	Note string
 }
@@ -113,7 +115,7 @@ func newRunView(d RunDetail, static bool) (RunView, error) {
 		v.Metrics = append(v.Metrics, Cell2{k, formatFloat(d.Run.Metrics[k])})
 	}
 	for _, a := range d.Artifacts() {
-		v.Artifacts = append(v.Artifacts, artifactView(a))
+		v.Artifacts = append(v.Artifacts, d.artifactView(a))
 	}
 	for _, c := range d.Classification() {
 		cv := ClassView{C: c, CM: confusionView(c)}
@@ -129,14 +131,31 @@ func newRunView(d RunDetail, static bool) (RunView, error) {
 	return v, nil
 }
 
-// artifactView says what is shown of an artifact. Contents come from the artifact repository, which this
-// version does not read yet; the reason is shown instead of a blank.
-func artifactView(a Artifact) ArtifactView {
+// artifactView reads and renders a Markdown or HTML visualisation; what cannot be read says why.
+func (d RunDetail) artifactView(a Artifact) ArtifactView {
 	v := ArtifactView{A: a}
-	switch a.Schema {
-	case "system.Markdown", "system.HTML":
-		v.Note = "Contents not shown: kfp-argo ui does not read the artifact repository yet; the artifact is at the URI above."
+	if a.Schema != "system.Markdown" && a.Schema != "system.HTML" {
+		return v
 	}
+	if d.Read == nil {
+		v.Note = "Contents not shown: artifact contents are not read here."
+		return v
+	}
+	data, err := d.Read(a)
+	if err != nil {
+		v.Note = "Contents not shown: " + err.Error()
+		return v
+	}
+	if a.Schema == "system.HTML" {
+		v.HTML = string(data)
+		return v
+	}
+	html, err := renderMarkdown(data)
+	if err != nil {
+		v.Note = "Contents not shown: " + err.Error()
+		return v
+	}
+	v.Contents = html
 	return v
 }
 
@@ -334,7 +353,7 @@ func newCompareView(ds []RunDetail) (CompareView, error) {
 				visuals[t] = &VisualRow{Title: t, Cells: make([]*ArtifactView, len(ds))}
 				vorder = append(vorder, t)
 			}
-			av := artifactView(a)
+			av := d.artifactView(a)
 			visuals[t].Cells[i] = &av
 		}
 	}
