@@ -216,8 +216,16 @@ func (s *Server) experimentsPage(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return s.pages.render(w, "experiments", map[string]any{
-		"Title": "Experiments", "Rows": rows, "Archived": archived, "Namespaces": nss, "All": s.cfg.AllNamespaces,
+		"Title": "Experiments", "Rows": rows, "Archived": archived, "Namespaces": nss, "All": s.cfg.AllNamespaces, "Namespace": s.namespaceLabel(),
 	})
+}
+
+// namespaceLabel is what the page header says the server shows.
+func (s *Server) namespaceLabel() string {
+	if s.cfg.AllNamespaces {
+		return "all"
+	}
+	return s.cfg.Namespace
 }
 
 // liveRuns brings records that can still change up to date with their Workflows, in memory only. One
