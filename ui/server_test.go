@@ -12,11 +12,15 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
 
 	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
+
+	"github.com/kfp-argo/kfp-argo/experiments"
 )
 
 func get(t *testing.T, h http.Handler, path string) (int, string) {
@@ -216,5 +220,33 @@ func TestReport(t *testing.T) {
 	}
 	if err := s.Report(context.Background(), io.Discard, ReportRequest{Experiment: "none"}); err == nil {
 		t.Error("report of a missing experiment succeeded")
+	}
+}
+
+// TestAllNamespaces: with -A the experiments page lists every namespace's experiments, and pages of other
+// namespaces are served.
+func TestAllNamespaces(t *testing.T) {
+	exps, runs := standardRuns()
+	c := newCluster(t, exps, runs)
+	other := experiments.NewStore(c.kube.CoreV1().ConfigMaps("team-b"))
+	if _, err := other.CreateExperiment(context.Background(), experiments.Experiment{Name: "elsewhere"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{testNS, "team-b", "empty"} {
+		if _, err := c.kube.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := NewServer(Config{Kube: c.kube, Argo: c.argo, Namespace: testNS, AllNamespaces: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := get(t, s.Handler(), "/")
+	mustContain(t, "all namespaces", body, "<td>team-b</td>", `href="/ns/team-b/experiments/elsewhere"`, `href="/ns/team-a/experiments/iris"`, "namespace <b>all</b>")
+	if code != 200 {
+		t.Errorf("HTTP %d", code)
+	}
+	if code, body := get(t, s.Handler(), "/ns/team-b/experiments/elsewhere"); code != 200 || !strings.Contains(body, "No runs.") {
+		t.Errorf("runs page in team-b: %d %.300s", code, body)
 	}
 }
