@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +26,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -219,8 +223,40 @@ func eval[T any](t *testing.T, b *browser, js string) T {
 	return v
 }
 
+// frameTexts returns the text of every iframe target of the browser. A sandboxed frame has an opaque
+// origin and runs in its own process, so neither the page's script nor its DOM reaches into it; DevTools
+// attaches to the frame's own target.
+func frameTexts(t *testing.T, b *browser) []string {
+	t.Helper()
+	targets, err := chromedp.Targets(b.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, ti := range targets {
+		if ti.Type != "iframe" {
+			continue
+		}
+		fctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(ti.TargetID), chromedp.WithDetachOnCancel())
+		text, err := chromedp.Run(fctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+		cancel()
+		if err != nil {
+			t.Errorf("frame %s: %v", ti.URL, err)
+			continue
+		}
+		out = append(out, strings.TrimSpace(text))
+	}
+	return out
+}
+
 func (b *browser) screenshot(t *testing.T, dir, name string) {
 	t.Helper()
+	// A viewport as tall as the page, so that frames below the first screen are painted too.
+	h := eval[int64](t, b, `document.documentElement.scrollHeight`)
+	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(1360, h)); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = chromedp.Do(b.ctx, chromedp.EmulateViewport(1360, 900)) }()
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
@@ -309,8 +345,13 @@ func TestUI(t *testing.T) {
 		return nil
 	}
 	var g group
-	g.Go(func() error { return submit("good", vis, "-e", expA, "-r", names["good"], "--no-cache") })
-	g.Go(func() error { return submit("better", vis, "-e", expA, "-r", names["better"], "--no-cache") })
+	repoRef := artifactRepository(t)
+	g.Go(func() error {
+		return submit("good", vis, "-e", expA, "-r", names["good"], "--no-cache", "--artifact-repository-ref", repoRef)
+	})
+	g.Go(func() error {
+		return submit("better", vis, "-e", expA, "-r", names["better"], "--no-cache", "--artifact-repository-ref", repoRef)
+	})
 	g.Go(func() error { return submit("failed", vis, "-e", expA, "-r", names["failed"], "--no-cache") })
 	g.Go(func() error { return submit("running", vis, "-e", expA, "-r", names["running"], "--no-cache") })
 	g.Go(func() error { return submit("canceled", vis, "-e", expB, "-r", names["canceled"], "--no-cache") })
@@ -389,6 +430,9 @@ func TestUI(t *testing.T) {
 	if n := eval[int](t, b, `document.querySelectorAll("table.confusion").length`); n != 2 {
 		t.Errorf("compare page: %d confusion matrices, want 2", n)
 	}
+	if n := eval[int](t, b, `document.querySelectorAll("div.visual.markdown h1").length`); n != 2 {
+		t.Errorf("compare page: %d rendered Markdown visualisations, want 2 side by side", n)
+	}
 	if n := eval[int](t, b, `Array.from(document.querySelectorAll("img.chart.metric")).filter(i => i.naturalWidth > 0).length`); n < 1 {
 		t.Errorf("compare page: no metric chart drawn")
 	}
@@ -408,12 +452,28 @@ func TestUI(t *testing.T) {
 			t.Errorf("run %s: a <script> from a record ran", k)
 		}
 		if k == "good" {
-			// The e2e cluster's artifact repository is at a reserved .invalid name (nothing stores
-			// artifacts there yet): the page says why the Markdown is not shown, naming the endpoint.
-			// (With a reachable repository the Markdown renders: ui's TestArtifactContents.)
+			// Its artifacts are read from the S3 server of artifactRepository: the Markdown renders (a
+			// heading and a table), the HTML is in a sandboxed frame, and the <script> of both never runs.
+			if h := eval[string](t, b, `(document.querySelector("div.visual.markdown h1") || {}).textContent || ""`); h != "Wine results" {
+				t.Errorf("run good: rendered Markdown heading %q, want %q", h, "Wine results")
+			}
+			if n := eval[int](t, b, `document.querySelectorAll("div.visual.markdown table td").length`); n != 2 {
+				t.Errorf("run good: Markdown table has %d data cells, want 2", n)
+			}
+			if n := eval[int](t, b, `document.querySelectorAll("iframe.visual[sandbox='']").length`); n != 1 {
+				t.Errorf("run good: %d sandboxed HTML frames, want 1", n)
+			}
+			// The page's script cannot look into the sandboxed frame; the DevTools DOM can.
+			if texts := frameTexts(t, b); !slices.ContainsFunc(texts, func(s string) bool { return strings.HasPrefix(s, "HTML visualisation") }) {
+				t.Errorf("run good: the HTML visualisation's frame shows %q", texts)
+			}
+		}
+		if k == "failed" {
+			// The cluster's own repository is at a reserved .invalid name: the page says why the
+			// Markdown is not shown instead of a blank.
 			text := eval[string](t, b, `document.body.innerText`)
-			if !strings.Contains(text, "system.Markdown") || !strings.Contains(text, "Contents not shown: ") || !strings.Contains(text, ".invalid") {
-				t.Errorf("run page does not say why the Markdown artifact is not shown:\n%s", text)
+			if !strings.Contains(text, "system.Markdown") || !strings.Contains(text, "Contents not shown: ") {
+				t.Errorf("run failed: no reason why the Markdown artifact is not shown:\n%s", text)
 			}
 		}
 		b.check(t, "run "+k, ours)
@@ -476,6 +536,55 @@ func TestUI(t *testing.T) {
 	}
 	off.check(t, "report", func(u string) bool { return u == "file://"+report })
 	off.screenshot(t, shots, "report")
+}
+
+// artifactRepository starts an HTTP server that answers S3 GetObject for the visualisation artifacts of
+// metrics_visualization_v2 (the stand-in uploads nothing, so the server holds their contents), only for
+// requests signed with the key in its Secret, and registers it as an Argo artifact repository of the
+// namespace. It returns the --artifact-repository-ref that selects it.
+func artifactRepository(t *testing.T) string {
+	t.Helper()
+	markdown := "# Wine results\n\n| class | recall |\n|---|---|\n| 1 | 0.9 |\n\n" + xssPayload + "\n"
+	page := `<html><body><h2>HTML visualisation</h2>` + xssPayload + `</body></html>`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.Header.Get("Authorization"), "Credential=UIE2EKEY/") {
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`)
+			return
+		}
+		var body string
+		switch {
+		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/ui-artifacts/") && strings.Contains(r.URL.Path, "markdown-visualization"):
+			body = markdown
+		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/ui-artifacts/") && strings.Contains(r.URL.Path, "html-visualization"):
+			body = page
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>`)
+			return
+		}
+		w.Header().Set("ETag", `"1"`)
+		w.Header().Set("Last-Modified", "Mon, 02 Mar 2026 09:00:00 GMT")
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "ui-s3"}, StringData: map[string]string{"accessKey": "UIE2EKEY", "secretKey": "ui-e2e-secret"}}
+	if _, err := env.kube.CoreV1().Secrets(env.ns).Create(ctx, secret, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ui-artifact-repositories"}, Data: map[string]string{"s3-local": fmt.Sprintf(`s3:
+  bucket: ui-artifacts
+  endpoint: %s
+  insecure: true
+  accessKeySecret: {name: ui-s3, key: accessKey}
+  secretKeySecret: {name: ui-s3, key: secretKey}
+`, strings.TrimPrefix(srv.URL, "http://"))}}
+	_ = env.kube.CoreV1().ConfigMaps(env.ns).Delete(ctx, cm.Name, metav1.DeleteOptions{})
+	if _, err := env.kube.CoreV1().ConfigMaps(env.ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return cm.Name + "/s3-local"
 }
 
 // recordVersions maps each kfp-argo ConfigMap to its resourceVersion.
