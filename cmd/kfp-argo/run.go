@@ -37,7 +37,7 @@ record (a ConfigMap) up to date with its Workflow, so the commands work without 
 		o.shutdownCommand(e, "stop", "stopped", wfv1.ShutdownStrategyStop, "Stop a run: no new tasks start, exit handlers still run"),
 		o.retryCommand(e),
 		o.storageCommand(e, "archive", experiments.StorageArchived), o.storageCommand(e, "unarchive", experiments.StorageAvailable),
-		o.deleteCommand(e), o.compareCommand(e))
+		o.deleteCommand(e), o.compareCommand(e), o.reportCommand(e))
 	return cmd
 }
 
