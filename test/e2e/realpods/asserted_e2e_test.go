@@ -417,7 +417,9 @@ func TestImporter(t *testing.T) {
 		t.Fatal("pipeline_with_importer.yaml: no executor exec-importer")
 	}
 	exec.Importer.ArtifactURI.Constant = uri
-	wf, err := translate.Compile(p, translate.Options{Name: name, NoCache: true,
+	// The importers read the repository's own bucket: --artifact-store says which it is (without it an
+	// s3:// location is refused, since Argo would read the default repository's bucket whatever the URI).
+	wf, err := translate.Compile(p, translate.Options{Name: name, NoCache: true, ArtifactStore: "s3://" + env.s3.Bucket,
 		Parameters: map[string]any{"dataset2": "s3://" + env.s3.Bucket + "/" + second}})
 	if err != nil {
 		t.Fatalf("compile: %v", err)

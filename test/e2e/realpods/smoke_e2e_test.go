@@ -126,7 +126,10 @@ func outputParam(t *testing.T, n wfv1.NodeStatus, name string) string {
 	if n.Outputs != nil {
 		for _, p := range n.Outputs.Parameters {
 			if p.Name == name && p.Value != nil {
-				return p.Value.String()
+				// Argo holds kfp-argo's encoding (a value ending in a newline travels encoded, so that
+				// argoexec's trim cannot eat it); the value the task wrote is its decoding, as records show.
+				v, _ := translate.DecodeValue(p.Value.String())
+				return v
 			}
 		}
 	}
