@@ -13,6 +13,7 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kfp-argo/kfp-argo/argo"
@@ -21,20 +22,15 @@ import (
 )
 
 type submitOptions struct {
-	kube         kubeFlags
-	experiment   string
-	params       []string
-	paramsFile   string
-	runName      string
-	displayName  string
-	watch        bool
-	wait         bool
-	dryRun       string
-	output       string
-	noCache      bool
-	artifacts    []string
-	artifactRepo string
-	store        string
+	kube        kubeFlags
+	experiment  string
+	pipeline    pipelineFlags
+	runName     string
+	displayName string
+	watch       bool
+	wait        bool
+	dryRun      string
+	output      string
 }
 
 func newSubmitCommand(e *env) *cobra.Command {
@@ -54,18 +50,13 @@ Argo Workflow manifest, which is tracked as a run without translation (-p then s
 	o.kube.addFlags(cmd)
 	f := cmd.Flags()
 	f.StringVarP(&o.experiment, "experiment", "e", experiments.DefaultExperiment, "experiment of the run (created if missing)")
-	f.StringArrayVarP(&o.params, "parameter", "p", nil, "pipeline input NAME=VALUE (repeatable); VALUE is read per the input's type")
-	f.StringVar(&o.paramsFile, "params-file", "", "JSON or YAML file with pipeline input values")
+	o.pipeline.addFlags(f)
 	f.StringVarP(&o.runName, "run-name", "r", "", "run name, also the Workflow's (default: generated from the pipeline name)")
 	f.StringVar(&o.displayName, "display-name", "", "run display name (default: the run name)")
 	f.BoolVarP(&o.watch, "watch", "w", false, "show the run's progress until it ends")
 	f.BoolVar(&o.wait, "wait", false, "wait until the run ends; exit non-zero unless it succeeded")
 	f.StringVar(&o.dryRun, "dry-run", "none", "none, client (print what would be created) or server (the API server validates it; nothing is stored)")
 	f.StringVarP(&o.output, "output", "o", "", "output: name, json or yaml (the run record; the Workflow for dry runs); default a short message")
-	f.BoolVar(&o.noCache, "no-cache", false, "turn caching (Argo memoization) off for every task")
-	f.StringArrayVar(&o.artifacts, "input-artifact", nil, "pipeline input artifact NAME=URI (repeatable)")
-	f.StringVar(&o.artifactRepo, "artifact-repository-ref", "", "Argo artifact repository: KEY or CONFIGMAP/KEY")
-	f.StringVar(&o.store, "artifact-store", "", artifactStoreUsage)
 	return cmd
 }
 
@@ -82,7 +73,7 @@ func (o *submitOptions) run(cmd *cobra.Command, e *env, file string) error {
 	if dry != experiments.DryRunNone && (o.watch || o.wait) {
 		return fmt.Errorf("--dry-run cannot be combined with --watch or --wait")
 	}
-	wf, err := o.workflow(file)
+	wf, err := o.workflow(file, cmd.Flags())
 	if err != nil {
 		return err
 	}
@@ -138,35 +129,26 @@ func (o *submitOptions) run(cmd *cobra.Command, e *env, file string) error {
 }
 
 // workflow compiles file, or reads it as is when it is an Argo Workflow manifest.
-func (o *submitOptions) workflow(file string) (*wfv1.Workflow, error) {
+func (o *submitOptions) workflow(file string, flags *pflag.FlagSet) (*wfv1.Workflow, error) {
 	if plain, err := readPlainWorkflow(file); err != nil || plain != nil {
 		if err != nil {
 			return nil, err
 		}
-		if len(o.artifacts) > 0 || o.noCache || o.artifactRepo != "" || o.store != "" {
-			return nil, fmt.Errorf("%s is an Argo Workflow: --input-artifact, --no-cache, --artifact-repository-ref and --artifact-store apply to pipelines only", file)
+		if set := pipelineOnly(flags); len(set) > 0 {
+			return nil, fmt.Errorf("%s is an Argo Workflow: %s apply to pipelines only", file, strings.Join(set, ", "))
 		}
-		return plain, setWorkflowArguments(plain, o.params, o.paramsFile)
+		return plain, setWorkflowArguments(plain, o.pipeline.params, o.pipeline.paramsFile)
 	}
-	params, err := readParameters(o.params, o.paramsFile)
+	opts, err := o.pipeline.options()
 	if err != nil {
 		return nil, err
-	}
-	artifacts := map[string]string{}
-	for _, kv := range o.artifacts {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" || v == "" {
-			return nil, fmt.Errorf("--input-artifact %q: expected NAME=URI", kv)
-		}
-		artifacts[k] = v
 	}
 	p, err := translate.LoadFile(file)
 	if err != nil {
 		return nil, err
 	}
 	// Values from -p go through the compiler: typed per the IR, "{{" made inert (translate.Options).
-	wf, err := translate.Compile(p, translate.Options{Parameters: params, InputArtifacts: artifacts, NoCache: o.noCache,
-		ArtifactRepositoryRef: o.artifactRepo, ArtifactStore: o.store})
+	wf, err := translate.Compile(p, opts)
 	if err != nil {
 		return nil, err
 	}
