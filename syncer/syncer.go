@@ -58,11 +58,11 @@ type Options struct {
 
 // Controller is one sync controller. Run it once.
 type Controller struct {
-	kube     kubernetes.Interface
-	argo     wfclientset.Interface
-	opts     Options
-	log      *slog.Logger
-	queue    workqueue.TypedRateLimitingInterface[string]
+	kube  kubernetes.Interface
+	argo  wfclientset.Interface
+	opts  Options
+	log   *slog.Logger
+	queue workqueue.TypedRateLimitingInterface[string]
 	// factories, informers and listers: one per selector of experiments.RunSelectors.
 	factories []wfinformers.SharedInformerFactory
 	informers []cache.SharedIndexInformer
