@@ -18,11 +18,11 @@ type experimentOptions struct {
 
 func newExperimentCommand(e *env) *cobra.Command {
 	o := &experimentOptions{}
-	cmd := &cobra.Command{
+	cmd := groupCommand(&cobra.Command{
 		Use:     "experiment",
 		Aliases: []string{"experiments", "exp"},
 		Short:   "Create, list, archive and delete experiments (groups of runs, kept as ConfigMaps)",
-	}
+	})
 	o.kube.addFlags(cmd)
 	cmd.PersistentFlags().StringVarP(&o.output, "output", "o", outTable, "output: table, wide, json, yaml or name")
 
@@ -38,6 +38,10 @@ func newExperimentCommand(e *env) *cobra.Command {
 			}
 			exp, err := runs.Store.CreateExperiment(cmd.Context(), experiments.Experiment{Name: args[0], DisplayName: displayName, Description: description})
 			if err != nil {
+				return explain(err, "experiment", args[0], o.kube.ns)
+			}
+			if o.output == outTable {
+				_, err := fmt.Fprintf(cmd.OutOrStdout(), "experiment/%s created\n", exp.Name)
 				return err
 			}
 			return o.print(cmd.OutOrStdout(), e.now(), []experiments.Experiment{exp}, false)
@@ -70,6 +74,9 @@ func newExperimentCommand(e *env) *cobra.Command {
 				}
 			}
 			exps, err := runs.Store.ListExperiments(cmd.Context(), f)
+			if err != nil && len(exps) == 0 {
+				return err
+			}
 			if perr := o.print(cmd.OutOrStdout(), e.now(), exps, true); perr != nil {
 				return perr
 			}
@@ -91,7 +98,7 @@ func newExperimentCommand(e *env) *cobra.Command {
 			}
 			exp, err := runs.Store.GetExperiment(cmd.Context(), args[0])
 			if err != nil {
-				return err
+				return explain(err, "experiment", args[0], o.kube.ns)
 			}
 			return o.print(cmd.OutOrStdout(), e.now(), []experiments.Experiment{exp}, false)
 		},
@@ -107,7 +114,7 @@ func newExperimentCommand(e *env) *cobra.Command {
 				return err
 			}
 			if err := runs.Store.ArchiveExperiment(cmd.Context(), args[0]); err != nil {
-				return err
+				return explain(err, "experiment", args[0], o.kube.ns)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "experiment/%s archived\n", args[0])
 			return nil
@@ -123,7 +130,7 @@ func newExperimentCommand(e *env) *cobra.Command {
 				return err
 			}
 			if err := runs.Store.UnarchiveExperiment(cmd.Context(), args[0]); err != nil {
-				return err
+				return explain(err, "experiment", args[0], o.kube.ns)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "experiment/%s unarchived\n", args[0])
 			return nil
@@ -140,6 +147,18 @@ func newExperimentCommand(e *env) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
+			if _, err := runs.Store.GetExperiment(ctx, args[0]); err != nil {
+				return explain(err, "experiment", args[0], o.kube.ns)
+			}
+			if !withRuns {
+				if list, err := runs.Store.ListRuns(ctx, experiments.RunFilter{Experiment: args[0]}); err == nil && len(list) > 0 {
+					n := fmt.Sprintf("%d runs", len(list))
+					if len(list) == 1 {
+						n = "1 run"
+					}
+					return &userError{fmt.Sprintf("experiment %q has %s: delete them first or use --with-runs", args[0], n), experiments.ErrExperimentHasRuns}
+				}
+			}
 			if withRuns {
 				// Workflows first, each before its record (Runs.Delete), so no Workflow is left whose record
 				// sync would bring back into a deleted experiment.
@@ -155,7 +174,7 @@ func newExperimentCommand(e *env) *cobra.Command {
 				}
 			}
 			if _, err := runs.Store.DeleteExperiment(ctx, args[0], withRuns); err != nil {
-				return err
+				return explain(err, "experiment", args[0], o.kube.ns)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "experiment/%s deleted\n", args[0])
 			return nil

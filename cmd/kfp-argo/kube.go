@@ -24,10 +24,15 @@ type env struct {
 	now     func() time.Time
 	// isTerminal tells whether w is a terminal (live redraw) or a pipe or file (plain lines).
 	isTerminal func(w io.Writer) bool
+	// tick delivers a time every d until stop is called (time.Ticker; tests deliver ticks by hand).
+	tick func(d time.Duration) (ticks <-chan time.Time, stop func())
 }
 
 func defaultEnv() *env {
-	return &env{clients: argo.NewClients, now: time.Now, isTerminal: isCharDevice}
+	return &env{clients: argo.NewClients, now: time.Now, isTerminal: isCharDevice, tick: func(d time.Duration) (<-chan time.Time, func()) {
+		t := time.NewTicker(d)
+		return t.C, t.Stop
+	}}
 }
 
 // isCharDevice reports a terminal without a terminal library: a character device is one (or /dev/null,
@@ -44,6 +49,8 @@ func isCharDevice(w io.Writer) bool {
 // kubeFlags are kubectl's connection flags.
 type kubeFlags struct {
 	argo.ClientOptions
+	// ns is the namespace the commands work in, known once connected (the flag, else the context's).
+	ns string
 }
 
 func (k *kubeFlags) addFlags(cmd *cobra.Command) {
@@ -57,8 +64,9 @@ func (k *kubeFlags) addFlags(cmd *cobra.Command) {
 func (e *env) runs(k *kubeFlags) (*experiments.Runs, error) {
 	c, err := e.clients(k.ClientOptions)
 	if err != nil {
-		return nil, err
+		return nil, noCluster(err)
 	}
+	k.ns = c.Namespace
 	store := experiments.NewStore(c.Kube.CoreV1().ConfigMaps(c.Namespace), experiments.WithClock(e.now))
 	return experiments.NewRuns(store, c.Workflows()), nil
 }

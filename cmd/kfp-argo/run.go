@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -23,13 +24,13 @@ type runOptions struct {
 
 func newRunCommand(e *env) *cobra.Command {
 	o := &runOptions{}
-	cmd := &cobra.Command{
+	cmd := groupCommand(&cobra.Command{
 		Use:     "run",
 		Aliases: []string{"runs"},
 		Short:   "List, show, follow, stop, retry, compare and delete runs",
 		Long: `A run is one execution of a pipeline; its name is its Workflow's name. Every read brings the run's
 record (a ConfigMap) up to date with its Workflow, so the commands work without the sync controller.`,
-	}
+	})
 	o.kube.addFlags(cmd)
 	cmd.PersistentFlags().StringVarP(&o.output, "output", "o", outTable, "output: table, wide, json, yaml or name (compare: table, json, yaml, csv)")
 	cmd.AddCommand(o.listCommand(e), o.getCommand(e), o.watchCommand(e), o.logsCommand(e),
@@ -81,6 +82,10 @@ func (o *runOptions) listCommand(e *env) *cobra.Command {
 				}
 			}
 			list, err := runs.List(cmd.Context(), f)
+			if err != nil && len(list) == 0 {
+				// Nothing to show (the cluster is unreachable, ...): no table header above the error.
+				return err
+			}
 			if perr := o.printRuns(cmd.OutOrStdout(), e.now(), list); perr != nil {
 				return perr
 			}
@@ -145,7 +150,7 @@ func (o *runOptions) getCommand(e *env) *cobra.Command {
 			}
 			r, err := runs.Get(cmd.Context(), args[0])
 			if err != nil {
-				return err
+				return explain(err, "run", args[0], o.kube.ns)
 			}
 			return o.printRun(cmd.OutOrStdout(), e.now(), r)
 		},
@@ -190,7 +195,7 @@ func (o *runOptions) printRun(w io.Writer, now time.Time, r experiments.Run) err
 		fmt.Fprintln(w)
 		header := []string{"TASK", "STATE", "STARTED", "DURATION", "ATTEMPTS"}
 		if o.output == outWide {
-			header = append(header, "TYPE", "POD", "ERROR")
+			header = append(header, "TYPE", "POD", "MESSAGE")
 		}
 		var rows [][]string
 		for _, t := range r.Tasks {
@@ -206,7 +211,11 @@ func (o *runOptions) printRun(w io.Writer, now time.Time, r experiments.Run) err
 			}
 			row := []string{name, string(t.State), timeOrDash(t.Started), taskDuration(now, t), strconv.Itoa(t.Attempts)}
 			if o.output == outWide {
-				row = append(row, orDash(t.Type), orDash(t.Pod), orDash(oneLine(t.Error, 60)))
+				msg := t.Error
+				if t.State == experiments.StatePending {
+					msg = t.Waiting
+				}
+				row = append(row, orDash(t.Type), orDash(t.Pod), orDash(oneLine(msg, 60)))
 			}
 			rows = append(rows, row)
 		}
@@ -257,15 +266,17 @@ func (o *runOptions) watchCommand(e *env) *cobra.Command {
 			}
 			final, err := watchRun(cmd, e, runs, args[0], cmd.OutOrStdout())
 			if err != nil {
-				return err
+				return explain(err, "run", args[0], o.kube.ns)
 			}
-			if wait && final.State != experiments.StateSucceeded {
+			if final.State != experiments.StateSucceeded {
 				return runNotSucceeded(final)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&wait, "wait", false, "exit non-zero unless the run succeeds")
+	// Watching always exits non-zero unless the run succeeded; --wait stays accepted for scripts that pass it.
+	cmd.Flags().BoolVar(&wait, "wait", false, "exit non-zero unless the run succeeds (always so)")
+	_ = cmd.Flags().MarkHidden("wait")
 	return cmd
 }
 
@@ -280,7 +291,7 @@ func (o *runOptions) logsCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runs.Logs(cmd.Context(), args[0], req, cmd.OutOrStdout())
+			return explain(runs.Logs(cmd.Context(), args[0], req, cmd.OutOrStdout()), "run", args[0], o.kube.ns)
 		},
 	}
 	cmd.Flags().StringVar(&req.Task, "task", "", "only this task (IR task name or display name)")
@@ -298,11 +309,20 @@ func (o *runOptions) shutdownCommand(e *env, verb, done string, strategy wfv1.Sh
 			if err != nil {
 				return err
 			}
-			r, err := runs.Shutdown(cmd.Context(), args[0], strategy)
-			if err != nil {
-				return err
+			r, err := runs.Get(cmd.Context(), args[0])
+			if err == nil && !r.State.Terminal() {
+				// Shutdown refuses (ErrInvalid) a run that ended since the read: the same answer as below.
+				r, err = runs.Shutdown(cmd.Context(), args[0], strategy)
+				if err == nil {
+					return o.printAction(cmd.OutOrStdout(), r, done+": "+string(r.State))
+				}
 			}
-			return o.printAction(cmd.OutOrStdout(), r, done+": "+string(r.State))
+			if err != nil && !(errors.Is(err, experiments.ErrInvalid) && r.State.Terminal()) {
+				return explain(err, "run", args[0], o.kube.ns)
+			}
+			// Nothing to do is not a failure: scripts that stop whatever still runs exit 0.
+			fmt.Fprintf(cmd.ErrOrStderr(), "run %q already finished (%s); nothing to %s\n", r.Name, r.State, verb)
+			return nil
 		},
 	}
 }
@@ -324,7 +344,7 @@ Workflow, only in the record's history.`,
 			}
 			r, err := runs.Retry(cmd.Context(), args[0])
 			if err != nil {
-				return err
+				return explain(err, "run", args[0], o.kube.ns)
 			}
 			return o.printAction(cmd.OutOrStdout(), r, fmt.Sprintf("retried (attempt %d): %s", r.RetryCount+1, r.State))
 		},
@@ -344,7 +364,7 @@ func (o *runOptions) storageCommand(e *env, verb string, st experiments.StorageS
 			for _, name := range args {
 				r, _, err := runs.Store.SetRunStorageState(cmd.Context(), name, st)
 				if err != nil {
-					return err
+					return explain(err, "run", name, o.kube.ns)
 				}
 				if err := o.printAction(cmd.OutOrStdout(), r, verb+"d"); err != nil {
 					return err
@@ -367,7 +387,7 @@ func (o *runOptions) deleteCommand(e *env) *cobra.Command {
 			}
 			for _, name := range args {
 				if err := runs.Delete(cmd.Context(), name); err != nil {
-					return err
+					return explain(err, "run", name, o.kube.ns)
 				}
 				if err := o.printAction(cmd.OutOrStdout(), experiments.Run{Name: name}, "deleted"); err != nil {
 					return err

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/spf13/cobra"
@@ -53,8 +55,8 @@ Argo Workflow manifest, which is tracked as a run without translation (-p then s
 	o.pipeline.addFlags(f)
 	f.StringVarP(&o.runName, "run-name", "r", "", "run name, also the Workflow's (default: generated from the pipeline name)")
 	f.StringVar(&o.displayName, "display-name", "", "run display name (default: the run name)")
-	f.BoolVarP(&o.watch, "watch", "w", false, "show the run's progress until it ends")
-	f.BoolVar(&o.wait, "wait", false, "wait until the run ends; exit non-zero unless it succeeded")
+	f.BoolVarP(&o.watch, "watch", "w", false, "show the run's progress until it ends; exit non-zero unless it succeeded")
+	f.BoolVar(&o.wait, "wait", false, "wait until the run ends, silently; exit non-zero unless it succeeded")
 	f.StringVar(&o.dryRun, "dry-run", "none", "none, client (print what would be created) or server (the API server validates it; nothing is stored)")
 	f.StringVarP(&o.output, "output", "o", "", "output: name, json or yaml (the run record; the Workflow for dry runs); default a short message")
 	return cmd
@@ -122,7 +124,7 @@ func (o *submitOptions) run(cmd *cobra.Command, e *env, file string) error {
 			return err
 		}
 	}
-	if o.wait && final.State != experiments.StateSucceeded {
+	if final.State != experiments.StateSucceeded {
 		return runNotSucceeded(final)
 	}
 	return nil
@@ -262,15 +264,50 @@ func runNotSucceeded(r experiments.Run) error {
 	return fmt.Errorf("run %s ended %s", r.Name, r.State)
 }
 
-// watchRun follows a run until it ends, drawing its progress on w (nothing when w is nil).
+// watchRun follows a run until it ends, drawing its progress on w (nothing when w is nil). Interrupted
+// (Ctrl-C), it says that the run goes on and returns an exit code 130 error.
 func watchRun(cmd *cobra.Command, e *env, runs *experiments.Runs, name string, w io.Writer) (experiments.Run, error) {
+	ctx := cmd.Context()
 	var p *progress
 	if w != nil {
 		p = &progress{w: w, terminal: e.isTerminal(w), now: e.now}
 	}
-	return runs.Watch(cmd.Context(), name, func(r experiments.Run) {
+	var mu sync.Mutex
+	var last *experiments.Run
+	if p != nil && p.terminal && e.tick != nil {
+		// On a terminal the elapsed clock moves every second, also while the Workflow does not change.
+		ticks, stop := e.tick(time.Second)
+		defer stop()
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			for {
+				select {
+				case <-done:
+					return
+				case <-ctx.Done():
+					return
+				case <-ticks:
+					mu.Lock()
+					if last != nil && !last.State.Terminal() {
+						p.show(*last)
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	final, err := runs.Watch(ctx, name, func(r experiments.Run) {
 		if p != nil {
+			mu.Lock()
+			last = &r
 			p.show(r)
+			mu.Unlock()
 		}
 	})
+	if err != nil && ctx.Err() != nil {
+		return final, &exitError{code: exitInterrupted,
+			err: fmt.Errorf("stopped watching; run %s continues (kfp-argo run get %s)", name, name)}
+	}
+	return final, err
 }
