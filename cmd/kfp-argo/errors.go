@@ -8,6 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kfp-argo/kfp-argo/argo"
 	"github.com/kfp-argo/kfp-argo/experiments"
 )
 
@@ -41,9 +42,13 @@ func explain(err error, kind, name, ns string) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, experiments.ErrNotFound) && apierrors.IsNotFound(err):
+	case errors.Is(err, experiments.ErrNotFound) && apierrors.IsNotFound(err),
+		kind == "run" && errors.Is(err, argo.ErrNotFound) && !errors.Is(err, experiments.ErrNotFound):
 		// The record (and for a run its Workflow) is not there; other not-found errors (a task without a
 		// pod, a Workflow that is not a run) already say what is missing.
+		if !errors.Is(err, experiments.ErrNotFound) {
+			err = fmt.Errorf("%w: %w", experiments.ErrNotFound, err)
+		}
 		return &userError{fmt.Sprintf("%s %q not found in namespace %q", kind, name, ns), err}
 	case errors.Is(err, experiments.ErrAlreadyExists) && kind == "experiment":
 		return &userError{fmt.Sprintf("experiment %q already exists in namespace %q", name, ns), err}
@@ -80,6 +85,9 @@ func groupCommand(cmd *cobra.Command) *cobra.Command {
 			return c.Help()
 		}
 		msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+		if c.SuggestionsMinimumDistance <= 0 {
+			c.SuggestionsMinimumDistance = 2 // cobra's default, which it sets only for the root command
+		}
 		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
 			msg += "\n\nDid you mean this?"
 			for _, x := range s {
