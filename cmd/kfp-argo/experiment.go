@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -12,8 +13,9 @@ import (
 )
 
 type experimentOptions struct {
-	kube   kubeFlags
-	output string
+	kube      kubeFlags
+	output    string
+	noHeaders bool
 }
 
 func newExperimentCommand(e *env) *cobra.Command {
@@ -44,23 +46,23 @@ func newExperimentCommand(e *env) *cobra.Command {
 				_, err := fmt.Fprintf(cmd.OutOrStdout(), "experiment/%s created\n", exp.Name)
 				return err
 			}
-			return o.print(cmd.OutOrStdout(), e.now(), []experiments.Experiment{exp}, false)
+			return o.print(cmd.OutOrStdout(), e.now(), []experiments.Experiment{exp}, nil, false)
 		},
 	}
 	create.Flags().StringVar(&description, "description", "", "what the experiment is for")
 	create.Flags().StringVar(&displayName, "display-name", "", "display name (default: the name)")
 
-	var all, archived bool
+	var all, archived, allNamespaces bool
 	var selector string
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List experiments (available ones unless --archived or --all)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			runs, err := o.connect(e)
-			if err != nil {
+			if err := checkOutput(o.output, outTable, outWide, outJSON, outYAML, outName); err != nil {
 				return err
 			}
+			var err error
 			f := experiments.ExperimentFilter{StorageState: experiments.StorageAvailable}
 			if archived {
 				f.StorageState = experiments.StorageArchived
@@ -73,11 +75,40 @@ func newExperimentCommand(e *env) *cobra.Command {
 					return fmt.Errorf("--selector: %w", err)
 				}
 			}
-			exps, err := runs.Store.ListExperiments(cmd.Context(), f)
+			var spaces []nsRuns
+			if allNamespaces {
+				if spaces, err = e.allNamespaces(cmd.Context(), &o.kube); err != nil {
+					return err
+				}
+			} else {
+				runs, err := e.runs(&o.kube)
+				if err != nil {
+					return err
+				}
+				spaces = []nsRuns{{ns: o.kube.ns, runs: runs}}
+			}
+			var exps []experiments.Experiment
+			var namespaces []string
+			var errs []error
+			for _, sp := range spaces {
+				some, err := sp.runs.Store.ListExperiments(cmd.Context(), f)
+				if err != nil {
+					errs = append(errs, err)
+				}
+				for _, x := range some {
+					exps = append(exps, x)
+					namespaces = append(namespaces, sp.ns)
+				}
+			}
+			err = errors.Join(errs...)
 			if err != nil && len(exps) == 0 {
+				// Nothing to show (the cluster is unreachable, ...): no table header above the error.
 				return err
 			}
-			if perr := o.print(cmd.OutOrStdout(), e.now(), exps, true); perr != nil {
+			if !allNamespaces {
+				namespaces = nil
+			}
+			if perr := o.print(cmd.OutOrStdout(), e.now(), exps, namespaces, true); perr != nil {
 				return perr
 			}
 			return err
@@ -86,6 +117,8 @@ func newExperimentCommand(e *env) *cobra.Command {
 	list.Flags().BoolVar(&all, "all", false, "list archived experiments too")
 	list.Flags().BoolVar(&archived, "archived", false, "list archived experiments only")
 	list.Flags().StringVarP(&selector, "selector", "l", "", "label selector on the experiment records")
+	list.Flags().BoolVarP(&allNamespaces, "all-namespaces", "A", false, "list the experiments of every namespace")
+	list.Flags().BoolVar(&o.noHeaders, "no-headers", false, "print no header line")
 
 	get := &cobra.Command{
 		Use:   "get NAME",
@@ -100,7 +133,7 @@ func newExperimentCommand(e *env) *cobra.Command {
 			if err != nil {
 				return explain(err, "experiment", args[0], o.kube.ns)
 			}
-			return o.print(cmd.OutOrStdout(), e.now(), []experiments.Experiment{exp}, false)
+			return o.print(cmd.OutOrStdout(), e.now(), []experiments.Experiment{exp}, nil, false)
 		},
 	}
 
@@ -193,17 +226,15 @@ func (o *experimentOptions) connect(e *env) (*experiments.Runs, error) {
 	return e.runs(&o.kube)
 }
 
-// print shows experiments; asList keeps JSON/YAML a list even for one item, so scripts see one shape per verb.
-func (o *experimentOptions) print(w io.Writer, now time.Time, exps []experiments.Experiment, asList bool) error {
+// print shows experiments, with a NAMESPACE column when namespaces (one per experiment) are given; asList
+// keeps JSON/YAML a List even for one item, so scripts see one shape per verb.
+func (o *experimentOptions) print(w io.Writer, now time.Time, exps []experiments.Experiment, namespaces []string, asList bool) error {
 	switch o.output {
 	case outJSON, outYAML:
 		if !asList && len(exps) == 1 {
 			return printData(w, o.output, exps[0])
 		}
-		if exps == nil {
-			exps = []experiments.Experiment{}
-		}
-		return printData(w, o.output, exps)
+		return printData(w, o.output, listObject(exps))
 	case outName:
 		for _, x := range exps {
 			fmt.Fprintf(w, "experiment/%s\n", x.Name)
@@ -214,8 +245,11 @@ func (o *experimentOptions) print(w io.Writer, now time.Time, exps []experiments
 	if o.output == outWide {
 		header = append(header, "DISPLAY NAME", "DESCRIPTION")
 	}
+	if namespaces != nil {
+		header = append([]string{"NAMESPACE"}, header...)
+	}
 	rows := make([][]string, 0, len(exps))
-	for _, x := range exps {
+	for i, x := range exps {
 		last := "-"
 		if !x.LastRunAt.IsZero() {
 			last = age(now, x.LastRunAt)
@@ -224,7 +258,13 @@ func (o *experimentOptions) print(w io.Writer, now time.Time, exps []experiments
 		if o.output == outWide {
 			row = append(row, orDash(x.DisplayName), orDash(x.Description))
 		}
+		if namespaces != nil {
+			row = append([]string{namespaces[i]}, row...)
+		}
 		rows = append(rows, row)
+	}
+	if o.noHeaders {
+		header = nil
 	}
 	return table(w, header, rows)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -54,15 +55,17 @@ func (o *runOptions) connect(e *env, allowed ...string) (*experiments.Runs, erro
 
 func (o *runOptions) listCommand(e *env) *cobra.Command {
 	var experiment, state, selector, pipeline string
-	var all, archived bool
+	var all, archived, allNamespaces, noHeaders, watch bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List runs, newest first (available ones unless --archived or --all)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			runs, err := o.connect(e)
-			if err != nil {
+			if err := checkOutput(o.output, outTable, outWide, outJSON, outYAML, outName); err != nil {
 				return err
+			}
+			if watch && o.output != outTable && o.output != outWide && o.output != outName {
+				return fmt.Errorf("--watch prints rows: use -o table, wide or name")
 			}
 			f := experiments.RunFilter{Experiment: experiment, Pipeline: pipeline, StorageState: experiments.StorageAvailable}
 			if archived {
@@ -71,6 +74,7 @@ func (o *runOptions) listCommand(e *env) *cobra.Command {
 			if all {
 				f.StorageState = ""
 			}
+			var err error
 			if state != "" {
 				if f.State, err = experiments.ParseState(state); err != nil {
 					return fmt.Errorf("--state: %w", err)
@@ -81,15 +85,21 @@ func (o *runOptions) listCommand(e *env) *cobra.Command {
 					return fmt.Errorf("--selector: %w", err)
 				}
 			}
-			list, err := runs.List(cmd.Context(), f)
-			if err != nil && len(list) == 0 {
+			ctx := cmd.Context()
+			list := func() ([]nsRun, error) { return o.listRuns(ctx, e, f, allNamespaces) }
+			rows, err := list()
+			if err != nil && len(rows) == 0 {
 				// Nothing to show (the cluster is unreachable, ...): no table header above the error.
 				return err
 			}
-			if perr := o.printRuns(cmd.OutOrStdout(), e.now(), list); perr != nil {
+			tv := runTable{output: o.output, namespaces: allNamespaces, headers: !noHeaders}
+			if perr := tv.print(cmd.OutOrStdout(), e.now(), rows); perr != nil {
 				return perr
 			}
-			return err
+			if err != nil || !watch {
+				return err
+			}
+			return watchList(ctx, e, cmd.OutOrStdout(), tv, rows, list)
 		},
 	}
 	f := cmd.Flags()
@@ -99,16 +109,98 @@ func (o *runOptions) listCommand(e *env) *cobra.Command {
 	f.StringVarP(&selector, "selector", "l", "", "label selector on the run records")
 	f.BoolVar(&all, "all", false, "list archived runs too")
 	f.BoolVar(&archived, "archived", false, "list archived runs only")
+	f.BoolVarP(&allNamespaces, "all-namespaces", "A", false, "list the runs of every namespace")
+	f.BoolVar(&noHeaders, "no-headers", false, "print no header line")
+	f.BoolVarP(&watch, "watch", "w", false, "after the list, print a run again whenever it changes (until Ctrl-C)")
 	return cmd
 }
 
-func (o *runOptions) printRuns(w io.Writer, now time.Time, runs []experiments.Run) error {
-	switch o.output {
-	case outJSON, outYAML:
-		if runs == nil {
-			runs = []experiments.Run{}
+// nsRun is a run and its namespace.
+type nsRun struct {
+	ns string
+	experiments.Run
+}
+
+// listRuns lists the runs of the command's namespace, or of all of them.
+func (o *runOptions) listRuns(ctx context.Context, e *env, f experiments.RunFilter, all bool) ([]nsRun, error) {
+	var spaces []nsRuns
+	if all {
+		var err error
+		if spaces, err = e.allNamespaces(ctx, &o.kube); err != nil {
+			return nil, err
 		}
-		return printData(w, o.output, runs)
+	} else {
+		runs, err := e.runs(&o.kube)
+		if err != nil {
+			return nil, err
+		}
+		spaces = []nsRuns{{ns: o.kube.ns, runs: runs}}
+	}
+	var out []nsRun
+	var errs []error
+	for _, sp := range spaces {
+		list, err := sp.runs.List(ctx, f)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, r := range list {
+			out = append(out, nsRun{ns: sp.ns, Run: r})
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// watchList prints a run's row again each time its state or progress changed, as kubectl get -w, polling
+// every two seconds until ctx ends (Ctrl-C).
+func watchList(ctx context.Context, e *env, w io.Writer, tv runTable, rows []nsRun, list func() ([]nsRun, error)) error {
+	seen := map[string]string{}
+	key := func(r nsRun) string { return string(r.State) + "|" + r.Progress() + "|" + string(r.StorageState) }
+	for _, r := range rows {
+		seen[r.ns+"/"+r.Name] = key(r)
+	}
+	tv.headers = false
+	ticks, stop := e.tick(2 * time.Second)
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticks:
+		}
+		rows, err := list()
+		if err != nil {
+			return err
+		}
+		var changed []nsRun
+		for _, r := range rows {
+			if k := key(r); seen[r.ns+"/"+r.Name] != k {
+				seen[r.ns+"/"+r.Name] = k
+				changed = append(changed, r)
+			}
+		}
+		if len(changed) > 0 {
+			if err := tv.print(w, e.now(), changed); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// runTable prints runs in one of run list's formats.
+type runTable struct {
+	output     string
+	namespaces bool // a NAMESPACE column (-A)
+	headers    bool
+}
+
+func (tv runTable) print(w io.Writer, now time.Time, runs []nsRun) error {
+	switch tv.output {
+	case outJSON, outYAML:
+		items := make([]experiments.Run, 0, len(runs))
+		for _, r := range runs {
+			items = append(items, r.Run)
+		}
+		return printData(w, tv.output, listObject(items))
 	case outName:
 		for _, r := range runs {
 			fmt.Fprintf(w, "run/%s\n", r.Name)
@@ -116,16 +208,25 @@ func (o *runOptions) printRuns(w io.Writer, now time.Time, runs []experiments.Ru
 		return nil
 	}
 	header := []string{"NAME", "EXPERIMENT", "STATE", "TASKS", "DURATION", "AGE"}
-	if o.output == outWide {
+	if tv.output == outWide {
 		header = append(header, "PIPELINE", "DISPLAY NAME", "RETRIES", "STORAGE", "ERROR")
+	}
+	if tv.namespaces {
+		header = append([]string{"NAMESPACE"}, header...)
 	}
 	rows := make([][]string, 0, len(runs))
 	for _, r := range runs {
-		row := []string{r.Name, r.Experiment, string(r.State), r.Progress(), runDuration(now, r), age(now, r.CreatedAt)}
-		if o.output == outWide {
+		row := []string{r.Name, r.Experiment, string(r.State), r.Progress(), runDuration(now, r.Run), age(now, r.CreatedAt)}
+		if tv.output == outWide {
 			row = append(row, orDash(r.PipelineName), orDash(r.DisplayName), strconv.Itoa(r.RetryCount), string(r.StorageState), orDash(oneLine(r.Error, 60)))
 		}
+		if tv.namespaces {
+			row = append([]string{r.ns}, row...)
+		}
 		rows = append(rows, row)
+	}
+	if !tv.headers {
+		header = nil
 	}
 	return table(w, header, rows)
 }

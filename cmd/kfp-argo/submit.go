@@ -16,6 +16,7 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kfp-argo/kfp-argo/argo"
@@ -224,7 +225,15 @@ func setWorkflowArguments(wf *wfv1.Workflow, flags []string, file string) error 
 	return nil
 }
 
+// printWorkflow prints a Workflow as a manifest that can be piped into `kubectl apply -f -`: with apiVersion
+// and kind (the typed client drops them), without what the API server fills in (managedFields, uid,
+// resourceVersion, creation time, status).
 func printWorkflow(w io.Writer, wf *wfv1.Workflow, output string) error {
+	wf = wf.DeepCopy()
+	wf.APIVersion, wf.Kind = wfv1.WorkflowSchemaGroupVersionKind.GroupVersion().String(), wfv1.WorkflowSchemaGroupVersionKind.Kind
+	wf.ManagedFields, wf.UID, wf.ResourceVersion, wf.Generation = nil, "", "", 0
+	wf.CreationTimestamp = metav1.Time{}
+	wf.Status = wfv1.WorkflowStatus{}
 	switch output {
 	case outName:
 		_, err := fmt.Fprintf(w, "workflow/%s\n", wf.Name)
