@@ -66,6 +66,11 @@ func newCompileCommand() *cobra.Command {
 	f.StringVar(&o.cron.concurrencyPolicy, "concurrency-policy", "", "cronworkflow runs that overlap: Allow, Forbid or Replace")
 	f.DurationVar(&o.cron.startingDeadline, "starting-deadline", 0, "skip a scheduled run that could not start within this time (e.g. 5m)")
 	f.StringVar(&o.argoVersion, "argo-version", string(argo.V3), "Argo major version the manifest is for: v3 (3.6, 3.7) or v4 (4.x)")
+	completeFlag(cmd, "output", completeValues("yaml", "json"))
+	completeFlag(cmd, "kind", completeValues("workflow", "workflowtemplate", "cronworkflow"))
+	completeFlag(cmd, "argo-version", completeValues(string(argo.V3), string(argo.V4)))
+	completeFlag(cmd, "concurrency-policy", completeValues("Allow", "Forbid", "Replace"))
+	o.pipeline.addCompletion(cmd)
 	return cmd
 }
 

@@ -215,6 +215,10 @@ func newExperimentCommand(e *env) *cobra.Command {
 	}
 	del.Flags().BoolVar(&withRuns, "with-runs", false, "also delete the experiment's runs (workflows and records)")
 
+	completeFlag(cmd, "output", completeValues(outTable, outWide, outJSON, outYAML, outName))
+	for _, c := range []*cobra.Command{get, archive, unarchive, del} {
+		c.ValidArgsFunction = completeExperiments(e, &o.kube, true)
+	}
 	cmd.AddCommand(create, list, get, archive, unarchive, del)
 	return cmd
 }

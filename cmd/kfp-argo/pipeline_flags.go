@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/kfp-argo/kfp-argo/translate"
@@ -50,6 +51,12 @@ func (p *pipelineFlags) addFlags(f *pflag.FlagSet) {
 	f.IntVar(&w.parallelism, "parallelism", 0, "run at most this many pods at once")
 	f.StringVar(&w.podGC, "pod-gc", "", "delete pods: OnPodCompletion, OnPodSuccess, OnWorkflowCompletion or OnWorkflowSuccess")
 	f.StringVar(&w.instanceID, "instance-id", "", "Argo controller instance ID, for clusters with several controllers")
+}
+
+// addCompletion completes the set's flags of cmd (after addFlags).
+func (p *pipelineFlags) addCompletion(cmd *cobra.Command) {
+	completeFlag(cmd, "parameter", completeParameters)
+	completeFlag(cmd, "pod-gc", completeValues("OnPodCompletion", "OnPodSuccess", "OnWorkflowCompletion", "OnWorkflowSuccess"))
 }
 
 // options parses the flags into the compiler's options.

@@ -34,12 +34,26 @@ record (a ConfigMap) up to date with its Workflow, so the commands work without 
 	})
 	o.kube.addFlags(cmd)
 	cmd.PersistentFlags().StringVarP(&o.output, "output", "o", outTable, "output: table, wide, json, yaml or name (compare: table, json, yaml, csv)")
-	cmd.AddCommand(o.listCommand(e), o.getCommand(e), o.watchCommand(e), o.logsCommand(e),
+	completeFlag(cmd, "output", completeValues(outTable, outWide, outJSON, outYAML, outName, outCSV))
+	one, many := completeRuns(e, &o.kube, false), completeRuns(e, &o.kube, true)
+	list, compare := o.listCommand(e), o.compareCommand(e)
+	completeFlag(list, "state", completeStates)
+	completeFlag(list, "experiment", completeExperiments(e, &o.kube, false))
+	completeFlag(compare, "experiment", completeExperiments(e, &o.kube, false))
+	compare.ValidArgsFunction = many
+	for _, c := range []*cobra.Command{o.getCommand(e), o.watchCommand(e), o.logsCommand(e),
 		o.shutdownCommand(e, "terminate", "terminated", wfv1.ShutdownStrategyTerminate, "Terminate a run: running tasks are killed, exit handlers do not run"),
 		o.shutdownCommand(e, "stop", "stopped", wfv1.ShutdownStrategyStop, "Stop a run: no new tasks start, exit handlers still run"),
-		o.retryCommand(e),
-		o.storageCommand(e, "archive", experiments.StorageArchived), o.storageCommand(e, "unarchive", experiments.StorageAvailable),
-		o.deleteCommand(e), o.compareCommand(e))
+		o.retryCommand(e)} {
+		c.ValidArgsFunction = one
+		cmd.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{o.storageCommand(e, "archive", experiments.StorageArchived),
+		o.storageCommand(e, "unarchive", experiments.StorageAvailable), o.deleteCommand(e)} {
+		c.ValidArgsFunction = many
+		cmd.AddCommand(c)
+	}
+	cmd.AddCommand(list, compare)
 	return cmd
 }
 

@@ -60,6 +60,10 @@ Argo Workflow manifest, which is tracked as a run without translation (-p then s
 	f.BoolVar(&o.wait, "wait", false, "wait until the run ends, silently; exit non-zero unless it succeeded")
 	f.StringVar(&o.dryRun, "dry-run", "none", "none, client (print what would be created) or server (the API server validates it; nothing is stored)")
 	f.StringVarP(&o.output, "output", "o", "", "output: name, json or yaml (the run record; the Workflow for dry runs); default a short message")
+	completeFlag(cmd, "output", completeValues(outName, outJSON, outYAML))
+	completeFlag(cmd, "dry-run", completeValues("none", "client", "server"))
+	completeFlag(cmd, "experiment", completeExperiments(e, &o.kube, false))
+	o.pipeline.addCompletion(cmd)
 	return cmd
 }
 
