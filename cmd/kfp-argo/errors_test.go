@@ -10,6 +10,7 @@ import (
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
@@ -184,5 +185,52 @@ func setNodes(t *testing.T, fc *fakeCluster, name string, phase wfv1.WorkflowPha
 	}
 	if _, err := wfs.Update(context.Background(), wf, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLogsOnSimulatedNode: on the dev cluster's kwok node no kubelet serves logs; the pod's node says so.
+func TestLogsOnSimulatedNode(t *testing.T) {
+	fc := newFakeCluster()
+	if _, err := fc.cli("submit", pipelineFile, "-r", "k1"); err != nil {
+		t.Fatal(err)
+	}
+	setNodes(t, fc, "k1", wfv1.WorkflowRunning, wfv1.NodeRunning, "")
+	r := fc.getRun(t, "k1")
+	var pod string
+	for _, task := range r.Tasks {
+		if task.Pod != "" {
+			pod = task.Pod
+		}
+	}
+	if pod == "" {
+		t.Fatalf("no task pod in %+v", r.Tasks)
+	}
+	ctx := context.Background()
+	if _, err := fc.kube.CoreV1().Pods("ns").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: pod, Namespace: "ns"},
+		Spec: corev1.PodSpec{NodeName: "kwok-node-0"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "kwok-node-0"}}
+	if _, err := fc.kube.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e := fc.env()
+	k := &kubeFlags{}
+	runs, err := e.runs(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := simulatedNode(ctx, e, k, runs, "k1", ""); got != "" {
+		t.Errorf("a real node taken for a simulated one: %q", got)
+	}
+	node.Annotations = map[string]string{kwokNodeAnnotation: "fake"}
+	if _, err := fc.kube.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := simulatedNode(ctx, e, k, runs, "k1", "write-2"); got != "kwok-node-0" {
+		t.Errorf("simulated node: %q", got)
+	}
+	if got := simulatedNode(ctx, e, k, runs, "k1", "other-task"); got != "" {
+		t.Errorf("node of another task: %q", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kfp-argo/kfp-argo/experiments"
@@ -406,7 +407,14 @@ func (o *runOptions) logsCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return explain(runs.Logs(cmd.Context(), args[0], req, cmd.OutOrStdout()), "run", args[0], o.kube.ns)
+			err = runs.Logs(cmd.Context(), args[0], req, cmd.OutOrStdout())
+			if err != nil && !errors.Is(err, experiments.ErrNotFound) {
+				if node := simulatedNode(cmd.Context(), e, &o.kube, runs, args[0], req.Task); node != "" {
+					return fmt.Errorf("run %s has no logs: its pods run on node %s, which is simulated (kwok: no container runs); "+
+						"start the dev cluster with real pods to see logs (docs/e2e.md)", args[0], node)
+				}
+			}
+			return explain(err, "run", args[0], o.kube.ns)
 		},
 	}
 	cmd.Flags().StringVar(&req.Task, "task", "", "only this task (IR task name or display name)")
@@ -524,4 +532,36 @@ func (o *runOptions) printAction(w io.Writer, r experiments.Run, what string) er
 	}
 	_, err := fmt.Fprintf(w, "run/%s %s\n", r.Name, what)
 	return err
+}
+
+// kwokNodeAnnotation marks a node that kwok simulates: its pods get a status but run nothing, and no kubelet
+// answers for their logs.
+const kwokNodeAnnotation = "kwok.x-k8s.io/node"
+
+// simulatedNode returns the node of one of the run's task pods (of task, when given) if kwok simulates it,
+// else "".
+func simulatedNode(ctx context.Context, e *env, k *kubeFlags, runs *experiments.Runs, name, task string) string {
+	c, err := e.clients(k.ClientOptions)
+	if err != nil {
+		return ""
+	}
+	r, err := runs.Store.GetRun(ctx, name)
+	if err != nil {
+		return ""
+	}
+	for _, t := range r.Tasks {
+		if t.Pod == "" || (task != "" && t.Name != task && t.DisplayName != task) {
+			continue
+		}
+		pod, err := c.Kube.CoreV1().Pods(c.Namespace).Get(ctx, t.Pod, metav1.GetOptions{})
+		if err != nil || pod.Spec.NodeName == "" {
+			continue
+		}
+		node, err := c.Kube.CoreV1().Nodes().Get(ctx, pod.Spec.NodeName, metav1.GetOptions{})
+		if err == nil && node.Annotations[kwokNodeAnnotation] != "" {
+			return node.Name
+		}
+		return ""
+	}
+	return ""
 }
