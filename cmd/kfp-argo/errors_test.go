@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -232,5 +233,74 @@ func TestLogsOnSimulatedNode(t *testing.T) {
 	}
 	if got := simulatedNode(ctx, e, k, runs, "k1", "other-task"); got != "" {
 		t.Errorf("node of another task: %q", got)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a test can read while a command writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestWatchClockTicks: on a terminal the view is redrawn on every clock tick, so the elapsed time moves while
+// the Workflow does not change.
+func TestWatchClockTicks(t *testing.T) {
+	fc := newFakeCluster()
+	fc.terminal = true
+	if _, err := fc.cli("submit", pipelineFile, "-r", "t1"); err != nil {
+		t.Fatal(err)
+	}
+	fc.setPhase(t, "t1", wfv1.WorkflowRunning, "")
+	now := testNow
+	var nowMu sync.Mutex
+	e := fc.env()
+	e.now = func() time.Time { nowMu.Lock(); defer nowMu.Unlock(); return now }
+	var out lockedBuffer
+	root := NewRootCommand()
+	for _, c := range root.Commands() {
+		if c.Name() == "run" {
+			root.RemoveCommand(c)
+		}
+	}
+	root.AddCommand(newRunCommand(e))
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs([]string{"run", "watch", "t1"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	// The first frame comes from the Workflow watch; wait for it (bounded: only a broken test waits long).
+	for i := 0; i < 6000 && !strings.Contains(out.String(), "run/t1"); i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	for i := 1; i <= 2; i++ {
+		nowMu.Lock()
+		now = now.Add(time.Second)
+		nowMu.Unlock()
+		fc.ticks <- now
+		fc.ticks <- now // received only once the previous tick's frame is drawn
+	}
+	cancel()
+	if err := <-done; exitCode(err) != exitInterrupted {
+		t.Errorf("watch ended with %v", err)
+	}
+	s := out.String()
+	// elapsed is measured from the fake Workflow's start, 50 s before testNow.
+	for _, want := range []string{"elapsed 50s", "elapsed 51s", "elapsed 52s"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("no frame with %q:\n%q", want, s)
+		}
 	}
 }

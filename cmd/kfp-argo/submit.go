@@ -292,8 +292,14 @@ func watchRun(cmd *cobra.Command, e *env, runs *experiments.Runs, name string, w
 		ticks, stop := e.tick(time.Second)
 		defer stop()
 		done := make(chan struct{})
+		var wg sync.WaitGroup
+		// Deferred after stop, so it runs first: the redraws end before watchRun returns and its caller
+		// prints more.
+		defer wg.Wait()
 		defer close(done)
+		wg.Add(1)
 		go func() {
+			defer wg.Done()
 			for {
 				select {
 				case <-done:
