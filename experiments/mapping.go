@@ -569,6 +569,9 @@ func newRow(wf *wfv1.Workflow, nodes wfv1.Nodes, n *wfv1.NodeStatus, tries []*wf
 	if work.Type == wfv1.NodeTypePod {
 		t.Pod = podName(wf, work)
 	}
+	if t.State == StatePending {
+		t.Waiting = work.Message
+	}
 	if t.State == StateFailed || t.State == StateCanceled {
 		// The last attempt says why it failed; a Retry node only says that retries ran out.
 		t.Error = work.Message

@@ -13,8 +13,6 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
 
 	"github.com/kfp-argo/kfp-argo/argo"
 	"github.com/kfp-argo/kfp-argo/translate"
@@ -204,16 +202,25 @@ func PrepareWorkflow(req SubmitRequest) (*wfv1.Workflow, error) {
 // ended.
 func (r *Runs) Get(ctx context.Context, name string) (Run, error) {
 	wf, err := r.WF.Get(ctx, name)
-	if err == nil {
+	if err == nil && IsRun(wf) {
 		run, _, err := r.reconcile(ctx, wf)
 		return run, err
 	}
-	if !errors.Is(err, argo.ErrNotFound) {
+	if err != nil && !errors.Is(err, argo.ErrNotFound) {
 		return Run{}, fmt.Errorf("get run %q: %w", name, err)
 	}
-	run, err := r.Store.GetRun(ctx, name)
-	if err != nil {
-		return Run{}, err
+	run, gerr := r.Store.GetRun(ctx, name)
+	if err == nil && errors.Is(gerr, ErrNotFound) {
+		// A Workflow that is not a run (IsRun) is not adopted: it stays Argo's.
+		return Run{}, fmt.Errorf("run %q: %w: workflow %s is not a kfp-argo run (it has neither the label %s=%s nor %s); "+
+			"label it, or start it with kfp-argo submit", name, ErrNotFound, name, translate.LabelManagedBy, translate.ManagedByValue, LabelRun)
+	}
+	if gerr != nil {
+		return Run{}, gerr
+	}
+	if err == nil {
+		// Its record exists but the Workflow lost the labels that made it a run: the record stays as it is.
+		return run, nil
 	}
 	if run.State.Terminal() {
 		return run, nil
@@ -230,13 +237,13 @@ func (r *Runs) List(ctx context.Context, f RunFilter) ([]Run, error) {
 	for i := range runs {
 		byName[runs[i].Name] = &runs[i]
 	}
-	req, err := labels.NewRequirement(LabelRun, selection.Exists, nil)
-	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	wfs, err := r.WF.List(ctx, labels.NewSelector().Add(*req).String())
-	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
+	var wfs []wfv1.Workflow
+	for _, sel := range RunSelectors() {
+		some, err := r.WF.List(ctx, sel.String())
+		if err != nil {
+			return nil, fmt.Errorf("list runs: %w", err)
+		}
+		wfs = append(wfs, some...)
 	}
 	var errs []error
 	if listErr != nil {

@@ -133,9 +133,12 @@ type Task struct {
 	Pod      string    `json:"pod,omitempty"`
 	// Attempts counts executions: 1 for a task that ran once, 0 for one that never ran; retries are
 	// Attempts-1.
-	Attempts int               `json:"attempts,omitempty"`
-	Error    string            `json:"error,omitempty"`
-	Outputs  map[string]string `json:"outputs,omitempty"`
+	Attempts int    `json:"attempts,omitempty"`
+	Error    string `json:"error,omitempty"`
+	// Waiting says why a PENDING task has not started: its node's message (`Unschedulable: 0/1 nodes are
+	// available...`, `ImagePullBackOff`, ...).
+	Waiting string            `json:"waiting,omitempty"`
+	Outputs map[string]string `json:"outputs,omitempty"`
 }
 
 // Run is one execution of a pipeline.

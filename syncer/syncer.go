@@ -23,7 +23,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -59,14 +58,17 @@ type Options struct {
 
 // Controller is one sync controller. Run it once.
 type Controller struct {
-	kube     kubernetes.Interface
-	argo     wfclientset.Interface
-	opts     Options
-	log      *slog.Logger
-	queue    workqueue.TypedRateLimitingInterface[string]
-	factory  wfinformers.SharedInformerFactory
+	kube  kubernetes.Interface
+	argo  wfclientset.Interface
+	opts  Options
+	log   *slog.Logger
+	queue workqueue.TypedRateLimitingInterface[string]
+	// factories, informers and listers: one per selector of experiments.RunSelectors.
+	factories []wfinformers.SharedInformerFactory
+	informers []cache.SharedIndexInformer
+	listers   []wflisters.WorkflowLister
+	// informer is the cache of compiled Workflows (informers[0]).
 	informer cache.SharedIndexInformer
-	lister   wflisters.WorkflowLister
 	metrics  *Metrics
 	synced   atomic.Bool
 
@@ -106,22 +108,40 @@ func New(kube kubernetes.Interface, argo wfclientset.Interface, opts Options) *C
 	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 		workqueue.TypedRateLimitingQueueConfig[string]{Name: "kfp-argo-sync"})
 	c.metrics = NewMetrics(c.queue.Len)
-	c.factory = wfinformers.NewSharedInformerFactoryWithOptions(argo, opts.Resync,
-		wfinformers.WithNamespace(opts.Namespace),
-		wfinformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = RunSelector().String() }))
-	wfInformer := c.factory.Argoproj().V1alpha1().Workflows()
-	c.informer = wfInformer.Informer()
-	c.lister = wfInformer.Lister()
+	// One informer per selector of experiments.RunSelectors: compiled Workflows first (c.informer), then
+	// plain ones with the run label. The selectors are disjoint, so no Workflow is in two caches.
+	for _, sel := range experiments.RunSelectors() {
+		selector := sel.String()
+		f := wfinformers.NewSharedInformerFactoryWithOptions(argo, opts.Resync,
+			wfinformers.WithNamespace(opts.Namespace),
+			wfinformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }))
+		wfInformer := f.Argoproj().V1alpha1().Workflows()
+		c.factories = append(c.factories, f)
+		c.informers = append(c.informers, wfInformer.Informer())
+		c.listers = append(c.listers, wfInformer.Lister())
+	}
+	c.informer = c.informers[0]
 	return c
 }
 
-// RunSelector selects Workflows that carry the run label.
-func RunSelector() labels.Selector {
-	req, err := labels.NewRequirement(experiments.LabelRun, selection.Exists, nil)
-	if err != nil {
-		panic(err) // a constant key: cannot fail
+// cached returns a Workflow from the informer caches.
+func (c *Controller) cached(ns, name string) (*wfv1.Workflow, error) {
+	var err error
+	for _, l := range c.listers {
+		var wf *wfv1.Workflow
+		if wf, err = l.Workflows(ns).Get(name); err == nil || !apierrors.IsNotFound(err) {
+			return wf, err
+		}
 	}
-	return labels.NewSelector().Add(*req)
+	return nil, err
+}
+
+func (c *Controller) cachedCount() int {
+	n := 0
+	for _, inf := range c.informers {
+		n += len(inf.GetStore().ListKeys())
+	}
+	return n
 }
 
 // Metrics returns the controller's metrics.
@@ -178,23 +198,29 @@ func (c *Controller) onUpdate(oldObj, newObj any) {
 // workers finish the keys they hold and returns. The returned error is nil on a clean shutdown.
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
-	if _, err := c.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.enqueueObj,
-		UpdateFunc: c.onUpdate,
-		DeleteFunc: c.onDelete,
-	}); err != nil {
-		return fmt.Errorf("sync: add event handler: %w", err)
+	synced := make([]cache.InformerSynced, 0, len(c.informers))
+	for _, inf := range c.informers {
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    c.enqueueObj,
+			UpdateFunc: c.onUpdate,
+			DeleteFunc: c.onDelete,
+		}); err != nil {
+			return fmt.Errorf("sync: add event handler: %w", err)
+		}
+		synced = append(synced, inf.HasSynced)
 	}
-	c.factory.Start(ctx.Done())
+	for _, f := range c.factories {
+		f.Start(ctx.Done())
+	}
 	c.log.Info("waiting for workflow cache", "namespace", nsName(c.opts.Namespace))
-	if !cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return errors.New("sync: workflow cache did not sync")
 	}
 	c.synced.Store(true)
-	c.log.Info("workflow cache synced", "workflows", len(c.informer.GetStore().ListKeys()), "workers", c.opts.Workers)
+	c.log.Info("workflow cache synced", "workflows", c.cachedCount(), "workers", c.opts.Workers)
 
 	var wg sync.WaitGroup
 	for i := 0; i < c.opts.Workers; i++ {
@@ -317,7 +343,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 		return fmt.Errorf("reconcile %q: %w", key, err)
 	}
 	store := c.store(ns)
-	wf, err := c.lister.Workflows(ns).Get(name)
+	wf, err := c.cached(ns, name)
 	if apierrors.IsNotFound(err) {
 		// The cache can lag a Workflow created just before its record: ask the API server before calling
 		// it gone.
@@ -337,7 +363,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 		last = nil
 	}
 	c.mu.Unlock()
-	if _, ok := wf.Labels[experiments.LabelRun]; !ok {
+	if !experiments.IsRun(wf) {
 		return nil // not a run (label removed, or a live read of another workflow)
 	}
 
@@ -351,7 +377,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 		} else if wf == nil {
 			return c.workflowGone(ctx, store, key, name)
 		}
-		if _, ok := wf.Labels[experiments.LabelRun]; !ok {
+		if !experiments.IsRun(wf) {
 			return nil
 		}
 		if wf.DeletionTimestamp != nil {

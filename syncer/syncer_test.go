@@ -309,10 +309,26 @@ func TestRunEndToEndWithFakes(t *testing.T) {
 	if _, err := e.argo.ArgoprojV1alpha1().Workflows(ns).Create(e.ctx, runWorkflow("w1"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// Not a run: ignored.
+	// Not a run (neither compiled by kfp-argo nor labelled): ignored.
 	plain := runWorkflow("plain")
 	delete(plain.Labels, experiments.LabelRun)
+	delete(plain.Labels, translate.LabelManagedBy)
 	if _, err := e.argo.ArgoprojV1alpha1().Workflows(ns).Create(e.ctx, plain, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Compiled by kfp-argo but created without kfp-argo submit (kubectl create, argo submit, a CronWorkflow):
+	// a run, in the experiment its labels name.
+	compiled := runWorkflow("compiled")
+	delete(compiled.Labels, experiments.LabelRun)
+	compiled.Labels[experiments.LabelExperiment] = "nightly"
+	compiled.Annotations = map[string]string{experiments.AnnotationExperiment: "nightly"}
+	if _, err := e.argo.ArgoprojV1alpha1().Workflows(ns).Create(e.ctx, compiled, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// A plain Argo Workflow with the run label only (kfp-argo submit of an Argo manifest): a run.
+	labelled := runWorkflow("labelled")
+	delete(labelled.Labels, translate.LabelManagedBy)
+	if _, err := e.argo.ArgoprojV1alpha1().Workflows(ns).Create(e.ctx, labelled, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
@@ -327,6 +343,11 @@ func TestRunEndToEndWithFakes(t *testing.T) {
 	}
 	waitFor(t, "ready", e.c.Ready)
 	waitFor(t, "w1 RUNNING", func() bool { return state("w1") == experiments.StateRunning })
+	waitFor(t, "compiled RUNNING", func() bool { return state("compiled") == experiments.StateRunning })
+	waitFor(t, "labelled RUNNING", func() bool { return state("labelled") == experiments.StateRunning })
+	if r, err := e.store().GetRun(e.ctx, "compiled"); err != nil || r.Experiment != "nightly" {
+		t.Errorf("compiled workflow's run: experiment %q, %v; want nightly", r.Experiment, err)
+	}
 	waitFor(t, "gone WORKFLOW_DELETED", func() bool { return state("gone") == experiments.StateWorkflowDeleted })
 	wf, err := e.argo.ArgoprojV1alpha1().Workflows(ns).Get(e.ctx, "w1", metav1.GetOptions{})
 	if err != nil {
@@ -337,7 +358,7 @@ func TestRunEndToEndWithFakes(t *testing.T) {
 	}
 	waitFor(t, "w1 SUCCEEDED", func() bool { return state("w1") == experiments.StateSucceeded })
 	if _, err := e.store().GetRun(e.ctx, "plain"); !errors.Is(err, experiments.ErrNotFound) {
-		t.Errorf("record for a workflow without the run label: %v", err)
+		t.Errorf("record for a workflow that is not a run: %v", err)
 	}
 	cancel()
 	select {

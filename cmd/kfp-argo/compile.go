@@ -12,11 +12,11 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kfp-argo/kfp-argo/argo"
+	"github.com/kfp-argo/kfp-argo/experiments"
 	"github.com/kfp-argo/kfp-argo/translate"
 )
 
@@ -24,21 +24,14 @@ import (
 const artifactStoreUsage = "the Argo artifact repository's bucket as SCHEME://BUCKET (s3, minio, gs), for real artifact URIs; with ?endpoint=HOST:PORT&insecure=BOOL&region=R&secret=NAME, importers can read other S3 buckets"
 
 type compileOptions struct {
-	params       []string
-	artifacts    []string
-	paramsFile   string
+	pipeline     pipelineFlags
 	output       string
-	noCache      bool
-	artifactRepo string
-	store        string
 	name         string
 	generateName string
 	namespace    string
-	workflow     workflowFlags
+	experiment   string
 	kind         string
 	cron         cronFlags
-	labels       []string
-	annotations  []string
 	argoVersion  string
 }
 
@@ -48,30 +41,6 @@ type cronFlags struct {
 	timezone          string
 	concurrencyPolicy string
 	startingDeadline  time.Duration
-}
-
-// workflowFlags are the pipeline-level settings of the Workflow, shared by compile and submit.
-type workflowFlags struct {
-	serviceAccount string
-	ttl            time.Duration
-	activeDeadline time.Duration
-	parallelism    int
-	podGC          string
-	instanceID     string
-}
-
-func (w *workflowFlags) addFlags(f *pflag.FlagSet) {
-	f.StringVar(&w.serviceAccount, "service-account", "", "service account the pods run as")
-	f.DurationVar(&w.ttl, "ttl", 0, "delete the workflow this long after it finished (e.g. 24h)")
-	f.DurationVar(&w.activeDeadline, "active-deadline", 0, "fail the workflow when it runs longer than this (e.g. 2h)")
-	f.IntVar(&w.parallelism, "parallelism", 0, "run at most this many pods at once")
-	f.StringVar(&w.podGC, "pod-gc", "", "delete pods: OnPodCompletion, OnPodSuccess, OnWorkflowCompletion or OnWorkflowSuccess")
-	f.StringVar(&w.instanceID, "instance-id", "", "Argo controller instance ID, for clusters with several controllers")
-}
-
-func (w *workflowFlags) apply(o *translate.Options) {
-	o.ServiceAccount, o.TTL, o.ActiveDeadline = w.serviceAccount, w.ttl, w.activeDeadline
-	o.Parallelism, o.PodGC, o.InstanceID = w.parallelism, w.podGC, w.instanceID
 }
 
 func newCompileCommand() *cobra.Command {
@@ -85,25 +54,23 @@ func newCompileCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0]) },
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&o.params, "parameter", "p", nil, "pipeline input NAME=VALUE (repeatable); VALUE is read per the input's type")
-	f.StringArrayVar(&o.artifacts, "input-artifact", nil, "pipeline input artifact NAME=URI (repeatable): gs://, s3://, minio://, http(s)://")
-	f.StringVar(&o.paramsFile, "params-file", "", "JSON or YAML file with pipeline input values")
+	o.pipeline.addFlags(f)
 	f.StringVarP(&o.output, "output", "o", "yaml", "output format: yaml or json")
-	f.BoolVar(&o.noCache, "no-cache", false, "turn caching (Argo memoization) off for every task")
-	f.StringVar(&o.artifactRepo, "artifact-repository-ref", "", "Argo artifact repository: KEY or CONFIGMAP/KEY (default: the namespace's default)")
-	f.StringVar(&o.store, "artifact-store", "", artifactStoreUsage)
 	f.StringVar(&o.name, "name", "", "workflow name (default: generated from the pipeline name)")
 	f.StringVar(&o.generateName, "generate-name", "", "workflow generateName prefix")
 	f.StringVarP(&o.namespace, "namespace", "n", "", "namespace to set on the workflow")
+	f.StringVarP(&o.experiment, "experiment", "e", "", "experiment its runs are recorded in, however they are started (default: Default)")
 	f.StringVar(&o.kind, "kind", "workflow", "object to write: workflow, workflowtemplate or cronworkflow")
 	f.StringArrayVar(&o.cron.schedules, "schedule", nil, "cron schedule of a cronworkflow (repeatable), e.g. '0 3 * * *'")
 	f.StringVar(&o.cron.timezone, "timezone", "", "timezone of the schedules, e.g. Europe/Paris (default: the controller's)")
 	f.StringVar(&o.cron.concurrencyPolicy, "concurrency-policy", "", "cronworkflow runs that overlap: Allow, Forbid or Replace")
 	f.DurationVar(&o.cron.startingDeadline, "starting-deadline", 0, "skip a scheduled run that could not start within this time (e.g. 5m)")
-	f.StringSliceVar(&o.labels, "labels", nil, "labels to add, KEY=VALUE[,KEY=VALUE...] (repeatable)")
-	f.StringSliceVar(&o.annotations, "annotations", nil, "annotations to add, KEY=VALUE[,KEY=VALUE...] (repeatable)")
 	f.StringVar(&o.argoVersion, "argo-version", string(argo.V3), "Argo major version the manifest is for: v3 (3.6, 3.7) or v4 (4.x)")
-	o.workflow.addFlags(f)
+	completeFlag(cmd, "output", completeValues("yaml", "json"))
+	completeFlag(cmd, "kind", completeValues("workflow", "workflowtemplate", "cronworkflow"))
+	completeFlag(cmd, "argo-version", completeValues(string(argo.V3), string(argo.V4)))
+	completeFlag(cmd, "concurrency-policy", completeValues("Allow", "Forbid", "Replace"))
+	o.pipeline.addCompletion(cmd)
 	return cmd
 }
 
@@ -164,46 +131,26 @@ func (o *compileOptions) run(cmd *cobra.Command, file string) error {
 	if err != nil {
 		return err
 	}
-	params, err := readParameters(o.params, o.paramsFile)
+	opts, err := o.pipeline.options()
 	if err != nil {
 		return err
-	}
-	artifacts := map[string]string{}
-	for _, kv := range o.artifacts {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" || v == "" {
-			return fmt.Errorf("--input-artifact %q: expected NAME=URI", kv)
-		}
-		artifacts[k] = v
 	}
 	if o.kind != "workflow" && o.kind != "workflowtemplate" && o.kind != "cronworkflow" {
 		return fmt.Errorf("--kind %q: expected workflow, workflowtemplate or cronworkflow", o.kind)
-	}
-	labels, err := parsePairs("labels", o.labels, true)
-	if err != nil {
-		return err
-	}
-	annotations, err := parsePairs("annotations", o.annotations, false)
-	if err != nil {
-		return err
 	}
 	p, err := translate.LoadFile(file)
 	if err != nil {
 		return err
 	}
-	opts := translate.Options{
-		Labels:                labels,
-		Annotations:           annotations,
-		Parameters:            params,
-		InputArtifacts:        artifacts,
-		NoCache:               o.noCache,
-		ArtifactRepositoryRef: o.artifactRepo,
-		ArtifactStore:         o.store,
-		Name:                  o.name,
-		GenerateName:          o.generateName,
-		Namespace:             o.namespace,
+	opts.Name, opts.GenerateName, opts.Namespace = o.name, o.generateName, o.namespace
+	if o.experiment != "" {
+		if err := experiments.ValidateExperimentName(o.experiment); err != nil {
+			return fmt.Errorf("--experiment: %w", err)
+		}
+		// The same keys kfp-argo submit writes: the record of every run of this manifest names the experiment.
+		opts.Labels[experiments.LabelExperiment] = experiments.LabelValue(o.experiment)
+		opts.Annotations[experiments.AnnotationExperiment] = o.experiment
 	}
-	o.workflow.apply(&opts)
 	out, err := interruptible(cmd.Context(), func() ([]byte, error) {
 		return render(file, p, opts, o.kind, o.cron, o.output, target)
 	})

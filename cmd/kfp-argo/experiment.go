@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -12,17 +13,18 @@ import (
 )
 
 type experimentOptions struct {
-	kube   kubeFlags
-	output string
+	kube      kubeFlags
+	output    string
+	noHeaders bool
 }
 
 func newExperimentCommand(e *env) *cobra.Command {
 	o := &experimentOptions{}
-	cmd := &cobra.Command{
+	cmd := groupCommand(&cobra.Command{
 		Use:     "experiment",
 		Aliases: []string{"experiments", "exp"},
 		Short:   "Create, list, archive and delete experiments (groups of runs, kept as ConfigMaps)",
-	}
+	})
 	o.kube.addFlags(cmd)
 	cmd.PersistentFlags().StringVarP(&o.output, "output", "o", outTable, "output: table, wide, json, yaml or name")
 
@@ -38,25 +40,29 @@ func newExperimentCommand(e *env) *cobra.Command {
 			}
 			exp, err := runs.Store.CreateExperiment(cmd.Context(), experiments.Experiment{Name: args[0], DisplayName: displayName, Description: description})
 			if err != nil {
+				return explain(err, "experiment", args[0], o.kube.ns)
+			}
+			if o.output == outTable {
+				_, err := fmt.Fprintf(cmd.OutOrStdout(), "experiment/%s created\n", exp.Name)
 				return err
 			}
-			return o.print(cmd.OutOrStdout(), e.now(), []experiments.Experiment{exp}, false)
+			return o.print(cmd.OutOrStdout(), e.now(), []experiments.Experiment{exp}, nil, false)
 		},
 	}
 	create.Flags().StringVar(&description, "description", "", "what the experiment is for")
 	create.Flags().StringVar(&displayName, "display-name", "", "display name (default: the name)")
 
-	var all, archived bool
+	var all, archived, allNamespaces bool
 	var selector string
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List experiments (available ones unless --archived or --all)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			runs, err := o.connect(e)
-			if err != nil {
+			if err := checkOutput(o.output, outTable, outWide, outJSON, outYAML, outName); err != nil {
 				return err
 			}
+			var err error
 			f := experiments.ExperimentFilter{StorageState: experiments.StorageAvailable}
 			if archived {
 				f.StorageState = experiments.StorageArchived
@@ -69,8 +75,40 @@ func newExperimentCommand(e *env) *cobra.Command {
 					return fmt.Errorf("--selector: %w", err)
 				}
 			}
-			exps, err := runs.Store.ListExperiments(cmd.Context(), f)
-			if perr := o.print(cmd.OutOrStdout(), e.now(), exps, true); perr != nil {
+			var spaces []nsRuns
+			if allNamespaces {
+				if spaces, err = e.allNamespaces(cmd.Context(), &o.kube); err != nil {
+					return err
+				}
+			} else {
+				runs, err := e.runs(&o.kube)
+				if err != nil {
+					return err
+				}
+				spaces = []nsRuns{{ns: o.kube.ns, runs: runs}}
+			}
+			var exps []experiments.Experiment
+			var namespaces []string
+			var errs []error
+			for _, sp := range spaces {
+				some, err := sp.runs.Store.ListExperiments(cmd.Context(), f)
+				if err != nil {
+					errs = append(errs, err)
+				}
+				for _, x := range some {
+					exps = append(exps, x)
+					namespaces = append(namespaces, sp.ns)
+				}
+			}
+			err = errors.Join(errs...)
+			if err != nil && len(exps) == 0 {
+				// Nothing to show (the cluster is unreachable, ...): no table header above the error.
+				return err
+			}
+			if !allNamespaces {
+				namespaces = nil
+			}
+			if perr := o.print(cmd.OutOrStdout(), e.now(), exps, namespaces, true); perr != nil {
 				return perr
 			}
 			return err
@@ -79,6 +117,8 @@ func newExperimentCommand(e *env) *cobra.Command {
 	list.Flags().BoolVar(&all, "all", false, "list archived experiments too")
 	list.Flags().BoolVar(&archived, "archived", false, "list archived experiments only")
 	list.Flags().StringVarP(&selector, "selector", "l", "", "label selector on the experiment records")
+	list.Flags().BoolVarP(&allNamespaces, "all-namespaces", "A", false, "list the experiments of every namespace")
+	list.Flags().BoolVar(&o.noHeaders, "no-headers", false, "print no header line")
 
 	get := &cobra.Command{
 		Use:   "get NAME",
@@ -91,9 +131,9 @@ func newExperimentCommand(e *env) *cobra.Command {
 			}
 			exp, err := runs.Store.GetExperiment(cmd.Context(), args[0])
 			if err != nil {
-				return err
+				return explain(err, "experiment", args[0], o.kube.ns)
 			}
-			return o.print(cmd.OutOrStdout(), e.now(), []experiments.Experiment{exp}, false)
+			return o.print(cmd.OutOrStdout(), e.now(), []experiments.Experiment{exp}, nil, false)
 		},
 	}
 
@@ -107,7 +147,7 @@ func newExperimentCommand(e *env) *cobra.Command {
 				return err
 			}
 			if err := runs.Store.ArchiveExperiment(cmd.Context(), args[0]); err != nil {
-				return err
+				return explain(err, "experiment", args[0], o.kube.ns)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "experiment/%s archived\n", args[0])
 			return nil
@@ -123,7 +163,7 @@ func newExperimentCommand(e *env) *cobra.Command {
 				return err
 			}
 			if err := runs.Store.UnarchiveExperiment(cmd.Context(), args[0]); err != nil {
-				return err
+				return explain(err, "experiment", args[0], o.kube.ns)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "experiment/%s unarchived\n", args[0])
 			return nil
@@ -140,6 +180,18 @@ func newExperimentCommand(e *env) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
+			if _, err := runs.Store.GetExperiment(ctx, args[0]); err != nil {
+				return explain(err, "experiment", args[0], o.kube.ns)
+			}
+			if !withRuns {
+				if list, err := runs.Store.ListRuns(ctx, experiments.RunFilter{Experiment: args[0]}); err == nil && len(list) > 0 {
+					n := fmt.Sprintf("%d runs", len(list))
+					if len(list) == 1 {
+						n = "1 run"
+					}
+					return &userError{fmt.Sprintf("experiment %q has %s: delete them first or use --with-runs", args[0], n), experiments.ErrExperimentHasRuns}
+				}
+			}
 			if withRuns {
 				// Workflows first, each before its record (Runs.Delete), so no Workflow is left whose record
 				// sync would bring back into a deleted experiment.
@@ -155,7 +207,7 @@ func newExperimentCommand(e *env) *cobra.Command {
 				}
 			}
 			if _, err := runs.Store.DeleteExperiment(ctx, args[0], withRuns); err != nil {
-				return err
+				return explain(err, "experiment", args[0], o.kube.ns)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "experiment/%s deleted\n", args[0])
 			return nil
@@ -163,6 +215,10 @@ func newExperimentCommand(e *env) *cobra.Command {
 	}
 	del.Flags().BoolVar(&withRuns, "with-runs", false, "also delete the experiment's runs (workflows and records)")
 
+	completeFlag(cmd, "output", completeValues(outTable, outWide, outJSON, outYAML, outName))
+	for _, c := range []*cobra.Command{get, archive, unarchive, del} {
+		c.ValidArgsFunction = completeExperiments(e, &o.kube, true)
+	}
 	cmd.AddCommand(create, list, get, archive, unarchive, del)
 	return cmd
 }
@@ -174,17 +230,15 @@ func (o *experimentOptions) connect(e *env) (*experiments.Runs, error) {
 	return e.runs(&o.kube)
 }
 
-// print shows experiments; asList keeps JSON/YAML a list even for one item, so scripts see one shape per verb.
-func (o *experimentOptions) print(w io.Writer, now time.Time, exps []experiments.Experiment, asList bool) error {
+// print shows experiments, with a NAMESPACE column when namespaces (one per experiment) are given; asList
+// keeps JSON/YAML a List even for one item, so scripts see one shape per verb.
+func (o *experimentOptions) print(w io.Writer, now time.Time, exps []experiments.Experiment, namespaces []string, asList bool) error {
 	switch o.output {
 	case outJSON, outYAML:
 		if !asList && len(exps) == 1 {
 			return printData(w, o.output, exps[0])
 		}
-		if exps == nil {
-			exps = []experiments.Experiment{}
-		}
-		return printData(w, o.output, exps)
+		return printData(w, o.output, listObject(exps))
 	case outName:
 		for _, x := range exps {
 			fmt.Fprintf(w, "experiment/%s\n", x.Name)
@@ -195,8 +249,11 @@ func (o *experimentOptions) print(w io.Writer, now time.Time, exps []experiments
 	if o.output == outWide {
 		header = append(header, "DISPLAY NAME", "DESCRIPTION")
 	}
+	if namespaces != nil {
+		header = append([]string{"NAMESPACE"}, header...)
+	}
 	rows := make([][]string, 0, len(exps))
-	for _, x := range exps {
+	for i, x := range exps {
 		last := "-"
 		if !x.LastRunAt.IsZero() {
 			last = age(now, x.LastRunAt)
@@ -205,7 +262,13 @@ func (o *experimentOptions) print(w io.Writer, now time.Time, exps []experiments
 		if o.output == outWide {
 			row = append(row, orDash(x.DisplayName), orDash(x.Description))
 		}
+		if namespaces != nil {
+			row = append([]string{namespaces[i]}, row...)
+		}
 		rows = append(rows, row)
+	}
+	if o.noHeaders {
+		header = nil
 	}
 	return table(w, header, rows)
 }

@@ -1,20 +1,26 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kfp-argo/kfp-argo/argo"
 	"github.com/kfp-argo/kfp-argo/experiments"
+	"github.com/kfp-argo/kfp-argo/translate"
 )
 
 // env is what the cluster commands take from the outside world, so tests can give them fake clientsets and
@@ -24,10 +30,15 @@ type env struct {
 	now     func() time.Time
 	// isTerminal tells whether w is a terminal (live redraw) or a pipe or file (plain lines).
 	isTerminal func(w io.Writer) bool
+	// tick delivers a time every d until stop is called (time.Ticker; tests deliver ticks by hand).
+	tick func(d time.Duration) (ticks <-chan time.Time, stop func())
 }
 
 func defaultEnv() *env {
-	return &env{clients: argo.NewClients, now: time.Now, isTerminal: isCharDevice}
+	return &env{clients: argo.NewClients, now: time.Now, isTerminal: isCharDevice, tick: func(d time.Duration) (<-chan time.Time, func()) {
+		t := time.NewTicker(d)
+		return t.C, t.Stop
+	}}
 }
 
 // isCharDevice reports a terminal without a terminal library: a character device is one (or /dev/null,
@@ -44,6 +55,8 @@ func isCharDevice(w io.Writer) bool {
 // kubeFlags are kubectl's connection flags.
 type kubeFlags struct {
 	argo.ClientOptions
+	// ns is the namespace the commands work in, known once connected (the flag, else the context's).
+	ns string
 }
 
 func (k *kubeFlags) addFlags(cmd *cobra.Command) {
@@ -57,10 +70,58 @@ func (k *kubeFlags) addFlags(cmd *cobra.Command) {
 func (e *env) runs(k *kubeFlags) (*experiments.Runs, error) {
 	c, err := e.clients(k.ClientOptions)
 	if err != nil {
-		return nil, err
+		return nil, noCluster(err)
 	}
+	k.ns = c.Namespace
 	store := experiments.NewStore(c.Kube.CoreV1().ConfigMaps(c.Namespace), experiments.WithClock(e.now))
 	return experiments.NewRuns(store, c.Workflows()), nil
+}
+
+// nsRuns are the run operations of one namespace.
+type nsRuns struct {
+	ns   string
+	runs *experiments.Runs
+}
+
+// allNamespaces connects and returns the run operations of every namespace that holds kfp-argo records or
+// runs (-A), sorted by namespace.
+func (e *env) allNamespaces(ctx context.Context, k *kubeFlags) ([]nsRuns, error) {
+	c, err := e.clients(k.ClientOptions)
+	if err != nil {
+		return nil, noCluster(err)
+	}
+	seen := map[string]bool{}
+	records := labels.SelectorFromSet(labels.Set{translate.LabelManagedBy: translate.ManagedByValue})
+	cms, err := c.Kube.CoreV1().ConfigMaps("").List(ctx, metav1.ListOptions{LabelSelector: records.String()})
+	if err != nil {
+		return nil, fmt.Errorf("list namespaces with records: %w", err)
+	}
+	for _, cm := range cms.Items {
+		seen[cm.Namespace] = true
+	}
+	for _, sel := range experiments.RunSelectors() {
+		wfs, err := c.Argo.ArgoprojV1alpha1().Workflows("").List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+		if err != nil {
+			return nil, fmt.Errorf("list namespaces with runs: %w", err)
+		}
+		for _, wf := range wfs.Items {
+			seen[wf.Namespace] = true
+		}
+	}
+	var out []nsRuns
+	for _, ns := range slices.Sorted(maps.Keys(seen)) {
+		store := experiments.NewStore(c.Kube.CoreV1().ConfigMaps(ns), experiments.WithClock(e.now))
+		out = append(out, nsRuns{ns: ns, runs: experiments.NewRuns(store, argo.NewWorkflows(c.Argo, c.Kube, ns))})
+	}
+	return out, nil
+}
+
+// listObject is what -o json/yaml prints for a list, as kubectl does: a List with the items.
+func listObject[T any](items []T) map[string]any {
+	if items == nil {
+		items = []T{}
+	}
+	return map[string]any{"apiVersion": "v1", "kind": "List", "items": items}
 }
 
 // Output formats, as kubectl's -o.
@@ -100,10 +161,12 @@ func printData(w io.Writer, format string, v any) error {
 	return err
 }
 
-// table writes rows under a header, aligned as kubectl does.
+// table writes rows under a header (none when header is nil: --no-headers), aligned as kubectl does.
 func table(w io.Writer, header []string, rows [][]string) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	if header != nil {
+		fmt.Fprintln(tw, strings.Join(header, "\t"))
+	}
 	for _, r := range rows {
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}

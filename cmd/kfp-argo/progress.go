@@ -35,8 +35,10 @@ func (p *progress) show(r experiments.Run) {
 		}
 		elapsed = duration.HumanDuration(end.Sub(r.StartedAt))
 	}
+	waiting := waitingTasks(r)
+	hint := logsHint(r)
 	if !p.terminal {
-		key := state + "|" + r.Progress() + "|" + strings.Join(running, ",")
+		key := state + "|" + r.Progress() + "|" + strings.Join(running, ",") + "|" + strings.Join(waiting, ",")
 		if key == p.lastKey {
 			return
 		}
@@ -45,7 +47,13 @@ func (p *progress) show(r experiments.Run) {
 		if len(running) > 0 {
 			line += ", running: " + strings.Join(running, ", ")
 		}
+		if len(waiting) > 0 {
+			line += ", waiting: " + strings.Join(waiting, "; ")
+		}
 		fmt.Fprintln(p.w, line)
+		if hint != "" {
+			fmt.Fprintln(p.w, hint)
+		}
 		return
 	}
 	lines := []string{
@@ -54,6 +62,12 @@ func (p *progress) show(r experiments.Run) {
 	}
 	if len(running) > 0 {
 		lines = append(lines, "  running: "+strings.Join(running, ", "))
+	}
+	for _, w := range waiting {
+		lines = append(lines, "  waiting: "+w)
+	}
+	if hint != "" {
+		lines = append(lines, hint)
 	}
 	if p.drawn > 0 {
 		// Cursor up to the block's first line, then clear to the end of the screen.
@@ -74,15 +88,44 @@ func runningTasks(r experiments.Run) []string {
 	var out []string
 	for _, t := range r.Tasks {
 		if t.State == experiments.StateRunning && !parents[t.ID] {
-			name := t.DisplayName
-			if name == "" {
-				name = t.Name
-			}
-			for _, i := range t.Iteration {
-				name += fmt.Sprintf("[%d]", i)
-			}
-			out = append(out, name)
+			out = append(out, taskLabel(t))
 		}
 	}
 	return out
+}
+
+// taskLabel is how a task is named on screen: display name and loop iteration.
+func taskLabel(t experiments.Task) string {
+	name := t.DisplayName
+	if name == "" {
+		name = t.Name
+	}
+	for _, i := range t.Iteration {
+		name += fmt.Sprintf("[%d]", i)
+	}
+	return name
+}
+
+// waitingTasks are the PENDING tasks that say why they wait ("train: Unschedulable: 0/1 nodes ...").
+func waitingTasks(r experiments.Run) []string {
+	var out []string
+	for _, t := range r.Tasks {
+		if t.State == experiments.StatePending && t.Waiting != "" {
+			out = append(out, taskLabel(t)+": "+oneLine(t.Waiting, 100))
+		}
+	}
+	return out
+}
+
+// logsHint is the last line of a run that did not succeed: the command that shows the failed task's log.
+func logsHint(r experiments.Run) string {
+	if !r.State.Terminal() || r.State == experiments.StateSucceeded {
+		return ""
+	}
+	for _, t := range r.Tasks {
+		if t.State == experiments.StateFailed && t.Pod != "" {
+			return fmt.Sprintf("see the log: kfp-argo run logs %s --task %s", r.Name, t.Name)
+		}
+	}
+	return ""
 }

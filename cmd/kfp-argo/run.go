@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -11,6 +13,7 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kfp-argo/kfp-argo/experiments"
@@ -23,21 +26,35 @@ type runOptions struct {
 
 func newRunCommand(e *env) *cobra.Command {
 	o := &runOptions{}
-	cmd := &cobra.Command{
+	cmd := groupCommand(&cobra.Command{
 		Use:     "run",
 		Aliases: []string{"runs"},
 		Short:   "List, show, follow, stop, retry, compare and delete runs",
 		Long: `A run is one execution of a pipeline; its name is its Workflow's name. Every read brings the run's
 record (a ConfigMap) up to date with its Workflow, so the commands work without the sync controller.`,
-	}
+	})
 	o.kube.addFlags(cmd)
 	cmd.PersistentFlags().StringVarP(&o.output, "output", "o", outTable, "output: table, wide, json, yaml or name (compare: table, json, yaml, csv)")
-	cmd.AddCommand(o.listCommand(e), o.getCommand(e), o.watchCommand(e), o.logsCommand(e),
+	completeFlag(cmd, "output", completeValues(outTable, outWide, outJSON, outYAML, outName, outCSV))
+	one, many := completeRuns(e, &o.kube, false), completeRuns(e, &o.kube, true)
+	list, compare := o.listCommand(e), o.compareCommand(e)
+	completeFlag(list, "state", completeStates)
+	completeFlag(list, "experiment", completeExperiments(e, &o.kube, false))
+	completeFlag(compare, "experiment", completeExperiments(e, &o.kube, false))
+	compare.ValidArgsFunction = many
+	for _, c := range []*cobra.Command{o.getCommand(e), o.watchCommand(e), o.logsCommand(e),
 		o.shutdownCommand(e, "terminate", "terminated", wfv1.ShutdownStrategyTerminate, "Terminate a run: running tasks are killed, exit handlers do not run"),
 		o.shutdownCommand(e, "stop", "stopped", wfv1.ShutdownStrategyStop, "Stop a run: no new tasks start, exit handlers still run"),
-		o.retryCommand(e),
-		o.storageCommand(e, "archive", experiments.StorageArchived), o.storageCommand(e, "unarchive", experiments.StorageAvailable),
-		o.deleteCommand(e), o.compareCommand(e), o.reportCommand(e))
+		o.retryCommand(e)} {
+		c.ValidArgsFunction = one
+		cmd.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{o.storageCommand(e, "archive", experiments.StorageArchived),
+		o.storageCommand(e, "unarchive", experiments.StorageAvailable), o.deleteCommand(e)} {
+		c.ValidArgsFunction = many
+		cmd.AddCommand(c)
+	}
+	cmd.AddCommand(list, compare, o.reportCommand(e))
 	return cmd
 }
 
@@ -53,15 +70,17 @@ func (o *runOptions) connect(e *env, allowed ...string) (*experiments.Runs, erro
 
 func (o *runOptions) listCommand(e *env) *cobra.Command {
 	var experiment, state, selector, pipeline string
-	var all, archived bool
+	var all, archived, allNamespaces, noHeaders, watch bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List runs, newest first (available ones unless --archived or --all)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			runs, err := o.connect(e)
-			if err != nil {
+			if err := checkOutput(o.output, outTable, outWide, outJSON, outYAML, outName); err != nil {
 				return err
+			}
+			if watch && o.output != outTable && o.output != outWide && o.output != outName {
+				return fmt.Errorf("--watch prints rows: use -o table, wide or name")
 			}
 			f := experiments.RunFilter{Experiment: experiment, Pipeline: pipeline, StorageState: experiments.StorageAvailable}
 			if archived {
@@ -70,6 +89,7 @@ func (o *runOptions) listCommand(e *env) *cobra.Command {
 			if all {
 				f.StorageState = ""
 			}
+			var err error
 			if state != "" {
 				if f.State, err = experiments.ParseState(state); err != nil {
 					return fmt.Errorf("--state: %w", err)
@@ -80,11 +100,21 @@ func (o *runOptions) listCommand(e *env) *cobra.Command {
 					return fmt.Errorf("--selector: %w", err)
 				}
 			}
-			list, err := runs.List(cmd.Context(), f)
-			if perr := o.printRuns(cmd.OutOrStdout(), e.now(), list); perr != nil {
+			ctx := cmd.Context()
+			list := func() ([]nsRun, error) { return o.listRuns(ctx, e, f, allNamespaces) }
+			rows, err := list()
+			if err != nil && len(rows) == 0 {
+				// Nothing to show (the cluster is unreachable, ...): no table header above the error.
+				return err
+			}
+			tv := runTable{output: o.output, namespaces: allNamespaces, headers: !noHeaders}
+			if perr := tv.print(cmd.OutOrStdout(), e.now(), rows); perr != nil {
 				return perr
 			}
-			return err
+			if err != nil || !watch {
+				return err
+			}
+			return watchList(ctx, e, cmd.OutOrStdout(), tv, rows, list)
 		},
 	}
 	f := cmd.Flags()
@@ -94,16 +124,98 @@ func (o *runOptions) listCommand(e *env) *cobra.Command {
 	f.StringVarP(&selector, "selector", "l", "", "label selector on the run records")
 	f.BoolVar(&all, "all", false, "list archived runs too")
 	f.BoolVar(&archived, "archived", false, "list archived runs only")
+	f.BoolVarP(&allNamespaces, "all-namespaces", "A", false, "list the runs of every namespace")
+	f.BoolVar(&noHeaders, "no-headers", false, "print no header line")
+	f.BoolVarP(&watch, "watch", "w", false, "after the list, print a run again whenever it changes (until Ctrl-C)")
 	return cmd
 }
 
-func (o *runOptions) printRuns(w io.Writer, now time.Time, runs []experiments.Run) error {
-	switch o.output {
-	case outJSON, outYAML:
-		if runs == nil {
-			runs = []experiments.Run{}
+// nsRun is a run and its namespace.
+type nsRun struct {
+	ns string
+	experiments.Run
+}
+
+// listRuns lists the runs of the command's namespace, or of all of them.
+func (o *runOptions) listRuns(ctx context.Context, e *env, f experiments.RunFilter, all bool) ([]nsRun, error) {
+	var spaces []nsRuns
+	if all {
+		var err error
+		if spaces, err = e.allNamespaces(ctx, &o.kube); err != nil {
+			return nil, err
 		}
-		return printData(w, o.output, runs)
+	} else {
+		runs, err := e.runs(&o.kube)
+		if err != nil {
+			return nil, err
+		}
+		spaces = []nsRuns{{ns: o.kube.ns, runs: runs}}
+	}
+	var out []nsRun
+	var errs []error
+	for _, sp := range spaces {
+		list, err := sp.runs.List(ctx, f)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, r := range list {
+			out = append(out, nsRun{ns: sp.ns, Run: r})
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// watchList prints a run's row again each time its state or progress changed, as kubectl get -w, polling
+// every two seconds until ctx ends (Ctrl-C).
+func watchList(ctx context.Context, e *env, w io.Writer, tv runTable, rows []nsRun, list func() ([]nsRun, error)) error {
+	seen := map[string]string{}
+	key := func(r nsRun) string { return string(r.State) + "|" + r.Progress() + "|" + string(r.StorageState) }
+	for _, r := range rows {
+		seen[r.ns+"/"+r.Name] = key(r)
+	}
+	tv.headers = false
+	ticks, stop := e.tick(2 * time.Second)
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticks:
+		}
+		rows, err := list()
+		if err != nil {
+			return err
+		}
+		var changed []nsRun
+		for _, r := range rows {
+			if k := key(r); seen[r.ns+"/"+r.Name] != k {
+				seen[r.ns+"/"+r.Name] = k
+				changed = append(changed, r)
+			}
+		}
+		if len(changed) > 0 {
+			if err := tv.print(w, e.now(), changed); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// runTable prints runs in one of run list's formats.
+type runTable struct {
+	output     string
+	namespaces bool // a NAMESPACE column (-A)
+	headers    bool
+}
+
+func (tv runTable) print(w io.Writer, now time.Time, runs []nsRun) error {
+	switch tv.output {
+	case outJSON, outYAML:
+		items := make([]experiments.Run, 0, len(runs))
+		for _, r := range runs {
+			items = append(items, r.Run)
+		}
+		return printData(w, tv.output, listObject(items))
 	case outName:
 		for _, r := range runs {
 			fmt.Fprintf(w, "run/%s\n", r.Name)
@@ -111,16 +223,25 @@ func (o *runOptions) printRuns(w io.Writer, now time.Time, runs []experiments.Ru
 		return nil
 	}
 	header := []string{"NAME", "EXPERIMENT", "STATE", "TASKS", "DURATION", "AGE"}
-	if o.output == outWide {
+	if tv.output == outWide {
 		header = append(header, "PIPELINE", "DISPLAY NAME", "RETRIES", "STORAGE", "ERROR")
+	}
+	if tv.namespaces {
+		header = append([]string{"NAMESPACE"}, header...)
 	}
 	rows := make([][]string, 0, len(runs))
 	for _, r := range runs {
-		row := []string{r.Name, r.Experiment, string(r.State), r.Progress(), runDuration(now, r), age(now, r.CreatedAt)}
-		if o.output == outWide {
+		row := []string{r.Name, r.Experiment, string(r.State), r.Progress(), runDuration(now, r.Run), age(now, r.CreatedAt)}
+		if tv.output == outWide {
 			row = append(row, orDash(r.PipelineName), orDash(r.DisplayName), strconv.Itoa(r.RetryCount), string(r.StorageState), orDash(oneLine(r.Error, 60)))
 		}
+		if tv.namespaces {
+			row = append([]string{r.ns}, row...)
+		}
 		rows = append(rows, row)
+	}
+	if !tv.headers {
+		header = nil
 	}
 	return table(w, header, rows)
 }
@@ -145,7 +266,7 @@ func (o *runOptions) getCommand(e *env) *cobra.Command {
 			}
 			r, err := runs.Get(cmd.Context(), args[0])
 			if err != nil {
-				return err
+				return explain(err, "run", args[0], o.kube.ns)
 			}
 			return o.printRun(cmd.OutOrStdout(), e.now(), r)
 		},
@@ -190,7 +311,7 @@ func (o *runOptions) printRun(w io.Writer, now time.Time, r experiments.Run) err
 		fmt.Fprintln(w)
 		header := []string{"TASK", "STATE", "STARTED", "DURATION", "ATTEMPTS"}
 		if o.output == outWide {
-			header = append(header, "TYPE", "POD", "ERROR")
+			header = append(header, "TYPE", "POD", "MESSAGE")
 		}
 		var rows [][]string
 		for _, t := range r.Tasks {
@@ -206,7 +327,11 @@ func (o *runOptions) printRun(w io.Writer, now time.Time, r experiments.Run) err
 			}
 			row := []string{name, string(t.State), timeOrDash(t.Started), taskDuration(now, t), strconv.Itoa(t.Attempts)}
 			if o.output == outWide {
-				row = append(row, orDash(t.Type), orDash(t.Pod), orDash(oneLine(t.Error, 60)))
+				msg := t.Error
+				if t.State == experiments.StatePending {
+					msg = t.Waiting
+				}
+				row = append(row, orDash(t.Type), orDash(t.Pod), orDash(oneLine(msg, 60)))
 			}
 			rows = append(rows, row)
 		}
@@ -257,15 +382,17 @@ func (o *runOptions) watchCommand(e *env) *cobra.Command {
 			}
 			final, err := watchRun(cmd, e, runs, args[0], cmd.OutOrStdout())
 			if err != nil {
-				return err
+				return explain(err, "run", args[0], o.kube.ns)
 			}
-			if wait && final.State != experiments.StateSucceeded {
+			if final.State != experiments.StateSucceeded {
 				return runNotSucceeded(final)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&wait, "wait", false, "exit non-zero unless the run succeeds")
+	// Watching always exits non-zero unless the run succeeded; --wait stays accepted for scripts that pass it.
+	cmd.Flags().BoolVar(&wait, "wait", false, "exit non-zero unless the run succeeds (always so)")
+	_ = cmd.Flags().MarkHidden("wait")
 	return cmd
 }
 
@@ -280,7 +407,14 @@ func (o *runOptions) logsCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runs.Logs(cmd.Context(), args[0], req, cmd.OutOrStdout())
+			err = runs.Logs(cmd.Context(), args[0], req, cmd.OutOrStdout())
+			if err != nil && !errors.Is(err, experiments.ErrNotFound) {
+				if node := simulatedNode(cmd.Context(), e, &o.kube, runs, args[0], req.Task); node != "" {
+					return fmt.Errorf("run %s has no logs: its pods run on node %s, which is simulated (kwok: no container runs); "+
+						"start the dev cluster with real pods to see logs (docs/e2e.md)", args[0], node)
+				}
+			}
+			return explain(err, "run", args[0], o.kube.ns)
 		},
 	}
 	cmd.Flags().StringVar(&req.Task, "task", "", "only this task (IR task name or display name)")
@@ -298,11 +432,20 @@ func (o *runOptions) shutdownCommand(e *env, verb, done string, strategy wfv1.Sh
 			if err != nil {
 				return err
 			}
-			r, err := runs.Shutdown(cmd.Context(), args[0], strategy)
-			if err != nil {
-				return err
+			r, err := runs.Get(cmd.Context(), args[0])
+			if err == nil && !r.State.Terminal() {
+				// Shutdown refuses (ErrInvalid) a run that ended since the read: the same answer as below.
+				r, err = runs.Shutdown(cmd.Context(), args[0], strategy)
+				if err == nil {
+					return o.printAction(cmd.OutOrStdout(), r, done+": "+string(r.State))
+				}
 			}
-			return o.printAction(cmd.OutOrStdout(), r, done+": "+string(r.State))
+			if err != nil && !(errors.Is(err, experiments.ErrInvalid) && r.State.Terminal()) {
+				return explain(err, "run", args[0], o.kube.ns)
+			}
+			// Nothing to do is not a failure: scripts that stop whatever still runs exit 0.
+			fmt.Fprintf(cmd.ErrOrStderr(), "run %q already finished (%s); nothing to %s\n", r.Name, r.State, verb)
+			return nil
 		},
 	}
 }
@@ -324,7 +467,7 @@ Workflow, only in the record's history.`,
 			}
 			r, err := runs.Retry(cmd.Context(), args[0])
 			if err != nil {
-				return err
+				return explain(err, "run", args[0], o.kube.ns)
 			}
 			return o.printAction(cmd.OutOrStdout(), r, fmt.Sprintf("retried (attempt %d): %s", r.RetryCount+1, r.State))
 		},
@@ -344,7 +487,7 @@ func (o *runOptions) storageCommand(e *env, verb string, st experiments.StorageS
 			for _, name := range args {
 				r, _, err := runs.Store.SetRunStorageState(cmd.Context(), name, st)
 				if err != nil {
-					return err
+					return explain(err, "run", name, o.kube.ns)
 				}
 				if err := o.printAction(cmd.OutOrStdout(), r, verb+"d"); err != nil {
 					return err
@@ -367,7 +510,7 @@ func (o *runOptions) deleteCommand(e *env) *cobra.Command {
 			}
 			for _, name := range args {
 				if err := runs.Delete(cmd.Context(), name); err != nil {
-					return err
+					return explain(err, "run", name, o.kube.ns)
 				}
 				if err := o.printAction(cmd.OutOrStdout(), experiments.Run{Name: name}, "deleted"); err != nil {
 					return err
@@ -389,4 +532,36 @@ func (o *runOptions) printAction(w io.Writer, r experiments.Run, what string) er
 	}
 	_, err := fmt.Fprintf(w, "run/%s %s\n", r.Name, what)
 	return err
+}
+
+// kwokNodeAnnotation marks a node that kwok simulates: its pods get a status but run nothing, and no kubelet
+// answers for their logs.
+const kwokNodeAnnotation = "kwok.x-k8s.io/node"
+
+// simulatedNode returns the node of one of the run's task pods (of task, when given) if kwok simulates it,
+// else "".
+func simulatedNode(ctx context.Context, e *env, k *kubeFlags, runs *experiments.Runs, name, task string) string {
+	c, err := e.clients(k.ClientOptions)
+	if err != nil {
+		return ""
+	}
+	r, err := runs.Store.GetRun(ctx, name)
+	if err != nil {
+		return ""
+	}
+	for _, t := range r.Tasks {
+		if t.Pod == "" || (task != "" && t.Name != task && t.DisplayName != task) {
+			continue
+		}
+		pod, err := c.Kube.CoreV1().Pods(c.Namespace).Get(ctx, t.Pod, metav1.GetOptions{})
+		if err != nil || pod.Spec.NodeName == "" {
+			continue
+		}
+		node, err := c.Kube.CoreV1().Nodes().Get(ctx, pod.Spec.NodeName, metav1.GetOptions{})
+		if err == nil && node.Annotations[kwokNodeAnnotation] != "" {
+			return node.Name
+		}
+		return ""
+	}
+	return ""
 }

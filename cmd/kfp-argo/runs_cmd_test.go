@@ -41,10 +41,12 @@ type fakeCluster struct {
 	terminal bool
 	// opts records the connection flags the commands passed.
 	opts argo.ClientOptions
+	// ticks are the clock ticks of watching commands (env.tick), sent by the test.
+	ticks chan time.Time
 }
 
 func newFakeCluster() *fakeCluster {
-	fc := &fakeCluster{kube: kubefake.NewClientset(), argo: wffake.NewSimpleClientset()}
+	fc := &fakeCluster{kube: kubefake.NewClientset(), argo: wffake.NewSimpleClientset(), ticks: make(chan time.Time)}
 	fc.argo.PrependReactor("create", "workflows", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		wf := a.(k8stesting.CreateAction).GetObject().(*wfv1.Workflow)
 		wf.UID = types.UID(fmt.Sprintf("uid-%d", fc.uids.Add(1)))
@@ -62,6 +64,7 @@ func (fc *fakeCluster) env() *env {
 		},
 		now:        func() time.Time { return testNow },
 		isTerminal: func(io.Writer) bool { return fc.terminal },
+		tick:       func(time.Duration) (<-chan time.Time, func()) { return fc.ticks, func() {} },
 	}
 }
 

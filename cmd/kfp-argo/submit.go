@@ -10,9 +10,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kfp-argo/kfp-argo/argo"
@@ -21,20 +25,15 @@ import (
 )
 
 type submitOptions struct {
-	kube         kubeFlags
-	experiment   string
-	params       []string
-	paramsFile   string
-	runName      string
-	displayName  string
-	watch        bool
-	wait         bool
-	dryRun       string
-	output       string
-	noCache      bool
-	artifacts    []string
-	artifactRepo string
-	store        string
+	kube        kubeFlags
+	experiment  string
+	pipeline    pipelineFlags
+	runName     string
+	displayName string
+	watch       bool
+	wait        bool
+	dryRun      string
+	output      string
 }
 
 func newSubmitCommand(e *env) *cobra.Command {
@@ -54,18 +53,17 @@ Argo Workflow manifest, which is tracked as a run without translation (-p then s
 	o.kube.addFlags(cmd)
 	f := cmd.Flags()
 	f.StringVarP(&o.experiment, "experiment", "e", experiments.DefaultExperiment, "experiment of the run (created if missing)")
-	f.StringArrayVarP(&o.params, "parameter", "p", nil, "pipeline input NAME=VALUE (repeatable); VALUE is read per the input's type")
-	f.StringVar(&o.paramsFile, "params-file", "", "JSON or YAML file with pipeline input values")
+	o.pipeline.addFlags(f)
 	f.StringVarP(&o.runName, "run-name", "r", "", "run name, also the Workflow's (default: generated from the pipeline name)")
 	f.StringVar(&o.displayName, "display-name", "", "run display name (default: the run name)")
-	f.BoolVarP(&o.watch, "watch", "w", false, "show the run's progress until it ends")
-	f.BoolVar(&o.wait, "wait", false, "wait until the run ends; exit non-zero unless it succeeded")
+	f.BoolVarP(&o.watch, "watch", "w", false, "show the run's progress until it ends; exit non-zero unless it succeeded")
+	f.BoolVar(&o.wait, "wait", false, "wait until the run ends, silently; exit non-zero unless it succeeded")
 	f.StringVar(&o.dryRun, "dry-run", "none", "none, client (print what would be created) or server (the API server validates it; nothing is stored)")
 	f.StringVarP(&o.output, "output", "o", "", "output: name, json or yaml (the run record; the Workflow for dry runs); default a short message")
-	f.BoolVar(&o.noCache, "no-cache", false, "turn caching (Argo memoization) off for every task")
-	f.StringArrayVar(&o.artifacts, "input-artifact", nil, "pipeline input artifact NAME=URI (repeatable)")
-	f.StringVar(&o.artifactRepo, "artifact-repository-ref", "", "Argo artifact repository: KEY or CONFIGMAP/KEY")
-	f.StringVar(&o.store, "artifact-store", "", artifactStoreUsage)
+	completeFlag(cmd, "output", completeValues(outName, outJSON, outYAML))
+	completeFlag(cmd, "dry-run", completeValues("none", "client", "server"))
+	completeFlag(cmd, "experiment", completeExperiments(e, &o.kube, false))
+	o.pipeline.addCompletion(cmd)
 	return cmd
 }
 
@@ -82,7 +80,7 @@ func (o *submitOptions) run(cmd *cobra.Command, e *env, file string) error {
 	if dry != experiments.DryRunNone && (o.watch || o.wait) {
 		return fmt.Errorf("--dry-run cannot be combined with --watch or --wait")
 	}
-	wf, err := o.workflow(file)
+	wf, err := o.workflow(file, cmd.Flags())
 	if err != nil {
 		return err
 	}
@@ -131,42 +129,33 @@ func (o *submitOptions) run(cmd *cobra.Command, e *env, file string) error {
 			return err
 		}
 	}
-	if o.wait && final.State != experiments.StateSucceeded {
+	if final.State != experiments.StateSucceeded {
 		return runNotSucceeded(final)
 	}
 	return nil
 }
 
 // workflow compiles file, or reads it as is when it is an Argo Workflow manifest.
-func (o *submitOptions) workflow(file string) (*wfv1.Workflow, error) {
+func (o *submitOptions) workflow(file string, flags *pflag.FlagSet) (*wfv1.Workflow, error) {
 	if plain, err := readPlainWorkflow(file); err != nil || plain != nil {
 		if err != nil {
 			return nil, err
 		}
-		if len(o.artifacts) > 0 || o.noCache || o.artifactRepo != "" || o.store != "" {
-			return nil, fmt.Errorf("%s is an Argo Workflow: --input-artifact, --no-cache, --artifact-repository-ref and --artifact-store apply to pipelines only", file)
+		if set := pipelineOnly(flags); len(set) > 0 {
+			return nil, fmt.Errorf("%s is an Argo Workflow: %s apply to pipelines only", file, strings.Join(set, ", "))
 		}
-		return plain, setWorkflowArguments(plain, o.params, o.paramsFile)
+		return plain, setWorkflowArguments(plain, o.pipeline.params, o.pipeline.paramsFile)
 	}
-	params, err := readParameters(o.params, o.paramsFile)
+	opts, err := o.pipeline.options()
 	if err != nil {
 		return nil, err
-	}
-	artifacts := map[string]string{}
-	for _, kv := range o.artifacts {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" || v == "" {
-			return nil, fmt.Errorf("--input-artifact %q: expected NAME=URI", kv)
-		}
-		artifacts[k] = v
 	}
 	p, err := translate.LoadFile(file)
 	if err != nil {
 		return nil, err
 	}
 	// Values from -p go through the compiler: typed per the IR, "{{" made inert (translate.Options).
-	wf, err := translate.Compile(p, translate.Options{Parameters: params, InputArtifacts: artifacts, NoCache: o.noCache,
-		ArtifactRepositoryRef: o.artifactRepo, ArtifactStore: o.store})
+	wf, err := translate.Compile(p, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +229,15 @@ func setWorkflowArguments(wf *wfv1.Workflow, flags []string, file string) error 
 	return nil
 }
 
+// printWorkflow prints a Workflow as a manifest that can be piped into `kubectl apply -f -`: with apiVersion
+// and kind (the typed client drops them), without what the API server fills in (managedFields, uid,
+// resourceVersion, creation time, status).
 func printWorkflow(w io.Writer, wf *wfv1.Workflow, output string) error {
+	wf = wf.DeepCopy()
+	wf.APIVersion, wf.Kind = wfv1.WorkflowSchemaGroupVersionKind.GroupVersion().String(), wfv1.WorkflowSchemaGroupVersionKind.Kind
+	wf.ManagedFields, wf.UID, wf.ResourceVersion, wf.Generation = nil, "", "", 0
+	wf.CreationTimestamp = metav1.Time{}
+	wf.Status = wfv1.WorkflowStatus{}
 	switch output {
 	case outName:
 		_, err := fmt.Fprintf(w, "workflow/%s\n", wf.Name)
@@ -280,15 +277,56 @@ func runNotSucceeded(r experiments.Run) error {
 	return fmt.Errorf("run %s ended %s", r.Name, r.State)
 }
 
-// watchRun follows a run until it ends, drawing its progress on w (nothing when w is nil).
+// watchRun follows a run until it ends, drawing its progress on w (nothing when w is nil). Interrupted
+// (Ctrl-C), it says that the run goes on and returns an exit code 130 error.
 func watchRun(cmd *cobra.Command, e *env, runs *experiments.Runs, name string, w io.Writer) (experiments.Run, error) {
+	ctx := cmd.Context()
 	var p *progress
 	if w != nil {
 		p = &progress{w: w, terminal: e.isTerminal(w), now: e.now}
 	}
-	return runs.Watch(cmd.Context(), name, func(r experiments.Run) {
+	var mu sync.Mutex
+	var last *experiments.Run
+	if p != nil && p.terminal && e.tick != nil {
+		// On a terminal the elapsed clock moves every second, also while the Workflow does not change.
+		ticks, stop := e.tick(time.Second)
+		defer stop()
+		done := make(chan struct{})
+		var wg sync.WaitGroup
+		// Deferred after stop, so it runs first: the redraws end before watchRun returns and its caller
+		// prints more.
+		defer wg.Wait()
+		defer close(done)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				case <-ctx.Done():
+					return
+				case <-ticks:
+					mu.Lock()
+					if last != nil && !last.State.Terminal() {
+						p.show(*last)
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	final, err := runs.Watch(ctx, name, func(r experiments.Run) {
 		if p != nil {
+			mu.Lock()
+			last = &r
 			p.show(r)
+			mu.Unlock()
 		}
 	})
+	if err != nil && ctx.Err() != nil {
+		return final, &exitError{code: exitInterrupted,
+			err: fmt.Errorf("stopped watching; run %s continues (kfp-argo run get %s)", name, name)}
+	}
+	return final, err
 }
