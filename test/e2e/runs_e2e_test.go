@@ -321,7 +321,7 @@ func TestCompareMetrics(t *testing.T) {
 	if out, _, _ := cli(t, "run", "list", "-e", exp, "-o", "name"); out != "" {
 		t.Errorf("archived experiment's runs listed: %q", out)
 	}
-	if _, stderr, err := cli(t, "experiment", "delete", exp); err == nil || !strings.Contains(stderr, "has runs") {
+	if _, stderr, err := cli(t, "experiment", "delete", exp); err == nil || !strings.Contains(stderr, "has 2 runs: delete them first or use --with-runs") {
 		t.Errorf("delete with runs: %v %q", err, stderr)
 	}
 	if out, stderr, err := cli(t, "experiment", "delete", exp, "--with-runs"); err != nil || strings.Count(out, "deleted") != 3 {
