@@ -419,7 +419,10 @@ func TestImporter(t *testing.T) {
 	exec.Importer.ArtifactURI.Constant = uri
 	// The importers read the repository's own bucket: --artifact-store says which it is (without it an
 	// s3:// location is refused, since Argo would read the default repository's bucket whatever the URI).
-	wf, err := translate.Compile(p, translate.Options{Name: name, NoCache: true, ArtifactStore: "s3://" + env.s3.Bucket,
+	// The second importer's URI is a run-time parameter, so its bucket is only known then: the store also
+	// gives the endpoint and the Secret with the credentials, as a user's --artifact-store would.
+	store := fmt.Sprintf("s3://%s?endpoint=%s&insecure=true&secret=%s", env.s3.Bucket, env.s3.Endpoint, cluster.S3SecretName)
+	wf, err := translate.Compile(p, translate.Options{Name: name, NoCache: true, ArtifactStore: store,
 		Parameters: map[string]any{"dataset2": "s3://" + env.s3.Bucket + "/" + second}})
 	if err != nil {
 		t.Fatalf("compile: %v", err)
