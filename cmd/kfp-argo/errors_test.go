@@ -23,6 +23,7 @@ import (
 func exec(ctx context.Context, e *env, args ...string) (string, string, error) {
 	var out, errOut bytes.Buffer
 	root := NewRootCommand()
+	// The cluster commands again, with env e: cobra finds the last registered of a name.
 	for _, c := range root.Commands() {
 		switch c.Name() {
 		case "submit", "experiment", "run":

@@ -70,22 +70,8 @@ func (fc *fakeCluster) env() *env {
 
 // cli runs one command line against the fake cluster.
 func (fc *fakeCluster) cli(args ...string) (string, error) {
-	var out, errOut bytes.Buffer
-	e := fc.env()
-	root := NewRootCommand()
-	// The cluster commands again, with the fake environment: cobra finds the last registered of a name.
-	for _, c := range root.Commands() {
-		switch c.Name() {
-		case "submit", "experiment", "run":
-			root.RemoveCommand(c)
-		}
-	}
-	root.AddCommand(newSubmitCommand(e), newExperimentCommand(e), newRunCommand(e))
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
-	return out.String(), err
+	out, _, err := exec(context.Background(), fc.env(), args...)
+	return out, err
 }
 
 func (fc *fakeCluster) workflow(t *testing.T, name string) *wfv1.Workflow {
