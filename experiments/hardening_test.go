@@ -3,10 +3,13 @@ package experiments
 import (
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 // Issue 12 item 4: `submit -r NAME` over a finished run whose Workflow is gone is refused before anything is
@@ -131,5 +134,66 @@ func TestReadsDoNotResurrectADeletedRun(t *testing.T) {
 	}
 	if _, err := e.store.GetRun(e.ctx, "going"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("record of a deleted run is back: %v", err)
+	}
+}
+
+// Issue 12 item 1, found again by the e2e chaos test (run `rundelete-down` came back as WORKFLOW_DELETED): a
+// CLI read took the Workflow before `run delete` removed it and its record, and wrote the record after. A
+// read cannot be made atomic with the create; the record it creates must not outlive the check that follows.
+func TestStaleReadDoesNotResurrectADeletedRun(t *testing.T) {
+	for _, how := range []string{"get", "list"} {
+		t.Run(how, func(t *testing.T) {
+			e := newRunsEnv(t)
+			if _, _, err := e.runs.Submit(e.ctx, SubmitRequest{Workflow: compiledWorkflow(t, nil), RunName: "going", Experiment: "x"}); err != nil {
+				t.Fatal(err)
+			}
+			e.setStatus(t, "going", func(wf *wfv1.Workflow) { wf.Status.Phase = wfv1.WorkflowRunning })
+			// The reader's view of the Workflow is taken, then `run delete` runs to its end, then the reader
+			// writes.
+			deleteRun := func() {
+				if err := e.runs.Delete(e.ctx, "going"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			switch how {
+			case "get":
+				stale, err := e.argo.ArgoprojV1alpha1().Workflows(testNS).Get(e.ctx, "going", metav1.GetOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				deleteRun()
+				if _, _, err := e.runs.reconcile(e.ctx, stale); !errors.Is(err, ErrNotFound) {
+					t.Errorf("reconcile of a stale read after run delete: %v, want ErrNotFound", err)
+				}
+			case "list":
+				gvr := wfv1.SchemeGroupVersion.WithResource("workflows")
+				gvk := wfv1.SchemeGroupVersion.WithKind("Workflow")
+				var once atomic.Bool
+				e.argo.PrependReactor("list", "workflows", func(a k8stesting.Action) (bool, runtime.Object, error) {
+					if once.Swap(true) {
+						return false, nil, nil
+					}
+					obj, err := e.argo.Tracker().List(gvr, gvk, testNS)
+					if err != nil {
+						return true, nil, err
+					}
+					// `run delete` between the reader's list and its writes (the tracker directly: the fake
+					// clientset holds its lock while a reactor runs).
+					if err := e.argo.Tracker().Delete(gvr, testNS, "going"); err != nil {
+						return true, nil, err
+					}
+					if err := e.store.DeleteRun(e.ctx, "going"); err != nil {
+						return true, nil, err
+					}
+					return true, obj, nil
+				})
+				if runs, err := e.runs.List(e.ctx, RunFilter{}); err != nil || len(runs) != 0 {
+					t.Errorf("list: %d runs, err %v; want none and no error (the run was deleted meanwhile)", len(runs), err)
+				}
+			}
+			if r, err := e.store.GetRun(e.ctx, "going"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("record of a deleted run is back: %s %v", r.State, err)
+			}
+		})
 	}
 }

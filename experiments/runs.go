@@ -269,7 +269,8 @@ func (r *Runs) List(ctx context.Context, f RunFilter) ([]Run, error) {
 				continue
 			}
 		}
-		if _, _, err := r.reconcile(ctx, wf); err != nil {
+		if _, _, err := r.reconcile(ctx, wf); err != nil && !errors.Is(err, ErrNotFound) {
+			// ErrNotFound: deleted (`run delete`) since the list; it is simply not listed.
 			errs = append(errs, err)
 		}
 	}
@@ -341,14 +342,23 @@ func (r *Runs) Shutdown(ctx context.Context, name string, strategy wfv1.Shutdown
 	return run, err
 }
 
-// reconcile is Store.ReconcileRun for a Workflow just read from the API server: one that took over the name
+// reconcile is Store.AdoptRun for a Workflow read from the API server: one that took over the name
 // of an earlier run (re-created outside kfp-argo) supersedes that run's record (Store.SupersedeRun).
 func (r *Runs) reconcile(ctx context.Context, wf *wfv1.Workflow) (Run, bool, error) {
-	run, wrote, err := r.Store.ReconcileRun(ctx, wf)
+	run, wrote, err := r.Store.AdoptRun(ctx, wf, r.live)
 	if errors.Is(err, ErrWorkflowMismatch) {
-		return r.Store.SupersedeRun(ctx, wf, nil)
+		return r.Store.SupersedeRun(ctx, wf, nil, r.live)
 	}
 	return run, wrote, err
+}
+
+// live is a LiveWorkflow over r.WF.
+func (r *Runs) live(ctx context.Context, name string) (*wfv1.Workflow, error) {
+	wf, err := r.WF.Get(ctx, name)
+	if errors.Is(err, argo.ErrNotFound) {
+		return nil, nil
+	}
+	return wf, err
 }
 
 // Retry runs a FAILED or CANCELED run again as a new attempt of the same run (argo.NewAttempt): the old

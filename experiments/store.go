@@ -417,22 +417,84 @@ func (s *Store) UpdateRun(ctx context.Context, name string, mutate func(*Run) er
 // A Workflow on its way out (deletionTimestamp set) never gets a new record: `run delete` deletes the
 // Workflow in the foreground and then its record, so such a Workflow without a record is a run that was
 // deleted. ReconcileRun then returns ErrNotFound.
+//
+// wf must be what the API server had after any deletion of the run's record; a Workflow read earlier goes
+// through AdoptRun.
 func (s *Store) ReconcileRun(ctx context.Context, wf *wfv1.Workflow) (Run, bool, error) {
+	r, _, wrote, err := s.reconcileRun(ctx, wf)
+	return r, wrote, err
+}
+
+// LiveWorkflow reads a Workflow from the API server (not a cache); nil, nil when it does not exist.
+type LiveWorkflow func(ctx context.Context, name string) (*wfv1.Workflow, error)
+
+// AdoptRun is ReconcileRun for a Workflow read at some earlier point (a list, a get, an informer's cache).
+// `run delete` may have removed the Workflow and then its record since, and no read can be made atomic with
+// the create that follows it. So a record created here is checked against live afterwards: it stays only if
+// the API server still has that very Workflow, not being deleted. `run delete` deletes the Workflow before
+// the record, so a create that comes after the record's deletion always sees the Workflow gone (or going)
+// in the check, and a create before it is removed by that deletion.
+func (s *Store) AdoptRun(ctx context.Context, wf *wfv1.Workflow, live LiveWorkflow) (Run, bool, error) {
+	r, created, wrote, err := s.reconcileRun(ctx, wf)
+	if err != nil || !created {
+		return r, wrote, err
+	}
+	cur, err := live(ctx, wf.Name)
+	if err == nil && cur != nil && cur.UID == wf.UID && cur.DeletionTimestamp == nil {
+		return r, true, nil
+	}
+	if uerr := s.undoCreate(ctx, wf); uerr != nil {
+		return Run{}, false, fmt.Errorf("reconcile run from workflow %q: %w", wf.Name, uerr)
+	}
+	if err != nil {
+		return Run{}, false, fmt.Errorf("reconcile run from workflow %q: confirm it still exists: %w", wf.Name, err)
+	}
+	return Run{}, false, fmt.Errorf("reconcile run from workflow %q: %w: the workflow was deleted (or replaced) meanwhile", wf.Name, ErrNotFound)
+}
+
+// undoCreate deletes the record of wf's execution that AdoptRun created, unless the object under its name
+// is by now another one (re-created for a newer Workflow).
+func (s *Store) undoCreate(ctx context.Context, wf *wfv1.Workflow) error {
+	cm, err := s.cms.Get(ctx, RunObjectName(wf.Name), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	rec, err := decodeConfigMap(cm, s.limits)
+	if err != nil {
+		return err
+	}
+	if r, ok := rec.(*Run); !ok || r.Workflow.UID != string(wf.UID) {
+		return nil
+	}
+	uid := cm.UID
+	err = s.cms.Delete(ctx, cm.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil
+	}
+	return err
+}
+
+// reconcileRun is ReconcileRun that also says whether it created the record.
+func (s *Store) reconcileRun(ctx context.Context, wf *wfv1.Workflow) (r Run, created, wrote bool, err error) {
 	if _, err := s.GetRun(ctx, wf.Name); errors.Is(err, ErrNotFound) {
 		if wf.DeletionTimestamp != nil {
-			return Run{}, false, fmt.Errorf("reconcile run from workflow %q: being deleted without a record (a deleted run): %w", wf.Name, err)
+			return Run{}, false, false, fmt.Errorf("reconcile run from workflow %q: being deleted without a record (a deleted run): %w", wf.Name, err)
 		}
 		r, err := s.createRun(ctx, MapWorkflow(wf, nil, s.clock()), true)
 		if err == nil {
-			return r, true, nil
+			return r, true, true, nil
 		}
 		if !errors.Is(err, ErrAlreadyExists) {
-			return Run{}, false, fmt.Errorf("reconcile run from workflow %q: %w", wf.Name, err)
+			return Run{}, false, false, fmt.Errorf("reconcile run from workflow %q: %w", wf.Name, err)
 		}
 	} else if err != nil {
-		return Run{}, false, fmt.Errorf("reconcile run from workflow %q: %w", wf.Name, err)
+		return Run{}, false, false, fmt.Errorf("reconcile run from workflow %q: %w", wf.Name, err)
 	}
-	return s.SyncRun(ctx, wf)
+	r, wrote, err = s.SyncRun(ctx, wf)
+	return r, false, wrote, err
 }
 
 // SyncRun is ReconcileRun for a record that exists: it never creates one, and returns ErrNotFound when the
@@ -458,10 +520,10 @@ func (s *Store) SyncRun(ctx context.Context, wf *wfv1.Workflow) (Run, bool, erro
 // earlier Workflow's last known state when the caller has it, else WORKFLOW_DELETED) and is kept under
 // SupersededRunName; then wf gets the run's record. wf must be what the API server has now, not a cached
 // copy, which could be the earlier Workflow itself; a record of wf's own execution is just synced.
-func (s *Store) SupersedeRun(ctx context.Context, wf, last *wfv1.Workflow) (Run, bool, error) {
+func (s *Store) SupersedeRun(ctx context.Context, wf, last *wfv1.Workflow, live LiveWorkflow) (Run, bool, error) {
 	cm, err := s.cms.Get(ctx, RunObjectName(wf.Name), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return s.ReconcileRun(ctx, wf)
+		return s.AdoptRun(ctx, wf, live)
 	}
 	if err != nil {
 		return Run{}, false, fmt.Errorf("supersede run %q: %w", wf.Name, err)
@@ -494,7 +556,7 @@ func (s *Store) SupersedeRun(ctx context.Context, wf, last *wfv1.Workflow) (Run,
 	if err != nil && !apierrors.IsNotFound(err) {
 		return Run{}, false, fmt.Errorf("supersede run %q: %w", wf.Name, err)
 	}
-	r, _, err := s.ReconcileRun(ctx, wf)
+	r, _, err := s.AdoptRun(ctx, wf, live)
 	if err != nil {
 		return Run{}, false, fmt.Errorf("supersede run %q: %w", wf.Name, err)
 	}

@@ -389,7 +389,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 			c.metrics.Reconciles.WithLabelValues("deleted").Inc()
 			return nil
 		}
-		run, wrote, err = store.ReconcileRun(ctx, wf)
+		run, wrote, err = store.AdoptRun(ctx, wf, c.liveIn(ns))
 	}
 	if errors.Is(err, experiments.ErrWorkflowMismatch) {
 		// The record is another execution's under the same name. Only the API server can say which is
@@ -399,7 +399,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 		} else if wf == nil {
 			return c.workflowGone(ctx, store, key, name)
 		}
-		run, wrote, err = store.SupersedeRun(ctx, wf, last)
+		run, wrote, err = store.SupersedeRun(ctx, wf, last, c.liveIn(ns))
 		if err != nil {
 			return fmt.Errorf("reconcile %s: %w", key, err)
 		}
@@ -443,6 +443,11 @@ func (c *Controller) live(ctx context.Context, ns, name string) (*wfv1.Workflow,
 		return nil, fmt.Errorf("get workflow: %w", err)
 	}
 	return wf, nil
+}
+
+// liveIn is live for one namespace, as the record store asks for it.
+func (c *Controller) liveIn(ns string) experiments.LiveWorkflow {
+	return func(ctx context.Context, name string) (*wfv1.Workflow, error) { return c.live(ctx, ns, name) }
 }
 
 func (c *Controller) countWrite(wrote bool) {
