@@ -69,6 +69,11 @@ func isAlnum(r rune) bool {
 	return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
 }
 
+// ExperimentRef is the form of an experiment's name that never has a space or other character a shell or
+// a DNS name would trip on: the name itself when it is a DNS-1123 label, else the sanitized part of its
+// object name (with its hash). `-o name` prints it; Store.ResolveExperiment accepts it back.
+func ExperimentRef(experiment string) string { return objectNamePart(experiment) }
+
 // ExperimentObjectName is the name of an experiment's ConfigMap.
 func ExperimentObjectName(experiment string) string {
 	return experimentObjectPrefix + objectNamePart(experiment)

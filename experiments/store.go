@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"sort"
+	"strings"
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -13,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/wait"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/util/retry"
@@ -106,6 +108,35 @@ func (s *Store) GetExperiment(ctx context.Context, name string) (Experiment, err
 		return s.EnsureDefaultExperiment(ctx)
 	}
 	return e, err
+}
+
+// ResolveExperiment returns the name of the experiment that ref names: an experiment name, or the ref that
+// `-o name` prints (ExperimentRef), with or without its "experiment/" prefix. An unknown ref is returned as
+// it is (without the prefix), so that "not found" is reported, or a new experiment created, under it.
+func (s *Store) ResolveExperiment(ctx context.Context, ref string) (string, error) {
+	if _, err := s.getExperiment(ctx, ref); err == nil || !errors.Is(err, ErrNotFound) {
+		return ref, err
+	}
+	name := strings.TrimPrefix(ref, "experiment/")
+	if name != ref {
+		if _, err := s.getExperiment(ctx, name); err == nil || !errors.Is(err, ErrNotFound) {
+			return name, err
+		}
+	}
+	if len(validation.IsDNS1123Label(name)) != 0 {
+		return name, nil
+	}
+	rec, _, err := s.get(ctx, experimentObjectPrefix+name)
+	if errors.Is(err, ErrNotFound) {
+		return name, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("get experiment %q: %w", name, err)
+	}
+	if e, ok := rec.(*Experiment); ok && ExperimentRef(e.Name) == name {
+		return e.Name, nil
+	}
+	return name, nil
 }
 
 func (s *Store) getExperiment(ctx context.Context, name string) (Experiment, error) {

@@ -27,6 +27,11 @@ marked with *; a value a run does not have is left blank (null in JSON/YAML, emp
 			if err != nil {
 				return err
 			}
+			if experiment != "" {
+				if experiment, err = runs.Store.ResolveExperiment(cmd.Context(), experiment); err != nil {
+					return err
+				}
+			}
 			c, err := runs.CompareRuns(cmd.Context(), experiment, args)
 			if err != nil {
 				return err

@@ -129,9 +129,13 @@ func newExperimentCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			exp, err := runs.Store.GetExperiment(cmd.Context(), args[0])
+			name, err := runs.Store.ResolveExperiment(cmd.Context(), args[0])
 			if err != nil {
 				return explain(err, "experiment", args[0], o.kube.ns)
+			}
+			exp, err := runs.Store.GetExperiment(cmd.Context(), name)
+			if err != nil {
+				return explain(err, "experiment", name, o.kube.ns)
 			}
 			return o.print(cmd.OutOrStdout(), e.now(), []experiments.Experiment{exp}, nil, false)
 		},
@@ -146,10 +150,14 @@ func newExperimentCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := runs.Store.ArchiveExperiment(cmd.Context(), args[0]); err != nil {
+			name, err := runs.Store.ResolveExperiment(cmd.Context(), args[0])
+			if err != nil {
 				return explain(err, "experiment", args[0], o.kube.ns)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "experiment/%s archived\n", args[0])
+			if err := runs.Store.ArchiveExperiment(cmd.Context(), name); err != nil {
+				return explain(err, "experiment", name, o.kube.ns)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "experiment/%s archived\n", name)
 			return nil
 		},
 	}
@@ -162,10 +170,14 @@ func newExperimentCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := runs.Store.UnarchiveExperiment(cmd.Context(), args[0]); err != nil {
+			name, err := runs.Store.ResolveExperiment(cmd.Context(), args[0])
+			if err != nil {
 				return explain(err, "experiment", args[0], o.kube.ns)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "experiment/%s unarchived\n", args[0])
+			if err := runs.Store.UnarchiveExperiment(cmd.Context(), name); err != nil {
+				return explain(err, "experiment", name, o.kube.ns)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "experiment/%s unarchived\n", name)
 			return nil
 		},
 	}
@@ -180,22 +192,26 @@ func newExperimentCommand(e *env) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			if _, err := runs.Store.GetExperiment(ctx, args[0]); err != nil {
+			name, err := runs.Store.ResolveExperiment(ctx, args[0])
+			if err != nil {
 				return explain(err, "experiment", args[0], o.kube.ns)
 			}
+			if _, err := runs.Store.GetExperiment(ctx, name); err != nil {
+				return explain(err, "experiment", name, o.kube.ns)
+			}
 			if !withRuns {
-				if list, err := runs.Store.ListRuns(ctx, experiments.RunFilter{Experiment: args[0]}); err == nil && len(list) > 0 {
+				if list, err := runs.Store.ListRuns(ctx, experiments.RunFilter{Experiment: name}); err == nil && len(list) > 0 {
 					n := fmt.Sprintf("%d runs", len(list))
 					if len(list) == 1 {
 						n = "1 run"
 					}
-					return &userError{fmt.Sprintf("experiment %q has %s: delete them first or use --with-runs", args[0], n), experiments.ErrExperimentHasRuns}
+					return &userError{fmt.Sprintf("experiment %q has %s: delete them first or use --with-runs", name, n), experiments.ErrExperimentHasRuns}
 				}
 			}
 			if withRuns {
 				// Workflows first, each before its record (Runs.Delete), so no Workflow is left whose record
 				// sync would bring back into a deleted experiment.
-				list, err := runs.List(ctx, experiments.RunFilter{Experiment: args[0]})
+				list, err := runs.List(ctx, experiments.RunFilter{Experiment: name})
 				if err != nil {
 					return err
 				}
@@ -206,10 +222,10 @@ func newExperimentCommand(e *env) *cobra.Command {
 					fmt.Fprintf(cmd.OutOrStdout(), "run/%s deleted\n", r.Name)
 				}
 			}
-			if _, err := runs.Store.DeleteExperiment(ctx, args[0], withRuns); err != nil {
-				return explain(err, "experiment", args[0], o.kube.ns)
+			if _, err := runs.Store.DeleteExperiment(ctx, name, withRuns); err != nil {
+				return explain(err, "experiment", name, o.kube.ns)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "experiment/%s deleted\n", args[0])
+			fmt.Fprintf(cmd.OutOrStdout(), "experiment/%s deleted\n", name)
 			return nil
 		},
 	}
@@ -241,7 +257,7 @@ func (o *experimentOptions) print(w io.Writer, now time.Time, exps []experiments
 		return printData(w, o.output, listObject(exps))
 	case outName:
 		for _, x := range exps {
-			fmt.Fprintf(w, "experiment/%s\n", x.Name)
+			fmt.Fprintf(w, "experiment/%s\n", experiments.ExperimentRef(x.Name))
 		}
 		return nil
 	}

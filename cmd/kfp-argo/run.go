@@ -154,6 +154,16 @@ func (o *runOptions) listRuns(ctx context.Context, e *env, f experiments.RunFilt
 	var out []nsRun
 	var errs []error
 	for _, sp := range spaces {
+		f := f
+		if f.Experiment != "" {
+			// -e takes what `experiment list -o name` prints, too.
+			name, err := sp.runs.Store.ResolveExperiment(ctx, f.Experiment)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			f.Experiment = name
+		}
 		list, err := sp.runs.List(ctx, f)
 		if err != nil {
 			errs = append(errs, err)

@@ -469,6 +469,75 @@ func TestExperimentCommands(t *testing.T) {
 	}
 }
 
+// Issue 14 item 7: `-o name` never prints a space (experiment names may have them); what it prints is
+// accepted back by the commands that take an experiment, as `kubectl get pod/x` is.
+func TestExperimentNameOutputRoundTrips(t *testing.T) {
+	fc := newFakeCluster()
+	for _, name := range []string{"lr sweep", "plain"} {
+		if _, err := fc.cli("experiment", "create", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := fc.cli("submit", pipelineFile, "-e", "lr sweep", "-r", "in-sweep"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := fc.cli("experiment", "list", "-o", "name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := strings.Fields(out)
+	if len(refs) != 2 || strings.Count(out, "\n") != 2 {
+		t.Fatalf("experiment list -o name: %q, want two space-free lines (lr sweep, plain)", out)
+	}
+	got := map[string]string{}
+	for _, ref := range refs {
+		if !strings.HasPrefix(ref, "experiment/") {
+			t.Errorf("%q: want experiment/NAME", ref)
+		}
+		for _, arg := range []string{ref, strings.TrimPrefix(ref, "experiment/")} {
+			js, err := fc.cli("experiment", "get", arg, "-o", "json")
+			if err != nil {
+				t.Errorf("experiment get %s: %v", arg, err)
+				continue
+			}
+			var x experiments.Experiment
+			if err := json.Unmarshal([]byte(js), &x); err != nil {
+				t.Fatal(err)
+			}
+			got[ref] = x.Name
+		}
+	}
+	var sweep string
+	for ref, name := range got {
+		if name == "lr sweep" {
+			sweep = ref
+		}
+	}
+	if sweep == "" || len(got) != 2 {
+		t.Fatalf("names resolved: %v", got)
+	}
+	if out, err := fc.cli("run", "list", "-e", sweep, "-o", "name"); err != nil || !strings.Contains(out, "run/in-sweep\n") {
+		t.Errorf("run list -e %s: %q %v", sweep, out, err)
+	}
+	if out, err := fc.cli("submit", pipelineFile, "-e", sweep, "-r", "by-ref", "-o", "name"); err != nil || out != "run/by-ref\n" {
+		t.Errorf("submit -e %s: %q %v", sweep, out, err)
+	}
+	if out, err := fc.cli("run", "list", "-e", "lr sweep", "-o", "name"); err != nil || !strings.Contains(out, "run/by-ref\n") {
+		t.Errorf("run submitted with -e %s is not in lr sweep: %q %v", sweep, out, err)
+	}
+	if _, err := fc.cli("experiment", "archive", sweep); err != nil {
+		t.Errorf("archive %s: %v", sweep, err)
+	}
+	js, err := fc.cli("experiment", "get", "lr sweep", "-o", "json")
+	var x experiments.Experiment
+	if err != nil || json.Unmarshal([]byte(js), &x) != nil || x.StorageState != experiments.StorageArchived {
+		t.Errorf("after archive %s: %s %v", sweep, js, err)
+	}
+	if _, err := fc.cli("experiment", "get", "experiment/no-such"); !errors.Is(err, experiments.ErrNotFound) {
+		t.Errorf("unknown experiment: %v", err)
+	}
+}
+
 // Issue 12 item 16: names Argo or the records cannot use are refused before anything is created.
 func TestSubmitAndExperimentRefuseUnusableNames(t *testing.T) {
 	fc := newFakeCluster()

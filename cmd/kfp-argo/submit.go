@@ -99,6 +99,10 @@ func (o *submitOptions) run(cmd *cobra.Command, e *env, file string) error {
 		return err
 	}
 	ctx := cmd.Context()
+	// -e takes what `experiment list -o name` prints, too.
+	if req.Experiment, err = runs.Store.ResolveExperiment(ctx, req.Experiment); err != nil {
+		return err
+	}
 	run, created, err := runs.Submit(ctx, req)
 	if err != nil {
 		return err
