@@ -452,7 +452,7 @@ func mapNodes(wf *wfv1.Workflow, nodes wfv1.Nodes, names map[string]translate.Ta
 	rows := map[string]*nodeRow{}
 	for id := range nodes {
 		n := nodes[id]
-		if id == wf.Name || n.Name == wf.Name || n.Type == wfv1.NodeTypeStepGroup {
+		if (isRoot(wf, &n) && !rootIsTask(&n)) || n.Type == wfv1.NodeTypeStepGroup {
 			continue
 		}
 		if _, ok := attemptOf[id]; ok {
@@ -526,8 +526,27 @@ func mapNodes(wf *wfv1.Workflow, nodes wfv1.Nodes, names map[string]translate.Ta
 	return tasks, metrics, warnings
 }
 
+// isRoot: the node of the Workflow's entrypoint.
+func isRoot(wf *wfv1.Workflow, n *wfv1.NodeStatus) bool { return n.ID == wf.Name || n.Name == wf.Name }
+
+// rootIsTask: an entrypoint that runs a pod itself (a plain Argo Workflow of one container, possibly
+// retried) is the run's one task; a DAG or steps entrypoint is only the frame of its tasks.
+func rootIsTask(n *wfv1.NodeStatus) bool {
+	return n.Type == wfv1.NodeTypePod || n.Type == wfv1.NodeTypeRetry
+}
+
 func newRow(wf *wfv1.Workflow, nodes wfv1.Nodes, n *wfv1.NodeStatus, tries []*wfv1.NodeStatus, names map[string]translate.TaskRef) *nodeRow {
 	rel := relativeName(wf, nodes, n)
+	if isRoot(wf, n) {
+		// Named after its template, as Argo names the pod's step in `argo get`.
+		rel = n.TemplateName
+		if n.TemplateRef != nil {
+			rel = n.TemplateRef.Template
+		}
+		if rel == "" {
+			rel = wf.Name
+		}
+	}
 	hook := (n.NodeFlag != nil && n.NodeFlag.Hooked) || strings.HasSuffix(rel, ".onExit") || rel == "onExit"
 	base, iteration := rel, -1
 	if !hook {
@@ -540,7 +559,7 @@ func newRow(wf *wfv1.Workflow, nodes wfv1.Nodes, n *wfv1.NodeStatus, tries []*wf
 		if mapped.DisplayName != "" {
 			t.DisplayName = mapped.DisplayName
 		}
-	} else if n.DisplayName != "" && n.DisplayName != rel && !strings.HasPrefix(n.DisplayName, base+"(") {
+	} else if n.DisplayName != "" && n.DisplayName != rel && !strings.HasPrefix(n.DisplayName, base+"(") && !isRoot(wf, n) {
 		// A display name set by the template (workflows.argoproj.io/display-name).
 		t.DisplayName = n.DisplayName
 	}

@@ -260,3 +260,45 @@ func TestSubDAGTaskNames(t *testing.T) {
 		t.Errorf("task names (-want +got):\n%s", diff)
 	}
 }
+
+// A plain Argo Workflow whose entrypoint is itself a container (docs/e2e.md's failing.yaml, `argo submit`
+// of a one-step Workflow) runs its pod as the root node: that pod is the run's one task, so `run logs`
+// finds it and a failure's last line names it. With retries the root is a Retry node over pod attempts.
+func TestRootPodIsATask(t *testing.T) {
+	start := metav1.NewTime(sec(1))
+	end := metav1.NewTime(sec(5))
+	plain := func(root wfv1.NodeStatus, more ...wfv1.NodeStatus) *wfv1.Workflow {
+		wf := &wfv1.Workflow{ObjectMeta: metav1.ObjectMeta{Name: "failing-1", UID: "u1"}}
+		wf.Status.Phase = wfv1.WorkflowFailed
+		wf.Status.StartedAt, wf.Status.FinishedAt = start, end
+		wf.Status.Nodes = wfv1.Nodes{root.ID: root}
+		for _, n := range more {
+			wf.Status.Nodes[n.ID] = n
+		}
+		return wf
+	}
+	pod := wfv1.NodeStatus{ID: "failing-1", Name: "failing-1", DisplayName: "failing-1", Type: wfv1.NodeTypePod,
+		TemplateName: "main", Phase: wfv1.NodeFailed, Message: "Error (exit code 3)", StartedAt: start, FinishedAt: end}
+	run := MapWorkflow(plain(pod), nil, sec(9))
+	if len(run.Tasks) != 1 || run.Tasks[0].Name != "main" || run.Tasks[0].DisplayName != "main" || run.Tasks[0].Pod != "failing-1" || run.Tasks[0].State != StateFailed {
+		t.Errorf("root pod: tasks %+v, want one FAILED task main with pod failing-1", run.Tasks)
+	}
+
+	retry := wfv1.NodeStatus{ID: "failing-1", Name: "failing-1", DisplayName: "failing-1", Type: wfv1.NodeTypeRetry,
+		TemplateName: "main", Phase: wfv1.NodeFailed, Children: []string{"failing-1-1", "failing-1-2"}, StartedAt: start, FinishedAt: end}
+	a0 := wfv1.NodeStatus{ID: "failing-1-1", Name: "failing-1(0)", DisplayName: "failing-1(0)", Type: wfv1.NodeTypePod,
+		TemplateName: "main", BoundaryID: "", Phase: wfv1.NodeFailed, StartedAt: start, FinishedAt: end}
+	a1 := a0
+	a1.ID, a1.Name, a1.DisplayName = "failing-1-2", "failing-1(1)", "failing-1(1)"
+	run = MapWorkflow(plain(retry, a0, a1), nil, sec(9))
+	if len(run.Tasks) != 1 || run.Tasks[0].Name != "main" || run.Tasks[0].Pod == "" || run.Tasks[0].State != StateFailed {
+		t.Errorf("root retry: tasks %+v, want one FAILED task main with its last attempt's pod", run.Tasks)
+	}
+
+	// A root DAG (every compiled pipeline) stays out of the task rows.
+	dag := pod
+	dag.Type, dag.Phase = wfv1.NodeTypeDAG, wfv1.NodeSucceeded
+	if run := MapWorkflow(plain(dag), nil, sec(9)); len(run.Tasks) != 0 {
+		t.Errorf("root DAG became a task: %+v", run.Tasks)
+	}
+}
