@@ -121,7 +121,7 @@ func (s Schedule) argoSchedule(now time.Time) (string, time.Duration, error) {
 }
 
 // exprTime is a time as an expression Argo's expr-lang evaluates (date() of RFC 3339 text).
-func exprTime(t time.Time) string { return `date("` + t.UTC().Format(time.RFC3339) + `")` }
+func exprTime(t time.Time) string { return "date('" + t.UTC().Format(time.RFC3339) + "')" }
 
 // NewRecurringRun checks a request and builds its CronWorkflow, without creating anything: an unknown
 // pipeline or version, a bad schedule or parameters that do not match the pipeline are errors here.
