@@ -42,7 +42,7 @@ parameters against the pipeline's inputs.`,
 	f.StringVar(&o.paramsFile, "params-file", "", "JSON or YAML file with pipeline input values")
 	f.StringVar(&o.schedule.Cron, "cron", "", `cron expression ("0 2 * * *"; KFP's 6-field form with seconds 0 is accepted)`)
 	f.StringVar(&o.schedule.Every, "every", "", "interval between runs, at least 1m (e.g. 1h, 90m)")
-	f.IntVar(&o.schedule.MaxConcurrency, "max-concurrency", 0, "at most this many runs at once (1: skip a run while one is active; default: no cap)")
+	f.IntVar(&o.schedule.MaxConcurrency, "max-concurrency", 1, "at most this many runs at once; 1 (KFP's CLI default) skips a run while one is active; 0: no cap")
 	f.BoolVar(&o.schedule.NoCatchup, "no-catchup", false, "skip runs missed while the controller was down (default: start the latest missed one late)")
 	f.StringVar(&o.start, "start", "", "first time a run may start (RFC 3339, e.g. 2026-12-24T00:00:00Z)")
 	f.StringVar(&o.end, "end", "", "time after which no run starts (RFC 3339)")

@@ -37,7 +37,7 @@ func TestPipelinesAndRecurringRuns(t *testing.T) {
 	dir := t.TempDir()
 	variant := func(v string) string {
 		p := filepath.Join(dir, v+".yaml")
-		s := strings.Replace(string(src), "Typed values, outputs and artifacts", "Version "+v+": typed values", 1)
+		s := strings.Replace(string(src), "Typed values, outputs and artifacts", "Version "+v+", typed values", 1)
 		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 			t.Fatal(err)
 		}
