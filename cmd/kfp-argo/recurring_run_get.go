@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -93,12 +91,7 @@ func newRecurringRunGetCommand(e *env, o *recurringRunOptions) *cobra.Command {
 			for _, row := range kv {
 				fmt.Fprintf(w, "%-16s %s\n", row[0], row[1])
 			}
-			if len(rr.Parameters) > 0 {
-				fmt.Fprintln(w, "\nParameters:")
-				for _, k := range slices.Sorted(maps.Keys(rr.Parameters)) {
-					fmt.Fprintf(w, "  %s = %s\n", k, rr.Parameters[k])
-				}
-			}
+			printParameters(w, rr.Parameters)
 			if len(d.LastRuns) > 0 {
 				fmt.Fprintln(w)
 				rows := make([][]string, 0, len(d.LastRuns))

@@ -316,12 +316,7 @@ func (o *runOptions) printRun(w io.Writer, now time.Time, r experiments.Run) err
 	for _, row := range kv {
 		fmt.Fprintf(w, "%-14s %s\n", row[0], row[1])
 	}
-	if len(r.Parameters) > 0 {
-		fmt.Fprintln(w, "\nParameters:")
-		for _, k := range slices.Sorted(maps.Keys(r.Parameters)) {
-			fmt.Fprintf(w, "  %s = %s\n", k, r.Parameters[k])
-		}
-	}
+	printParameters(w, r.Parameters)
 	if len(r.Tasks) > 0 {
 		fmt.Fprintln(w)
 		header := []string{"TASK", "STATE", "STARTED", "DURATION", "ATTEMPTS"}
@@ -587,4 +582,15 @@ func pipelineText(r experiments.Run) string {
 		return r.PipelineName + "@" + r.PipelineVersion
 	}
 	return orDash(r.PipelineName)
+}
+
+// printParameters writes a "Parameters:" block, sorted by name (nothing when there are none).
+func printParameters(w io.Writer, params map[string]string) {
+	if len(params) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nParameters:")
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		fmt.Fprintf(w, "  %s = %s\n", k, params[k])
+	}
 }
