@@ -31,8 +31,11 @@ template instead of embedding it.`,
 	o.kube.addFlags(cmd)
 	cmd.PersistentFlags().StringVarP(&o.output, "output", "o", outTable, "output: table, wide, json, yaml or name (get -o yaml: the WorkflowTemplate)")
 	completeFlag(cmd, "output", completeValues(outTable, outWide, outJSON, outYAML, outName))
-	cmd.AddCommand(newPipelineUploadCommand(e, o), newPipelineListCommand(e, o), newPipelineGetCommand(e, o),
-		newPipelineVersionsCommand(e, o), newPipelineDeleteCommand(e, o))
+	get, versions, del := newPipelineGetCommand(e, o), newPipelineVersionsCommand(e, o), newPipelineDeleteCommand(e, o)
+	for _, c := range []*cobra.Command{get, versions, del} {
+		c.ValidArgsFunction = completePipelines(e, &o.kube, true)
+	}
+	cmd.AddCommand(newPipelineUploadCommand(e, o), newPipelineListCommand(e, o), get, versions, del)
 	return cmd
 }
 

@@ -157,6 +157,19 @@ func TestPipelineCommands(t *testing.T) {
 			t.Errorf("get: no %q in\n%s", want, out)
 		}
 	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"pipeline", "get", "py"}, "python-io"},
+		{[]string{"submit", "--pipeline", "python-io@"}, "python-io@latest python-io@v2 python-io@v1"},
+		{[]string{"recurring-run", "create", "x", "--pipeline", "python-io@v"}, "python-io@v2 python-io@v1"},
+		{[]string{"recurring-run", "disable", ""}, "hourly"},
+	} {
+		if got := strings.Join(fc.completions(t, c.args...), " "); got != c.want {
+			t.Errorf("complete %v = %q, want %q", c.args, got, c.want)
+		}
+	}
 	mustCLI("recurring-run", "disable", "hourly")
 	if out := mustCLI("recurring-run", "get", "hourly"); !strings.Contains(out, "State:           DISABLED") || !strings.Contains(out, "Next runs:       -") {
 		t.Errorf("disabled:\n%s", out)

@@ -31,8 +31,12 @@ run it starts is recorded in the experiment (by kfp-argo sync, or by the next re
 	o.kube.addFlags(cmd)
 	cmd.PersistentFlags().StringVarP(&o.output, "output", "o", outTable, "output: table, wide, json, yaml or name")
 	completeFlag(cmd, "output", completeValues(outTable, outWide, outJSON, outYAML, outName))
-	cmd.AddCommand(newRecurringRunCreateCommand(e, o), newRecurringRunListCommand(e, o), newRecurringRunGetCommand(e, o),
-		newRecurringRunEnableCommand(e, o, true), newRecurringRunEnableCommand(e, o, false), newRecurringRunDeleteCommand(e, o))
+	for _, c := range []*cobra.Command{newRecurringRunGetCommand(e, o), newRecurringRunEnableCommand(e, o, true),
+		newRecurringRunEnableCommand(e, o, false), newRecurringRunDeleteCommand(e, o)} {
+		c.ValidArgsFunction = completeRecurringRuns(e, &o.kube)
+		cmd.AddCommand(c)
+	}
+	cmd.AddCommand(newRecurringRunCreateCommand(e, o), newRecurringRunListCommand(e, o))
 	return cmd
 }
 

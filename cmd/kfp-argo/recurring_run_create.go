@@ -49,6 +49,7 @@ parameters against the pipeline's inputs.`,
 	f.StringVar(&o.schedule.Timezone, "timezone", "", "time zone of the cron expression (e.g. Europe/Berlin; default: the controller's)")
 	_ = cmd.MarkFlagRequired("pipeline")
 	completeFlag(cmd, "experiment", completeExperiments(e, &parent.kube, false))
+	completeFlag(cmd, "pipeline", completePipelines(e, &parent.kube, false))
 	return cmd
 }
 

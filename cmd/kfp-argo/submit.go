@@ -83,6 +83,7 @@ pipeline's inputs before anything is created.`,
 	completeFlag(cmd, "output", completeValues(outName, outJSON, outYAML))
 	completeFlag(cmd, "dry-run", completeValues("none", "client", "server"))
 	completeFlag(cmd, "experiment", completeExperiments(e, &o.kube, false))
+	completeFlag(cmd, "pipeline", completePipelines(e, &o.kube, false))
 	o.pipeline.addCompletion(cmd)
 	return cmd
 }
