@@ -57,3 +57,33 @@ var ErrInvalid = errors.New("argo validation")
 func invalid(err error) error {
 	return fmt.Errorf("%w: %w", ErrInvalid, err)
 }
+
+// knownTemplates answers template lookups from the given WorkflowTemplates only: a run of an uploaded
+// pipeline version references its template, which the validator then checks the run's arguments against.
+type knownTemplates []*wfv1.WorkflowTemplate
+
+func (k knownTemplates) Get(name string) (*wfv1.WorkflowTemplate, error) {
+	for _, t := range k {
+		if t.Name == name {
+			return t.DeepCopy(), nil
+		}
+	}
+	return nil, fmt.Errorf("workflow template %q: not among the templates given to the validator", name)
+}
+
+// ValidateWorkflowWith validates a Workflow that references WorkflowTemplates (workflowTemplateRef) against
+// those templates, as the controller will.
+func ValidateWorkflowWith(wf *wfv1.Workflow, templates ...*wfv1.WorkflowTemplate) error {
+	if err := validate.ValidateWorkflow(knownTemplates(templates), offlineClusterTemplates{}, wf.DeepCopy(), nil, validate.ValidateOpts{Lint: true}); err != nil {
+		return invalid(err)
+	}
+	return nil
+}
+
+// ValidateCronWorkflowWith validates a CronWorkflow whose workflow references WorkflowTemplates.
+func ValidateCronWorkflowWith(cron *wfv1.CronWorkflow, templates ...*wfv1.WorkflowTemplate) error {
+	if err := validate.ValidateCronWorkflow(context.Background(), knownTemplates(templates), offlineClusterTemplates{}, cron.DeepCopy(), nil); err != nil {
+		return invalid(err)
+	}
+	return nil
+}

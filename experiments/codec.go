@@ -19,8 +19,9 @@ import (
 // fields are errors) so that an older kfp-argo never rewrites a newer record and silently drops what it did
 // not know. Version 2 adds the degraded-record markers (compaction.droppedTasks, droppedMetrics,
 // taskCounts, truncatedText); a record that needs none of them is still written as version 1, so that
-// older kfp-argo builds keep reading the records they can.
-const SchemaVersion = 2
+// older kfp-argo builds keep reading the records they can. Version 3 adds run.pipelineVersion and
+// run.recurringRun (runs of uploaded pipelines); a run without them is written as before.
+const SchemaVersion = 3
 
 // Payload keys in a record ConfigMap. Exactly one is present.
 const (
@@ -155,6 +156,9 @@ type compaction struct {
 	TruncatedText  bool          `json:"truncatedText,omitempty"`
 }
 
+// needsV3 reports whether r uses a field of schema version 3.
+func (r *Run) needsV3() bool { return r.PipelineVersion != "" || r.RecurringRun != "" }
+
 // needsV2 reports whether c uses a field of schema version 2.
 func (c *compaction) needsV2() bool {
 	return c != nil && (c.DroppedTasks > 0 || c.TaskCounts != nil || c.DroppedMetrics > 0 || c.TruncatedText)
@@ -191,6 +195,9 @@ func Encode(rec Record, lim Limits) (Payload, error) {
 		cp := *r
 		run = &cp
 		env.Run = run
+		if run.needsV3() {
+			env.SchemaVersion = 3
+		}
 	default:
 		return Payload{}, fmt.Errorf("encode record: unsupported type %T", rec)
 	}
@@ -283,6 +290,9 @@ func (e *runEncoder) try(rows [][]json.RawMessage, metrics map[string]float64, c
 	env := envelope{SchemaVersion: 1, Kind: KindRun, Compaction: &comp, Run: &run, TaskColumns: taskColumns(), TaskRows: rows}
 	if comp.needsV2() {
 		env.SchemaVersion = 2
+	}
+	if run.needsV3() {
+		env.SchemaVersion = 3
 	}
 	enc := Encoding{Compacted: true, DroppedTaskOutputs: comp.DroppedTaskOutputs, DroppedTasks: comp.DroppedTasks,
 		TaskCounts: comp.TaskCounts, DroppedMetrics: comp.DroppedMetrics, TruncatedText: comp.TruncatedText}
@@ -627,6 +637,9 @@ func DecodeWithLimits(data map[string]string, binaryData map[string][]byte, lim 
 			return nil, errors.New("decode run record: want exactly a run object")
 		}
 		run := env.Run
+		if run.needsV3() && env.SchemaVersion < 3 {
+			return nil, fmt.Errorf("decode run record %q: schemaVersion %d with fields of version 3", run.Name, env.SchemaVersion)
+		}
 		if env.Compaction != nil {
 			if env.Compaction.TaskRows != "" && env.Compaction.TaskRows != "columns" {
 				return nil, fmt.Errorf("decode run record %q: unknown task row compaction %q", run.Name, env.Compaction.TaskRows)

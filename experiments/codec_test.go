@@ -180,8 +180,10 @@ func TestDecodeRejects(t *testing.T) {
 		is      error
 		message string
 	}{
-		{"newer schema", map[string]string{DataKey: `{"schemaVersion":3,"kind":"run","run":{}}`}, nil,
-			ErrUnsupportedSchema, "schemaVersion 3, this kfp-argo reads 1 to 2 (written by a newer kfp-argo"},
+		{"newer schema", map[string]string{DataKey: `{"schemaVersion":4,"kind":"run","run":{}}`}, nil,
+			ErrUnsupportedSchema, "schemaVersion 4, this kfp-argo reads 1 to 3 (written by a newer kfp-argo"},
+		{"version 3 fields in version 2", map[string]string{DataKey: `{"schemaVersion":2,"kind":"run","run":{"name":"r","experiment":"e","pipelineVersion":"v1","workflow":{"name":"r"},"state":"RUNNING","storageState":"AVAILABLE"}}`}, nil,
+			nil, "schemaVersion 2 with fields of version 3"},
 		{"version 2 fields in version 1", map[string]string{DataKey: `{"schemaVersion":1,"kind":"run","compaction":{"taskRows":"columns","droppedTasks":3},"run":{"name":"r","experiment":"e","workflow":{"name":"r"},"state":"RUNNING","storageState":"AVAILABLE"},"taskColumns":["id"],"taskRows":[]}`}, nil,
 			nil, "schemaVersion 1 with fields of version 2"},
 		{"no schema", map[string]string{DataKey: `{"kind":"run","run":{}}`}, nil, ErrUnsupportedSchema, "no schemaVersion"},
@@ -211,5 +213,48 @@ func TestDecodeRejects(t *testing.T) {
 				t.Errorf("error %q does not say %q", err, tc.message)
 			}
 		})
+	}
+}
+
+// TestSchemaVersion3OnlyWhenNeeded: a run of an uploaded pipeline version or of a recurring run is written as
+// version 3 (an older build refuses it rather than dropping the fields), any other run as before, and both
+// read back whole, also compacted.
+func TestSchemaVersion3OnlyWhenNeeded(t *testing.T) {
+	version := func(p Payload) int {
+		var probe struct {
+			SchemaVersion int `json:"schemaVersion"`
+		}
+		if err := json.Unmarshal([]byte(p.Data[DataKey]), &probe); err != nil {
+			t.Fatalf("payload: %v", err)
+		}
+		return probe.SchemaVersion
+	}
+	plain := bigRun(2)
+	p, err := Encode(plain, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := version(p); v != 1 {
+		t.Errorf("run without version fields: schemaVersion %d, want 1", v)
+	}
+	for _, n := range []int{2, 1200} { // 1200 tasks: compacted into columns
+		r := bigRun(n)
+		r.PipelineVersion, r.RecurringRun = "v2", "nightly"
+		p, err := Encode(r, DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Data[DataKey] != "" {
+			if v := version(p); v != 3 {
+				t.Errorf("%d tasks: schemaVersion %d, want 3", n, v)
+			}
+		}
+		back, err := Decode(p.Data, p.BinaryData)
+		if err != nil {
+			t.Fatalf("%d tasks: %v", n, err)
+		}
+		if diff := cmp.Diff(r, back, ignoreEncoding); diff != "" {
+			t.Errorf("%d tasks: round trip (-want +got):\n%s", n, diff)
+		}
 	}
 }

@@ -17,12 +17,23 @@ const (
 	// LabelStorageState holds AVAILABLE or ARCHIVED.
 	LabelStorageState = "kfp-argo.io/storage-state"
 
+	// LabelPipelineVersion holds the sanitized pipeline version name on a pipeline version's WorkflowTemplate,
+	// on the runs of it and on their records; the real name is in AnnotationPipelineVersion.
+	LabelPipelineVersion = "kfp-argo.io/pipeline-version"
+	// LabelRecurringRun holds the sanitized name of the recurring run (CronWorkflow) that started a run, on
+	// the Workflow and on its record; the real name is in AnnotationRecurringRun.
+	LabelRecurringRun = "kfp-argo.io/recurring-run"
+
 	// KindExperiment and KindRun are the values of LabelKind.
 	KindExperiment = "experiment"
 	KindRun        = "run"
 
 	// AnnotationExperiment is the experiment's real (unsanitized) name.
 	AnnotationExperiment = "kfp-argo.io/experiment"
+	// AnnotationPipelineVersion is the real name of the pipeline version a run ran.
+	AnnotationPipelineVersion = "kfp-argo.io/pipeline-version"
+	// AnnotationRecurringRun is the real name of the recurring run that started a run.
+	AnnotationRecurringRun = "kfp-argo.io/recurring-run"
 	// AnnotationRunDisplayName is optional; without it a run's display name is its name.
 	AnnotationRunDisplayName = "kfp-argo.io/run-display-name"
 	// AnnotationRetryCount is set by `run retry` on the Workflow it retries (1, 2, ...). It is the only

@@ -234,6 +234,8 @@ func fillIdentity(run *Run, wf *wfv1.Workflow) []string {
 	setIfEmpty(&run.Experiment, ann[AnnotationExperiment], wf.Labels[LabelExperiment], DefaultExperiment)
 	setIfEmpty(&run.PipelineName, ann[translate.AnnotationPipelineName], wf.Labels[translate.LabelPipeline])
 	setIfEmpty(&run.PipelineDigest, ann[translate.AnnotationIRDigest])
+	setIfEmpty(&run.PipelineVersion, ann[AnnotationPipelineVersion], wf.Labels[LabelPipelineVersion])
+	setIfEmpty(&run.RecurringRun, ann[AnnotationRecurringRun], wf.Labels[LabelRecurringRun])
 	setIfEmpty(&run.Workflow.Name, wf.Name)
 	setIfEmpty(&run.Workflow.UID, string(wf.UID))
 	if run.StorageState == "" {

@@ -150,3 +150,7 @@ func SupersededRunName(run, uid string) string {
 	}
 	return run + "." + b.String()
 }
+
+// ObjectNamePart is s as a DNS-1123 label by the rule of record names (s itself when valid, else lowercase
+// with a hash of s), for other objects named after user text (pipeline versions' WorkflowTemplates).
+func ObjectNamePart(s string) string { return objectNamePart(s) }

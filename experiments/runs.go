@@ -179,22 +179,32 @@ func PrepareWorkflow(req SubmitRequest) (*wfv1.Workflow, error) {
 		wf.Annotations[AnnotationRunDisplayName] = req.DisplayName
 	}
 	if _, ok := wf.Annotations[translate.AnnotationParameters]; !ok {
-		params := map[string]string{}
-		for _, p := range wf.Spec.Arguments.Parameters {
-			if p.Value == nil {
-				continue
-			}
-			if v, given := translate.DecodeValue(p.Value.String()); given {
-				params[p.Name] = v
-			}
-		}
-		raw, err := json.Marshal(params)
+		raw, err := ParametersAnnotation(wf.Spec.Arguments.Parameters)
 		if err != nil {
-			return nil, fmt.Errorf("parameters annotation: %w", err)
+			return nil, err
 		}
-		wf.Annotations[translate.AnnotationParameters] = string(raw)
+		wf.Annotations[translate.AnnotationParameters] = raw
 	}
 	return wf, nil
+}
+
+// ParametersAnnotation is the value of translate.AnnotationParameters for a Workflow's arguments: each
+// given value decoded (inert "{{" text as the user wrote it).
+func ParametersAnnotation(args []wfv1.Parameter) (string, error) {
+	params := map[string]string{}
+	for _, p := range args {
+		if p.Value == nil {
+			continue
+		}
+		if v, given := translate.DecodeValue(p.Value.String()); given {
+			params[p.Name] = v
+		}
+	}
+	raw, err := json.Marshal(params)
+	if err != nil {
+		return "", fmt.Errorf("parameters annotation: %w", err)
+	}
+	return string(raw), nil
 }
 
 // Get returns a run's record, reconciled with its Workflow: created if only the Workflow exists (a submit

@@ -371,10 +371,13 @@ func (s *Store) GetRun(ctx context.Context, name string) (Run, error) {
 
 // RunFilter selects runs in ListRuns; zero fields select everything.
 type RunFilter struct {
-	Experiment   string
-	Pipeline     string
-	State        State
-	StorageState StorageState
+	Experiment string
+	Pipeline   string
+	// PipelineVersion narrows Pipeline to one version.
+	PipelineVersion string
+	RecurringRun    string
+	State           State
+	StorageState    StorageState
 	// Selector adds label requirements (kubectl-style -l) to the ones the filter implies.
 	Selector labels.Selector
 }
@@ -390,6 +393,12 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 	if f.Pipeline != "" {
 		set[translate.LabelPipeline] = LabelValue(f.Pipeline)
 	}
+	if f.PipelineVersion != "" {
+		set[LabelPipelineVersion] = LabelValue(f.PipelineVersion)
+	}
+	if f.RecurringRun != "" {
+		set[LabelRecurringRun] = LabelValue(f.RecurringRun)
+	}
 	if f.State != "" {
 		set[LabelState] = string(f.State)
 	}
@@ -401,6 +410,7 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 	for _, rec := range recs {
 		r, ok := rec.(*Run)
 		if !ok || (f.Experiment != "" && r.Experiment != f.Experiment) || (f.Pipeline != "" && r.PipelineName != f.Pipeline) ||
+			(f.PipelineVersion != "" && r.PipelineVersion != f.PipelineVersion) || (f.RecurringRun != "" && r.RecurringRun != f.RecurringRun) ||
 			(f.State != "" && r.State != f.State) || (f.StorageState != "" && r.StorageState != f.StorageState) {
 			continue
 		}
@@ -807,7 +817,7 @@ func (s *Store) fill(cm *corev1.ConfigMap, rec Record) (Encoding, error) {
 		cm.Labels = map[string]string{}
 	}
 	// Labels of ours that no longer apply (a pipeline name removed) must go, others' must stay.
-	for _, k := range []string{LabelExperiment, translate.LabelPipeline, LabelRun, LabelState, LabelStorageState} {
+	for _, k := range []string{LabelExperiment, translate.LabelPipeline, LabelPipelineVersion, LabelRecurringRun, LabelRun, LabelState, LabelStorageState} {
 		delete(cm.Labels, k)
 	}
 	maps.Copy(cm.Labels, recordLabels(rec))
@@ -831,6 +841,12 @@ func recordLabels(rec Record) labels.Set {
 		set[LabelStorageState] = string(r.StorageState)
 		if r.PipelineName != "" {
 			set[translate.LabelPipeline] = LabelValue(r.PipelineName)
+		}
+		if r.PipelineVersion != "" {
+			set[LabelPipelineVersion] = LabelValue(r.PipelineVersion)
+		}
+		if r.RecurringRun != "" {
+			set[LabelRecurringRun] = LabelValue(r.RecurringRun)
 		}
 	}
 	return set

@@ -278,7 +278,7 @@ func TestListReportsUndecodableRecords(t *testing.T) {
 	}
 	future := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: RunObjectName("future"),
 		Labels: map[string]string{translate.LabelManagedBy: translate.ManagedByValue, LabelKind: KindRun}},
-		Data: map[string]string{DataKey: `{"schemaVersion":3,"kind":"run"}`}}
+		Data: map[string]string{DataKey: `{"schemaVersion":4,"kind":"run"}`}}
 	if _, err := fc.cs.CoreV1().ConfigMaps(testNS).Create(ctx, future, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

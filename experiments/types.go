@@ -144,14 +144,19 @@ type Task struct {
 // Run is one execution of a pipeline.
 type Run struct {
 	// Name identifies the run; it is also the name of its Workflow.
-	Name           string            `json:"name"`
-	DisplayName    string            `json:"displayName,omitempty"`
-	Experiment     string            `json:"experiment"`
-	PipelineName   string            `json:"pipelineName,omitempty"`
-	PipelineDigest string            `json:"pipelineDigest,omitempty"`
-	Parameters     map[string]string `json:"parameters,omitempty"`
-	Workflow       WorkflowRef       `json:"workflow"`
-	State          State             `json:"state"`
+	Name           string `json:"name"`
+	DisplayName    string `json:"displayName,omitempty"`
+	Experiment     string `json:"experiment"`
+	PipelineName   string `json:"pipelineName,omitempty"`
+	PipelineDigest string `json:"pipelineDigest,omitempty"`
+	// PipelineVersion is the uploaded pipeline version the run ran (schema version 3), empty for a run of a
+	// pipeline file.
+	PipelineVersion string `json:"pipelineVersion,omitempty"`
+	// RecurringRun is the recurring run that started the run (schema version 3).
+	RecurringRun string            `json:"recurringRun,omitempty"`
+	Parameters   map[string]string `json:"parameters,omitempty"`
+	Workflow     WorkflowRef       `json:"workflow"`
+	State        State             `json:"state"`
 	// History only grows; its last entry's State is State.
 	History []StateChange `json:"history,omitempty"`
 	// RetryCount is the AnnotationRetryCount last seen; a larger one reopens a terminal run.

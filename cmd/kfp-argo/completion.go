@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kfp-argo/kfp-argo/experiments"
+	"github.com/kfp-argo/kfp-argo/pipelines"
 	"github.com/kfp-argo/kfp-argo/translate"
 )
 
@@ -114,5 +115,74 @@ func completeValues(values ...string) cobra.CompletionFunc {
 func completeFlag(cmd *cobra.Command, flag string, fn cobra.CompletionFunc) {
 	if err := cmd.RegisterFlagCompletionFunc(flag, fn); err != nil {
 		panic("completion of --" + flag + ": " + err.Error())
+	}
+}
+
+// completePipelines completes pipeline names (the first argument, or a flag's value) from the namespace's
+// WorkflowTemplates; after NAME@ it completes the pipeline's versions and latest.
+func completePipelines(e *env, k *kubeFlags, arg bool) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if arg && len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		store, err := e.pipelines(k)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError | cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []cobra.Completion
+		if name, _, versioned := strings.Cut(toComplete, "@"); versioned {
+			vs, err := store.Versions(cmd.Context(), name)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveError | cobra.ShellCompDirectiveNoFileComp
+			}
+			for _, c := range append([]string{pipelines.LatestVersion}, versionNames(vs)...) {
+				if strings.HasPrefix(name+"@"+c, toComplete) {
+					out = append(out, name+"@"+c)
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		}
+		ps, err := store.List(cmd.Context())
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError | cobra.ShellCompDirectiveNoFileComp
+		}
+		for _, p := range ps {
+			if strings.HasPrefix(p.Name, toComplete) {
+				out = append(out, cobra.CompletionWithDesc(p.Name, "latest "+p.LatestVersion))
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+func versionNames(vs []pipelines.Version) []string {
+	out := make([]string, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, v.Name)
+	}
+	return out
+}
+
+// completeRecurringRuns completes recurring run names (the first argument).
+func completeRecurringRuns(e *env, k *kubeFlags) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		store, err := e.pipelines(k)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError | cobra.ShellCompDirectiveNoFileComp
+		}
+		rrs, err := store.ListRecurringRuns(cmd.Context(), "")
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError | cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []cobra.Completion
+		for _, rr := range rrs {
+			if strings.HasPrefix(rr.Name, toComplete) {
+				out = append(out, cobra.CompletionWithDesc(rr.Name, rr.RefText+", "+rr.Experiment))
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
 	}
 }

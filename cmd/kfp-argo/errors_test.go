@@ -26,11 +26,11 @@ func exec(ctx context.Context, e *env, args ...string) (string, string, error) {
 	// The cluster commands again, with env e: cobra finds the last registered of a name.
 	for _, c := range root.Commands() {
 		switch c.Name() {
-		case "submit", "experiment", "run":
+		case "submit", "experiment", "run", "pipeline", "recurring-run":
 			root.RemoveCommand(c)
 		}
 	}
-	root.AddCommand(newSubmitCommand(e), newExperimentCommand(e), newRunCommand(e))
+	root.AddCommand(newSubmitCommand(e), newExperimentCommand(e), newRunCommand(e), newPipelineCommand(e), newRecurringRunCommand(e))
 	root.SetOut(&out)
 	root.SetErr(&errOut)
 	root.SetArgs(args)

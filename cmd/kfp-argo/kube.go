@@ -20,6 +20,7 @@ import (
 
 	"github.com/kfp-argo/kfp-argo/argo"
 	"github.com/kfp-argo/kfp-argo/experiments"
+	"github.com/kfp-argo/kfp-argo/pipelines"
 	"github.com/kfp-argo/kfp-argo/translate"
 )
 
@@ -198,4 +199,14 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// pipelines connects and returns the pipeline and recurring-run store of the namespace.
+func (e *env) pipelines(k *kubeFlags) (*pipelines.Store, error) {
+	c, err := e.clients(k.ClientOptions)
+	if err != nil {
+		return nil, noCluster(err)
+	}
+	k.ns = c.Namespace
+	return pipelines.NewStore(c.Argo, c.Kube, c.Namespace, e.now), nil
 }

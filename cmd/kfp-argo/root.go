@@ -14,6 +14,6 @@ func NewRootCommand() *cobra.Command {
 	}
 	e := defaultEnv()
 	cmd.AddCommand(newCompileCommand(), newLintCommand(e), newVersionCommand(), newSubmitCommand(e), newExperimentCommand(e), newRunCommand(e))
-	cmd.AddCommand(newSyncCommand(), newUICommand(e))
+	cmd.AddCommand(newSyncCommand(), newUICommand(e), newPipelineCommand(e), newRecurringRunCommand(e))
 	return cmd
 }

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kfp-argo/kfp-argo/experiments"
+	"github.com/kfp-argo/kfp-argo/pipelines"
 )
 
 type runOptions struct {
@@ -69,7 +70,7 @@ func (o *runOptions) connect(e *env, allowed ...string) (*experiments.Runs, erro
 }
 
 func (o *runOptions) listCommand(e *env) *cobra.Command {
-	var experiment, state, selector, pipeline string
+	var experiment, state, selector, pipeline, recurring string
 	var all, archived, allNamespaces, noHeaders, watch bool
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -82,7 +83,17 @@ func (o *runOptions) listCommand(e *env) *cobra.Command {
 			if watch && o.output != outTable && o.output != outWide && o.output != outName {
 				return fmt.Errorf("--watch prints rows: use -o table, wide or name")
 			}
-			f := experiments.RunFilter{Experiment: experiment, Pipeline: pipeline, StorageState: experiments.StorageAvailable}
+			f := experiments.RunFilter{Experiment: experiment, StorageState: experiments.StorageAvailable, RecurringRun: recurring}
+			if pipeline != "" {
+				ref, err := pipelines.ParseRef(pipeline)
+				if err != nil {
+					return err
+				}
+				f.Pipeline = ref.Pipeline
+				if !ref.Latest() {
+					f.PipelineVersion = ref.Version
+				}
+			}
 			if archived {
 				f.StorageState = experiments.StorageArchived
 			}
@@ -119,7 +130,8 @@ func (o *runOptions) listCommand(e *env) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVarP(&experiment, "experiment", "e", "", "only runs of this experiment")
-	f.StringVar(&pipeline, "pipeline", "", "only runs of this pipeline")
+	f.StringVar(&pipeline, "pipeline", "", "only runs of this pipeline (NAME@VERSION: of that version)")
+	f.StringVar(&recurring, "recurring-run", "", "only runs started by this recurring run")
 	f.StringVar(&state, "state", "", "only runs in this state (PENDING, RUNNING, SUCCEEDED, FAILED, CANCELED, ...)")
 	f.StringVarP(&selector, "selector", "l", "", "label selector on the run records")
 	f.BoolVar(&all, "all", false, "list archived runs too")
@@ -294,9 +306,12 @@ func (o *runOptions) printRun(w io.Writer, now time.Time, r experiments.Run) err
 	}
 	kv := [][]string{
 		{"Name:", r.Name}, {"Display name:", r.DisplayName}, {"Experiment:", r.Experiment},
-		{"Pipeline:", orDash(r.PipelineName)}, {"State:", string(r.State)}, {"Tasks:", r.Progress()},
+		{"Pipeline:", pipelineText(r)}, {"State:", string(r.State)}, {"Tasks:", r.Progress()},
 		{"Created:", timeOrDash(r.CreatedAt)}, {"Started:", timeOrDash(r.StartedAt)}, {"Finished:", timeOrDash(r.FinishedAt)},
 		{"Duration:", runDuration(now, r)},
+	}
+	if r.RecurringRun != "" {
+		kv = append(kv, []string{"Recurring run:", r.RecurringRun})
 	}
 	if r.Error != "" {
 		kv = append(kv, []string{"Error:", r.Error})
@@ -311,12 +326,7 @@ func (o *runOptions) printRun(w io.Writer, now time.Time, r experiments.Run) err
 	for _, row := range kv {
 		fmt.Fprintf(w, "%-14s %s\n", row[0], row[1])
 	}
-	if len(r.Parameters) > 0 {
-		fmt.Fprintln(w, "\nParameters:")
-		for _, k := range slices.Sorted(maps.Keys(r.Parameters)) {
-			fmt.Fprintf(w, "  %s = %s\n", k, r.Parameters[k])
-		}
-	}
+	printParameters(w, r.Parameters)
 	if len(r.Tasks) > 0 {
 		fmt.Fprintln(w)
 		header := []string{"TASK", "STATE", "STARTED", "DURATION", "ATTEMPTS"}
@@ -574,4 +584,23 @@ func simulatedNode(ctx context.Context, e *env, k *kubeFlags, runs *experiments.
 		return ""
 	}
 	return ""
+}
+
+// pipelineText is a run's pipeline, with the version when it ran an uploaded one (NAME@VERSION).
+func pipelineText(r experiments.Run) string {
+	if r.PipelineVersion != "" {
+		return r.PipelineName + "@" + r.PipelineVersion
+	}
+	return orDash(r.PipelineName)
+}
+
+// printParameters writes a "Parameters:" block, sorted by name (nothing when there are none).
+func printParameters(w io.Writer, params map[string]string) {
+	if len(params) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nParameters:")
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		fmt.Fprintf(w, "  %s = %s\n", k, params[k])
+	}
 }

@@ -21,13 +21,16 @@ import (
 
 	"github.com/kfp-argo/kfp-argo/argo"
 	"github.com/kfp-argo/kfp-argo/experiments"
+	"github.com/kfp-argo/kfp-argo/pipelines"
 	"github.com/kfp-argo/kfp-argo/translate"
 )
 
 type submitOptions struct {
-	kube        kubeFlags
-	experiment  string
-	pipeline    pipelineFlags
+	kube       kubeFlags
+	experiment string
+	pipeline   pipelineFlags
+	// uploaded is --pipeline NAME[@VERSION]: a run of an uploaded version instead of a file.
+	uploaded    string
 	runName     string
 	displayName string
 	watch       bool
@@ -39,21 +42,38 @@ type submitOptions struct {
 func newSubmitCommand(e *env) *cobra.Command {
 	o := &submitOptions{}
 	cmd := &cobra.Command{
-		Use:   "submit PIPELINE",
+		Use:   "submit [PIPELINE]",
 		Short: "Compile a KFP pipeline spec (or take an Argo Workflow) and start it as a run of an experiment",
 		Long: `Starts a run: the Workflow is created first, labelled and annotated so that its run record can be
 rebuilt from it, then the run record. PIPELINE is a KFP pipeline spec (YAML, JSON, .zip, .tar.gz) or a plain
-Argo Workflow manifest, which is tracked as a run without translation (-p then sets its arguments as they are).`,
+Argo Workflow manifest, which is tracked as a run without translation (-p then sets its arguments as they are).
+With --pipeline NAME[@VERSION] instead of a file, the run is a Workflow that references the uploaded version's
+WorkflowTemplate (kfp-argo pipeline upload; the latest version by default); -p values are checked against the
+pipeline's inputs before anything is created.`,
 		Example: `  kfp-argo submit pipeline.yaml -e lr-sweep -p lr=0.01 --wait
   kfp-argo submit pipeline.yaml -r train-1 --watch
-  kfp-argo submit workflow.yaml --dry-run=server`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, e, args[0]) },
+  kfp-argo submit workflow.yaml --dry-run=server
+  kfp-argo submit --pipeline training@v2 -e lr-sweep -p lr=0.01`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) == 0 && o.uploaded == "":
+				return fmt.Errorf("submit needs a pipeline file or --pipeline NAME[@VERSION]")
+			case len(args) == 1 && o.uploaded != "":
+				return fmt.Errorf("give a pipeline file or --pipeline, not both")
+			}
+			file := ""
+			if len(args) == 1 {
+				file = args[0]
+			}
+			return o.run(cmd, e, file)
+		},
 	}
 	o.kube.addFlags(cmd)
 	f := cmd.Flags()
 	f.StringVarP(&o.experiment, "experiment", "e", experiments.DefaultExperiment, "experiment of the run (created if missing)")
 	o.pipeline.addFlags(f)
+	f.StringVar(&o.uploaded, "pipeline", "", "run an uploaded pipeline version: NAME, NAME@VERSION or NAME@latest (instead of a file)")
 	f.StringVarP(&o.runName, "run-name", "r", "", "run name, also the Workflow's (default: generated from the pipeline name)")
 	f.StringVar(&o.displayName, "display-name", "", "run display name (default: the run name)")
 	f.BoolVarP(&o.watch, "watch", "w", false, "show the run's progress until it ends; exit non-zero unless it succeeded")
@@ -63,6 +83,7 @@ Argo Workflow manifest, which is tracked as a run without translation (-p then s
 	completeFlag(cmd, "output", completeValues(outName, outJSON, outYAML))
 	completeFlag(cmd, "dry-run", completeValues("none", "client", "server"))
 	completeFlag(cmd, "experiment", completeExperiments(e, &o.kube, false))
+	completeFlag(cmd, "pipeline", completePipelines(e, &o.kube, false))
 	o.pipeline.addCompletion(cmd)
 	return cmd
 }
@@ -80,7 +101,12 @@ func (o *submitOptions) run(cmd *cobra.Command, e *env, file string) error {
 	if dry != experiments.DryRunNone && (o.watch || o.wait) {
 		return fmt.Errorf("--dry-run cannot be combined with --watch or --wait")
 	}
-	wf, err := o.workflow(file, cmd.Flags())
+	var wf *wfv1.Workflow
+	if o.uploaded != "" {
+		wf, err = o.uploadedWorkflow(cmd, e)
+	} else {
+		wf, err = o.workflow(file, cmd.Flags())
+	}
 	if err != nil {
 		return err
 	}
@@ -167,6 +193,31 @@ func (o *submitOptions) workflow(file string, flags *pflag.FlagSet) (*wfv1.Workf
 		return nil, fmt.Errorf("%s: the compiled workflow is invalid, which is a kfp-argo bug; please report it: %w", file, err)
 	}
 	return wf, nil
+}
+
+// uploadedWorkflow is a run of an uploaded pipeline version: its -p values checked against the version's
+// pipeline by the compiler, before anything is created.
+func (o *submitOptions) uploadedWorkflow(cmd *cobra.Command, e *env) (*wfv1.Workflow, error) {
+	if set := pipelineOnly(cmd.Flags()); len(set) > 0 {
+		return nil, fmt.Errorf("--pipeline runs an uploaded version as it was compiled: %s apply to pipeline files only", strings.Join(set, ", "))
+	}
+	ref, err := pipelines.ParseRef(o.uploaded)
+	if err != nil {
+		return nil, err
+	}
+	params, err := readParameters(o.pipeline.params, o.pipeline.paramsFile)
+	if err != nil {
+		return nil, err
+	}
+	store, err := e.pipelines(&o.kube)
+	if err != nil {
+		return nil, err
+	}
+	v, tmpl, err := store.Get(cmd.Context(), ref)
+	if err != nil {
+		return nil, err
+	}
+	return pipelines.RunWorkflow(v, tmpl, params)
 }
 
 // readPlainWorkflow returns the Workflow in file if it is an Argo Workflow manifest, nil if it is anything
