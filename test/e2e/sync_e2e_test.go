@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -345,6 +346,14 @@ func TestSyncChaos(t *testing.T) {
 	runs := e2eRuns(t)
 	const experiment = "e2e sync"
 	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("KFP_ARGO_CHAOS_SEED"); v != "" {
+		// Replays a failed run's plan and chaos timings (the processes' own timing still varies).
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("KFP_ARGO_CHAOS_SEED: %v", err)
+		}
+		seed = n
+	}
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 7))
 
