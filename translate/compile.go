@@ -31,6 +31,9 @@ const (
 	MetadataParameterPrefix = "kfp-argo-meta-"
 	// modelCarParameterPrefix names the template input that carries a model car's image reference.
 	modelCarParameterPrefix = "kfp-argo-oci-"
+	// taskNameParameter is the template input that carries the IR task name ({{$.pipeline_task_name}}) to a
+	// command line: a template serves every task of its component, so each task gives its own name.
+	taskNameParameter = "kfp-argo-task-name"
 )
 
 // Options are the compile-time choices of the user.
@@ -604,6 +607,9 @@ func (c *compiler) dagTask(sc scope, tn string, t *TaskSpec, tp string) (wfv1.DA
 		}
 		task.Template = name
 		task.Arguments.Parameters = append(task.Arguments.Parameters, pc.args...)
+		if pvcOp(exec.Container) == "" && usesTaskName(exec.Container) {
+			task.Arguments.Parameters = append(task.Arguments.Parameters, wfv1.Parameter{Name: taskNameParameter, Value: wfv1.AnyStringPtr(inert(tn))})
+		}
 		platformDeps = pc.deps
 	}
 	if t.TriggerPolicy != nil && t.TriggerPolicy.Condition != "" {
@@ -845,7 +851,7 @@ func (c *compiler) constant(sc scope, t *TaskSpec, v any, typ, path string) (str
 	if s, ok := v.(string); ok && strings.Contains(s, "{{$") {
 		return resolveText(s, func(ph placeholder, raw string) (string, error) {
 			if ph.builtin != "" {
-				return c.dagBuiltin(ph.builtin, t, path)
+				return c.dagBuiltin(ph.builtin, taskKey(sc, t), path)
 			}
 			if ph.io == "inputs" && ph.kind == "parameters" && ph.attr == "" {
 				ch := t.Inputs.Parameters[ph.name]
@@ -876,19 +882,30 @@ func (c *compiler) constant(sc scope, t *TaskSpec, v any, typ, path string) (str
 	return inert(text), nil
 }
 
+// taskKey is the IR name of a task of the scope's DAG: its key in dag.tasks, which KFP's driver gives as
+// {{$.pipeline_task_name}} (taskInfo.name is the display name).
+func taskKey(sc scope, t *TaskSpec) string {
+	for k, v := range sc.tasks {
+		if v == t {
+			return k
+		}
+	}
+	return t.TaskInfo.Name
+}
+
 // dagBuiltin maps run placeholders to Argo variables, as seen from a DAG task's arguments.
-func (c *compiler) dagBuiltin(name string, t *TaskSpec, path string) (string, error) {
+func (c *compiler) dagBuiltin(name, task string, path string) (string, error) {
 	switch name {
 	case "pipeline_job_name", "pipeline_job_resource_name":
 		return "{{workflow.name}}", nil
 	case "pipeline_job_uuid":
 		return "{{workflow.uid}}", nil
 	case "pipeline_task_name":
-		return inert(t.TaskInfo.Name), nil
+		return inert(task), nil
 	case "pipeline_task_uuid":
 		// Argo has no variable for a node's id before it exists; the run uid and the IR task name identify
 		// the task within the run.
-		return "{{workflow.uid}}." + inert(t.TaskInfo.Name), nil
+		return "{{workflow.uid}}." + inert(task), nil
 	case "workspace_path":
 		return c.workspacePath(path)
 	}
@@ -924,10 +941,8 @@ func unsupportedBuiltin(name, path string) error {
 	switch name {
 	case "pipeline_google_cloud_project_id", "pipeline_google_cloud_location", "pipeline_persistent_resource_id":
 		return unsupported(path, "Vertex AI placeholder {{$."+name+"}}")
-	case "pipeline_task_name":
-		// A container template is shared by the tasks of a component; pass the name as a task input instead
-		// (the SDK does, for a component parameter that defaults to dsl.PIPELINE_TASK_NAME_PLACEHOLDER).
-		return unsupported(path, "{{$.pipeline_task_name}} in a container's command (a task input that defaults to it is supported)")
+	case executorOutputBuiltin:
+		return unsupported(path, "{{$.outputs.output_file}} outside a component's command line")
 	}
 	return pathErrorf(path, "unknown placeholder {{$.%s}}", name)
 }
