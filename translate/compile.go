@@ -43,6 +43,12 @@ type Options struct {
 	Parameters map[string]any
 	// InputArtifacts locates pipeline input artifacts: NAME -> URI (gs://, s3://, minio://, http(s)://).
 	InputArtifacts map[string]string
+	// ArtifactArguments makes each required pipeline input artifact that InputArtifacts does not locate an
+	// input artifact of the entrypoint, without a location: a run supplies it as a workflow argument
+	// (spec.arguments.artifacts of the Workflow that references the WorkflowTemplate), which Argo gives to the
+	// entrypoint's inputs. Argo's validator refuses an argument artifact without a location in the template
+	// itself, so the template declares none. Without ArtifactArguments such an artifact is an error.
+	ArtifactArguments bool
 	// NoCache turns KFP caching (Argo memoization) off for every task.
 	NoCache bool
 	// ArtifactRepositoryRef names the Argo artifact repository: "KEY" (in the artifact-repositories ConfigMap)
@@ -146,7 +152,7 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 		return nil, err
 	}
 	rootName := c.reserveName("pipeline-root")
-	rootArts, err := c.pipelineArtifacts()
+	rootArts, artArgs, err := c.pipelineArtifacts()
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +160,8 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Argo gives the workflow's argument artifacts to the entrypoint's inputs of the same name.
+	root.Inputs.Artifacts = append(root.Inputs.Artifacts, artArgs...)
 	c.templates = append([]wfv1.Template{root}, c.templates...)
 	sort.SliceStable(c.templates[1:], func(i, j int) bool { return c.templates[i+1].Name < c.templates[j+1].Name })
 
@@ -335,26 +343,35 @@ func (c *compiler) pipelineArguments() ([]wfv1.Parameter, map[string]string, err
 	return args, refs, nil
 }
 
-// pipelineArtifacts locates pipeline input artifacts from --input-artifact NAME=URI: Argo cannot take an
-// artifact location at submit time the way it takes a parameter, so the URI is fixed when compiling.
-func (c *compiler) pipelineArtifacts() (map[string]artifactSource, error) {
+// pipelineArtifacts locates pipeline input artifacts from --input-artifact NAME=URI: `argo submit` cannot take
+// an artifact location the way it takes a parameter (-p), so the URI is fixed when compiling. With
+// ArtifactArguments, the others are returned as the entrypoint's input artifacts, which a run made from a
+// WorkflowTemplate supplies.
+func (c *compiler) pipelineArtifacts() (map[string]artifactSource, []wfv1.Artifact, error) {
 	locs := map[string]artifactSource{}
+	var args []wfv1.Artifact
 	var defs map[string]*ArtifactSpec
 	if c.s.Root.InputDefinitions != nil {
 		defs = c.s.Root.InputDefinitions.Artifacts
 	}
 	for _, name := range sortedMapKeys(c.opts.InputArtifacts) {
 		if defs[name] == nil {
-			return nil, fmt.Errorf("input artifact %q: the pipeline has no such input artifact", name)
+			return nil, nil, fmt.Errorf("input artifact %q: the pipeline has no such input artifact", name)
 		}
 	}
 	var missing []string
 	for _, name := range sortedMapKeys(defs) {
 		path := fmt.Sprintf("root.inputDefinitions.artifacts[%q]", name)
 		if defs[name].IsArtifactList {
-			return nil, unsupported(path, "pipeline input artifact lists")
+			return nil, nil, unsupported(path, "pipeline input artifact lists")
 		}
 		uri, ok := c.opts.InputArtifacts[name]
+		if !ok && c.opts.ArtifactArguments && !defs[name].IsOptional {
+			// Given at submit time from outside the run: no producer metadata, an empty document.
+			args = append(args, wfv1.Artifact{Name: paramName(name)})
+			locs[name] = artifactSource{from: "{{inputs.artifacts." + paramName(name) + "}}", meta: `{"metadata":{}}`}
+			continue
+		}
 		if !ok {
 			if !defs[name].IsOptional {
 				missing = append(missing, name)
@@ -366,22 +383,22 @@ func (c *compiler) pipelineArtifacts() (map[string]artifactSource, error) {
 			err = c.store.s3Location(loc.S3, true)
 		}
 		if err != nil {
-			return nil, &Error{Path: path, Err: fmt.Errorf("--input-artifact %s=%s: %w", name, uri, err)}
+			return nil, nil, &Error{Path: path, Err: fmt.Errorf("--input-artifact %s=%s: %w", name, uri, err)}
 		}
 		// An artifact given to the run from outside has no producer metadata: an empty document.
 		locs[name] = artifactSource{location: &loc, meta: `{"metadata":{}}`}
 	}
 	switch len(missing) {
 	case 0:
-		return locs, nil
+		return locs, args, nil
 	case 1:
-		return nil, pathErrorf(fmt.Sprintf("root.inputDefinitions.artifacts[%q]", missing[0]), "the pipeline needs this input artifact: give its location with --input-artifact %s=URI", missing[0])
+		return nil, nil, pathErrorf(fmt.Sprintf("root.inputDefinitions.artifacts[%q]", missing[0]), "the pipeline needs this input artifact: give its location with --input-artifact %s=URI (or compile with --kind workflowtemplate, whose runs give it)", missing[0])
 	}
 	flags := make([]string, len(missing))
 	for i, n := range missing {
 		flags[i] = "--input-artifact " + n + "=URI"
 	}
-	return nil, pathErrorf("root.inputDefinitions.artifacts", "the pipeline needs %d input artifacts: give their locations with %s", len(missing), strings.Join(flags, " "))
+	return nil, nil, pathErrorf("root.inputDefinitions.artifacts", "the pipeline needs %d input artifacts: give their locations with %s (or compile with --kind workflowtemplate, whose runs give them)", len(missing), strings.Join(flags, " "))
 }
 
 func (c *compiler) reserveName(want string) string {

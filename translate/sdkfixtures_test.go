@@ -3,6 +3,7 @@ package translate
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -78,4 +79,48 @@ func TestEveryRunPlaceholder(t *testing.T) {
 	if n := len(wf.Spec.Templates); n != 2 {
 		t.Errorf("%d templates, want 2 (the DAG and one shared by both tasks)", n)
 	}
+}
+
+// TestInputArtifactAsTemplateArgument: with ArtifactArguments (compile --kind workflowtemplate), a pipeline input
+// artifact without --input-artifact is an input artifact of the entrypoint without a location, which Argo's
+// WorkflowTemplate validator accepts (it refuses spec.arguments.artifacts without one); a run that supplies it
+// as a workflow argument reads the data. Without ArtifactArguments it is an error that says how to give it.
+func TestInputArtifactAsTemplateArgument(t *testing.T) {
+	p, err := LoadFile(filepath.Join("testdata", "sdk", "pipeline-input-artifact.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compile(p, Options{}); err == nil || !strings.Contains(err.Error(), "--input-artifact data=URI (or compile with --kind workflowtemplate") {
+		t.Errorf("without ArtifactArguments: %v", err)
+	}
+	wf, err := Compile(p, Options{ArtifactArguments: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, err := ToWorkflowTemplate(wf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := argo.ValidateWorkflowTemplate(wt); err != nil {
+		t.Fatal(err)
+	}
+	if a := templateNamed(t, wf, wf.Spec.Entrypoint).Inputs.Artifacts; len(a) != 1 || a[0].Name != "data" || a[0].HasLocation() {
+		t.Fatalf("argument artifacts %+v, want one named data without a location", a)
+	}
+	// A run made from the template: the Workflow supplies the location (here an S3 key of the repository).
+	run := wf.DeepCopy()
+	run.Spec.Arguments.Artifacts = []wfv1.Artifact{{Name: "data", ArtifactLocation: wfv1.ArtifactLocation{S3: &wfv1.S3Artifact{Key: "uploads/data.csv"}}}}
+	if err := argo.ValidateWorkflow(run); err != nil {
+		t.Fatal(err)
+	}
+	r := newArgoRun(t, run)
+	data := filepath.Join(r.dir, "store", "uploads", "data.csv")
+	if err := os.MkdirAll(filepath.Dir(data), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(data, []byte("3"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.dag(templateNamed(t, run, run.Spec.Entrypoint), r.name, map[string]any{"inputs.artifacts.data": data})
+	r.expect(t, "count", "summary", "rows: 3")
 }
