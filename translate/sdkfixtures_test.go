@@ -124,3 +124,80 @@ func TestInputArtifactAsTemplateArgument(t *testing.T) {
 	r.dag(templateNamed(t, run, run.Spec.Entrypoint), r.name, map[string]any{"inputs.artifacts.data": data})
 	r.expect(t, "count", "summary", "rows: 3")
 }
+
+// TestImporterURIFromARunParameter: an importer whose URI is a pipeline parameter without default compiles
+// when its scheme is known from -p (bucket and key are still read from the run's value, which argo submit -p
+// may change) or from --artifact-store (the URI is then taken to be in the repository); otherwise the error says
+// how to give it. An importer with an empty URI passes its metadata on (a Vertex AI model by resourceName), and
+// its consumers get an empty file as the artifact's data.
+func TestImporterURIFromARunParameter(t *testing.T) {
+	p, err := LoadFile(filepath.Join("testdata", "sdk", "importer-runtime-uri.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compile(p, Options{}); err == nil || !strings.Contains(err.Error(), `-p NAME=SCHEME://BUCKET/KEY), or give --artifact-store SCHEME://BUCKET`) {
+		t.Errorf("scheme unknown: %v", err)
+	}
+	for _, c := range []struct {
+		opts            Options
+		run             string // the value the run gets (argo submit -p)
+		bucket, key     string
+		wantGCS, wantS3 bool
+	}{
+		{Options{Parameters: map[string]any{"data_uri": "gs://compile-bucket/a.csv"}}, "gs://run-bucket/dir/b.csv", "run-bucket", "dir/b.csv", true, false},
+		{Options{ArtifactStore: "gs://repo"}, "gs://repo/x/y.csv", "repo", "x/y.csv", true, false},
+		{Options{ArtifactStore: "minio://mlpipeline"}, "minio://mlpipeline/v2/artifacts/z", "mlpipeline", "v2/artifacts/z", false, true},
+	} {
+		wf, err := Compile(p, c.opts)
+		if err != nil {
+			t.Fatalf("%+v: %v", c.opts, err)
+		}
+		if err := argo.ValidateWorkflow(wf); err != nil {
+			t.Fatal(err)
+		}
+		task := dagTask(t, wf, "describe")
+		scope := map[string]any{}
+		for k, v := range globals(wf, map[string]string{"data_uri": c.run}) {
+			scope[k] = v
+		}
+		args := replaceIn(t, task.Arguments, scope, false)
+		var data, model *wfv1.Artifact
+		for i := range args.Artifacts {
+			switch args.Artifacts[i].Name {
+			case "data":
+				data = &args.Artifacts[i]
+			case "model":
+				model = &args.Artifacts[i]
+			}
+		}
+		switch {
+		case c.wantGCS && (data.GCS == nil || data.GCS.Bucket != c.bucket || data.GCS.Key != c.key):
+			t.Errorf("%s: location %+v, want GCS %s/%s", c.run, data.ArtifactLocation, c.bucket, c.key)
+		case c.wantS3 && (data.S3 == nil || data.S3.Bucket != c.bucket || data.S3.Key != c.key):
+			t.Errorf("%s: location %+v, want S3 %s/%s", c.run, data.ArtifactLocation, c.bucket, c.key)
+		}
+		if model.Raw == nil || model.Raw.Data != "" {
+			t.Errorf("the Vertex model's artifact %+v, want an empty raw artifact", model.ArtifactLocation)
+		}
+		tmpl := renderTask(t, wf, task, globals(wf, map[string]string{"data_uri": c.run}), nil)
+		if got := decodeInert(tmpl.Container.Command[len(tmpl.Container.Command)-2]); got != "projects/p/locations/us-central1/models/42" {
+			t.Errorf("metadata['resourceName'] = %q", got)
+		}
+	}
+	bad := strings.Replace(readSDKFixture(t, "importer-runtime-uri.yaml"), "resourceName: projects/p/locations/us-central1/models/42", "{}", 1)
+	bad = strings.Replace(bad, "        metadata:\n          {}\n", "", 1)
+	if p, err := Load("bad.yaml", []byte(bad)); err != nil {
+		t.Fatal(err)
+	} else if _, err := Compile(p, Options{ArtifactStore: "gs://repo"}); err == nil || !strings.Contains(err.Error(), `root.dag.tasks["importer-2"].inputs.parameters["uri"].runtimeValue.constant: an importer with an empty URI needs metadata`) {
+		t.Errorf("empty URI without metadata: %v", err)
+	}
+}
+
+func readSDKFixture(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "sdk", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
