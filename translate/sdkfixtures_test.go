@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kfp-argo/kfp-argo/argo"
 )
@@ -200,4 +201,44 @@ func readSDKFixture(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// TestOlderKFPKubernetesCreatePVC: kfp-kubernetes 0.x's CreatePVC input storage_class is read as today's
+// storage_class_name (the claim gets that storage class), with its type checked; giving both names is an error.
+func TestOlderKFPKubernetesCreatePVC(t *testing.T) {
+	wf := compileSDKFixture(t, "kfp-kubernetes-0.x-pvc.yaml", Options{})
+	task := dagTask(t, wf, "createpvc")
+	tmpl := renderTask(t, wf, task, globals(wf, nil), nil)
+	var pvc struct {
+		Metadata struct{ Name string }
+		Spec     struct {
+			AccessModes      []string `json:"accessModes"`
+			StorageClassName *string  `json:"storageClassName"`
+			Resources        struct{ Requests map[string]string }
+		}
+	}
+	if err := yaml.Unmarshal([]byte(tmpl.Resource.Manifest), &pvc); err != nil {
+		t.Fatalf("%v:\n%s", err, tmpl.Resource.Manifest)
+	}
+	if pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName != "standard" || pvc.Metadata.Name != wfName+"-my-pvc" ||
+		len(pvc.Spec.AccessModes) != 1 || pvc.Spec.AccessModes[0] != "ReadWriteOnce" || pvc.Spec.Resources.Requests["storage"] != "1Gi" {
+		t.Errorf("claim %+v from\n%s", pvc, tmpl.Resource.Manifest)
+	}
+	src := readSDKFixture(t, "kfp-kubernetes-0.x-pvc.yaml")
+	for _, c := range []struct{ from, to, constant, want string }{
+		{"        storage_class:\n          defaultValue: ''\n          isOptional: true\n          parameterType: STRING",
+			"        storage_class:\n          defaultValue: 1\n          isOptional: true\n          parameterType: NUMBER_INTEGER", "2",
+			`components["comp-createpvc"].inputDefinitions.parameters["storage_class"].parameterType: CreatePVC's storage_class is a STRING, not NUMBER_INTEGER`},
+		{"        volume_name:\n", "        storage_class_name:\n          isOptional: true\n          parameterType: STRING\n        volume_name:\n", "standard",
+			"CreatePVC takes storage_class_name or its older name storage_class, not both"},
+	} {
+		spec := strings.Replace(strings.Replace(src, c.from, c.to, 1), "constant: standard", "constant: "+c.constant, 1)
+		p, err := Load("old.yaml", []byte(spec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Compile(p, Options{}); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %v, want %s", err, c.want)
+		}
+	}
 }
