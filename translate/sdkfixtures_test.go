@@ -242,3 +242,137 @@ func TestOlderKFPKubernetesCreatePVC(t *testing.T) {
 		}
 	}
 }
+
+// sdkFixture is one fixture of testdata/sdk with the compile options it needs and what must hold of it.
+type sdkFixture struct {
+	opts  Options
+	check func(t *testing.T, wf *wfv1.Workflow)
+}
+
+// sdkFixtures are checked by TestSDKFixtures; the other fixtures of testdata/sdk have tests of their own
+// (sdkFixturesWithOwnTests), and every file there is one or the other.
+var sdkFixtures = map[string]sdkFixture{
+	"literal-input.yaml": {check: func(t *testing.T, wf *wfv1.Workflow) {
+		args := map[string]wfv1.Parameter{}
+		for _, p := range wf.Spec.Arguments.Parameters {
+			args[p.Name] = p
+		}
+		if e := args["mode"].Enum; len(e) != 2 || e[0] != "fast" || e[1] != "slow" || args["mode"].Value.String() != "fast" {
+			t.Errorf("mode: %+v", args["mode"])
+		}
+		if e := args["level"].Enum; len(e) != 3 || e[0] != "1" || e[2] != "3" || args["level"].Value.String() != "2" {
+			t.Errorf("level: %+v", args["level"])
+		}
+		r := newArgoRun(t, wf)
+		r.run()
+		r.expect(t, "echo", "Output", "fast/2")
+		p, err := LoadFile(filepath.Join("testdata", "sdk", "literal-input.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Compile(p, Options{Parameters: map[string]any{"mode": "medium"}}); err == nil || !strings.Contains(err.Error(), "medium") {
+			t.Errorf("-p mode=medium: %v", err)
+		}
+		wf2, err := Compile(p, Options{Parameters: map[string]any{"mode": "slow", "level": "3"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = newArgoRun(t, wf2)
+		r.run()
+		r.expect(t, "echo", "Output", "slow/3")
+	}},
+	"list-default-plain-scalars.yaml": {check: func(t *testing.T, wf *wfv1.Workflow) {
+		r := newArgoRun(t, wf)
+		r.run()
+		// KFP's driver gives a loop's collected STRINGs as a JSON list: each item arrives as the string it was.
+		r.expect(t, "join", "Output", `n ["X","Y","Z","n","on"]`)
+	}},
+	"sdk-2.0-string-defaults.yaml": {check: func(t *testing.T, wf *wfv1.Workflow) {
+		r := newArgoRun(t, wf)
+		r.run()
+		r.expect(t, "show", "Output", "1000 true 0.5 [1,2] 7")
+		r.expect(t, "show-2", "Output", "42 false 2 [3] 7")
+	}},
+	"pipeline-config-ttl.yaml": {check: func(t *testing.T, wf *wfv1.Workflow) {
+		ttl := wf.Spec.TTLStrategy
+		if ttl == nil || ttl.SecondsAfterSuccess == nil || *ttl.SecondsAfterSuccess != 3600 || ttl.SecondsAfterFailure == nil || *ttl.SecondsAfterFailure != 86400 || ttl.SecondsAfterCompletion != nil {
+			t.Errorf("ttlStrategy %+v", ttl)
+		}
+		if d := wf.Spec.ActiveDeadlineSeconds; d == nil || *d != 7200 {
+			t.Errorf("activeDeadlineSeconds %v, want 7200", d)
+		}
+	}},
+	"workspace-path.yaml": {check: func(t *testing.T, wf *wfv1.Workflow) {
+		if v := wf.Spec.VolumeClaimTemplates; len(v) != 1 || v[0].Spec.StorageClassName == nil || *v[0].Spec.StorageClassName != "fast" || v[0].Spec.Resources.Requests.Storage().String() != "2Gi" {
+			t.Errorf("volumeClaimTemplates %+v", v)
+		}
+		tmpl := renderTask(t, wf, dagTask(t, wf, "write"), globals(wf, nil), nil)
+		argv := append(append([]string(nil), tmpl.Container.Command...), tmpl.Container.Args...)
+		if got := strings.Join(argv[len(argv)-2:], " "); got != "/kfp-workspace/data.txt /kfp-workspace" {
+			t.Errorf("workspace paths %q", got)
+		}
+		mounted := false
+		for _, m := range tmpl.Container.VolumeMounts {
+			mounted = mounted || m.MountPath == "/kfp-workspace"
+		}
+		if !mounted {
+			t.Errorf("the workspace is not mounted: %+v", tmpl.Container.VolumeMounts)
+		}
+	}},
+	"task-options.yaml": {check: func(t *testing.T, wf *wfv1.Workflow) {
+		train := templateNamed(t, wf, dagTask(t, wf, "train").Template)
+		res := train.Container.Resources
+		if res.Limits.Cpu().String() != "2" || res.Requests.Cpu().String() != "500m" || res.Limits.Memory().String() != "4G" || res.Requests.Memory().String() != "1G" || res.Limits.Name("nvidia.com/gpu", "").String() != "1" {
+			t.Errorf("resources %+v", res)
+		}
+		if train.Container.Image != "alpine:3.21" {
+			t.Errorf("image %s", train.Container.Image)
+		}
+		rs := train.RetryStrategy
+		if rs == nil || rs.Limit.IntValue() != 3 || rs.Backoff == nil || rs.Backoff.Duration != "10s" || rs.Backoff.Factor.IntValue() != 2 || rs.Backoff.MaxDuration != "1m0s" {
+			t.Errorf("retryStrategy %+v", rs)
+		}
+		if train.Memoize == nil || strings.Contains(train.Memoize.Key, "{{") {
+			t.Errorf("a cache key gives a fixed memoize key: %+v", train.Memoize)
+		}
+		if m := templateNamed(t, wf, dagTask(t, wf, "train-2").Template).Memoize; m != nil {
+			t.Errorf("set_caching_options(False) memoizes: %+v", m)
+		}
+		if !strings.Contains(wf.Annotations[AnnotationTaskNames], "Train the model") {
+			t.Errorf("the display name is not recorded: %s", wf.Annotations[AnnotationTaskNames])
+		}
+		r := newArgoRun(t, wf)
+		r.run()
+		r.expect(t, "train", "Output", "accurate")
+		r.expect(t, "train-2", "Output", "none")
+	}},
+}
+
+// sdkFixturesWithOwnTests are the fixtures of testdata/sdk that a test of their own checks.
+var sdkFixturesWithOwnTests = map[string]string{
+	"run-placeholders.yaml":        "TestEveryRunPlaceholder",
+	"pipeline-input-artifact.yaml": "TestInputArtifactAsTemplateArgument",
+	"importer-runtime-uri.yaml":    "TestImporterURIFromARunParameter",
+	"kfp-kubernetes-0.x-pvc.yaml":  "TestOlderKFPKubernetesCreatePVC",
+}
+
+// TestSDKFixtures compiles each fixture of sdkFixtures, checks it with Argo's validator and asserts its values
+// (most run on this machine through argoRun).
+func TestSDKFixtures(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "sdk", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		_, own := sdkFixturesWithOwnTests[name]
+		if _, ok := sdkFixtures[name]; !ok && !own {
+			t.Errorf("%s is checked by no test: add it to sdkFixtures", name)
+		}
+	}
+	for name, fx := range sdkFixtures {
+		t.Run(name, func(t *testing.T) {
+			fx.check(t, compileSDKFixture(t, name, fx.opts))
+		})
+	}
+}
