@@ -346,6 +346,44 @@ var sdkFixtures = map[string]sdkFixture{
 		r.expect(t, "train", "Output", "accurate")
 		r.expect(t, "train-2", "Output", "none")
 	}},
+	"final-status-fields.yaml": {check: func(t *testing.T, wf *wfv1.Workflow) {
+		hook := dagTask(t, wf, "exit-handler-1").Hooks[wfv1.ExitLifecycleEvent]
+		r := newArgoRun(t, wf, kfpSDK(t))
+		out := r.runHook(t, hook, "report", map[string]any{"tasks.exit-handler-1.status": "Failed"})
+		if got, _ := DecodeValue(out.params["Output"]); got != "FAILED|"+r.name+"|exit-handler-1|2|exit-handler-1 ended Failed" {
+			t.Errorf("PipelineTaskFinalStatus as the exit task read it: %q", got)
+		}
+	}},
+	"ignore-upstream-failure.yaml": {check: func(t *testing.T, wf *wfv1.Workflow) {
+		hook, ok := dagTask(t, wf, "fail-op").Hooks[wfv1.ExitLifecycleEvent]
+		if !ok {
+			t.Fatalf("print-op is not the exit hook of fail-op")
+		}
+		r := newArgoRun(t, wf, kfpSDK(t))
+		out := r.runHook(t, hook, "print-op", map[string]any{"tasks.fail-op.status": "Failed"})
+		if got, _ := DecodeValue(out.params["Output"]); got != "message: upstream failed" {
+			t.Errorf("after a failed upstream: %q", got)
+		}
+		out = r.runHook(t, hook, "print-op", map[string]any{"tasks.fail-op.status": "Succeeded", "tasks.fail-op.outputs.parameters.Output": "hi"})
+		if got, _ := DecodeValue(out.params["Output"]); got != "message: hi" {
+			t.Errorf("after a succeeded upstream: %q", got)
+		}
+	}},
+	"python-metadata-to-container.yaml": {check: func(t *testing.T, wf *wfv1.Workflow) {
+		r := newArgoRun(t, wf, kfpSDK(t))
+		r.run()
+		r.expect(t, "consume", "Output", "a,b 3 b")
+		r.expect(t, "show", "Output", `a,b 3 ["a","b"] {{not argo}}`)
+	}},
+}
+
+// runHook runs an exit hook's template with its arguments resolved in scope (the hooked task's status and
+// outputs), as the controller does when the hooked task ends.
+func (r *argoRun) runHook(t *testing.T, hook wfv1.LifecycleHook, name string, scope map[string]any) *runNode {
+	t.Helper()
+	s := r.scope(scope)
+	args := hookArgs(t, hook, s)
+	return r.one(wfv1.DAGTask{Name: name, Template: hook.Template, Arguments: args}, r.name+"."+name+".onExit", s)
 }
 
 // sdkFixturesWithOwnTests are the fixtures of testdata/sdk that a test of their own checks.
