@@ -867,6 +867,11 @@ func (c *compiler) parameterSource(sc scope, t *TaskSpec, name, typ, pp string) 
 func (c *compiler) constant(sc scope, t *TaskSpec, v any, typ, path string) (string, error) {
 	if s, ok := v.(string); ok && strings.Contains(s, "{{$") {
 		return resolveText(s, func(ph placeholder, raw string) (string, error) {
+			if ph.builtin == executorOutputBuiltin && c.runsWithExecutorInput(t) {
+				// dsl.PIPELINE_TASK_EXECUTOR_OUTPUT_PATH_PLACEHOLDER as an argument: the file the wrapper reads
+				// after the component.
+				return executorOutputFile, nil
+			}
 			if ph.builtin != "" {
 				return c.dagBuiltin(ph.builtin, taskKey(sc, t), path)
 			}
@@ -897,6 +902,25 @@ func (c *compiler) constant(sc scope, t *TaskSpec, v any, typ, path string) (str
 		return "", pathErrorf(path, "%v", err)
 	}
 	return inert(text), nil
+}
+
+// runsWithExecutorInput tells whether a task's component runs under the Python wrapper (its command line has
+// {{$}}), which reads the executor output file.
+func (c *compiler) runsWithExecutorInput(t *TaskSpec) bool {
+	comp := c.s.Components[t.ComponentRef.Name]
+	if comp == nil || comp.DAG != nil {
+		return false
+	}
+	exec := c.s.DeploymentSpec.Executors[comp.ExecutorLabel]
+	if exec == nil || exec.Container == nil {
+		return false
+	}
+	for _, s := range append(append([]string(nil), exec.Container.Command...), exec.Container.Args...) {
+		if strings.Contains(s, "{{$}}") {
+			return true
+		}
+	}
+	return false
 }
 
 // taskKey is the IR name of a task of the scope's DAG: its key in dag.tasks, which KFP's driver gives as
@@ -959,7 +983,7 @@ func unsupportedBuiltin(name, path string) error {
 	case "pipeline_google_cloud_project_id", "pipeline_google_cloud_location", "pipeline_persistent_resource_id":
 		return unsupported(path, "Vertex AI placeholder {{$."+name+"}}")
 	case executorOutputBuiltin:
-		return unsupported(path, "{{$.outputs.output_file}} outside a component's command line")
+		return unsupported(path, "{{$.outputs.output_file}} given to a component that does not run with the ExecutorInput ({{$}}): kfp-argo reads no executor output file for it")
 	}
 	return pathErrorf(path, "unknown placeholder {{$.%s}}", name)
 }

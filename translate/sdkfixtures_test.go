@@ -375,6 +375,46 @@ var sdkFixtures = map[string]sdkFixture{
 		r.expect(t, "consume", "Output", "a,b 3 b")
 		r.expect(t, "show", "Output", `a,b 3 ["a","b"] {{not argo}}`)
 	}},
+	"nested-collected.yaml": {check: func(t *testing.T, wf *wfv1.Workflow) {
+		r := newArgoRun(t, wf)
+		out := r.run()
+		r.expect(t, "show", "Output", "[[10,20],[20,40]]")
+		if got := out.params["Output"]; got != "[[10,20],[20,40]]" {
+			t.Errorf("pipeline output %q", got)
+		}
+	}},
+	"if-elif-else.yaml": {check: func(t *testing.T, wf *wfv1.Workflow) {
+		p, err := LoadFile(filepath.Join("testdata", "sdk", "if-elif-else.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n, want := range map[string]string{"-3": "negative", "0": "zero", "5": "positive"} {
+			wf, err := Compile(p, Options{Parameters: map[string]any{"n": n}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := newArgoRun(t, wf)
+			r.run()
+			var ran []string
+			for node, rn := range r.nodes {
+				if strings.Contains(node, ".say") && !rn.skipped {
+					v, _ := DecodeValue(rn.params["Output"])
+					ran = append(ran, v)
+				}
+			}
+			if len(ran) != 1 || ran[0] != want {
+				t.Errorf("n=%s: branches that ran said %q, want only %q", n, ran, want)
+			}
+		}
+	}},
+	"executor-output-path.yaml": {opts: Options{}, check: func(t *testing.T, wf *wfv1.Workflow) {
+		r := newArgoRun(t, wf, kfpSDK(t))
+		r.run()
+		// argoRun moves the pod's /tmp/kfp into a folder of the test.
+		if got := r.param(t, "where", "Output"); got != r.podRootAs(r.podName[r.name+".where"])+strings.TrimPrefix(executorOutputFile, podRoot) {
+			t.Errorf("the executor output path given to the component: %q", got)
+		}
+	}},
 }
 
 // runHook runs an exit hook's template with its arguments resolved in scope (the hooked task's status and
