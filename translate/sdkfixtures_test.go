@@ -415,6 +415,52 @@ var sdkFixtures = map[string]sdkFixture{
 			t.Errorf("the executor output path given to the component: %q", got)
 		}
 	}},
+	"parallelfor-dict-items.yaml": {check: func(t *testing.T, wf *wfv1.Workflow) {
+		loop := dagTask(t, wf, "for-loop-2")
+		if p := templateNamed(t, wf, loop.Template).Parallelism; p == nil || *p != 1 {
+			t.Errorf("parallelism %v, want 1", p)
+		}
+		r := newArgoRun(t, wf)
+		r.run()
+		r.expect(t, "show", "Output", `["a=1","b=2"]`)
+	}},
+	"sub-pipeline-outputs.yaml": {check: func(t *testing.T, wf *wfv1.Workflow) {
+		r := newArgoRun(t, wf)
+		out := r.run()
+		r.expect(t, "read", "Output", "hello (5)")
+		if out.params["count"] != "5" || out.arts["data"] == "" {
+			t.Errorf("pipeline outputs %v %v", out.params, out.arts)
+		}
+	}},
+	"optional-inputs.yaml": {check: func(t *testing.T, wf *wfv1.Workflow) {
+		r := newArgoRun(t, wf, kfpSDK(t))
+		r.run()
+		r.expect(t, "greet", "Output", "--suffix !")
+		r.expect(t, "greet-2", "Output", "--none")
+		r.expect(t, "greet-py-2", "Output", "hello None")
+		r.expect(t, "greet-py", "Output", "hello None")
+		wf2 := compileSDKFixture(t, "optional-inputs.yaml", Options{Parameters: map[string]any{"suffix": "there"}})
+		r = newArgoRun(t, wf2, kfpSDK(t))
+		r.run()
+		r.expect(t, "greet-py", "Output", "hello 'there'")
+	}},
+	"importer-reimport-metadata.yaml": {opts: Options{ArtifactStore: "s3://bucket"}, check: func(t *testing.T, wf *wfv1.Workflow) {
+		r := newArgoRun(t, wf, kfpSDK(t))
+		data := filepath.Join(r.dir, "store", "raw", "data.txt")
+		if err := os.MkdirAll(filepath.Dir(data), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(data, []byte("rows"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r.run()
+		// KFP's executor reads .path from the URI's local mount, /s3/bucket/raw/data.txt, which the wrapper links
+		// to the downloaded file (or, where it cannot write /s3, gives the local path as URI).
+		got := r.param(t, "use", "Output")
+		if got != "rows survey 2 s3://bucket/raw/data.txt" && !strings.HasPrefix(got, "rows survey 2 /") {
+			t.Errorf("use returned %q, want the data, metadata from the run's parameter, the version and the URI", got)
+		}
+	}},
 }
 
 // runHook runs an exit hook's template with its arguments resolved in scope (the hooked task's status and
