@@ -3,6 +3,7 @@ package translate
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -498,5 +499,49 @@ func TestSDKFixtures(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			fx.check(t, compileSDKFixture(t, name, fx.opts))
 		})
+	}
+}
+
+// TestRejectedFieldsAreDocumented: every field the model rejects by name (an `unsupported` tag) is listed in
+// docs/compile.md's table of rejected fields, so the documentation cannot fall behind the schema.
+func TestRejectedFieldsAreDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "compile.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := strings.Index(string(doc), "| field | why it is rejected |")
+	if start < 0 {
+		t.Fatal("docs/compile.md has no table of rejected fields")
+	}
+	table := string(doc[start:])
+	table = table[:strings.Index(table, "\n\n")]
+	seen := map[reflect.Type]bool{}
+	n := 0
+	var walk func(typ reflect.Type)
+	walk = func(typ reflect.Type) {
+		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct || seen[typ] {
+			return
+		}
+		seen[typ] = true
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			walk(f.Type)
+			if f.Tag.Get("unsupported") == "" {
+				continue
+			}
+			n++
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !strings.Contains(table, name+"`") {
+				t.Errorf("%s.%s (%q) is rejected by the model but not listed in docs/compile.md", typ.Name(), f.Name, name)
+			}
+		}
+	}
+	walk(reflect.TypeOf(PipelineSpec{}))
+	walk(reflect.TypeOf(PlatformSpec{}))
+	if n == 0 {
+		t.Fatal("no unsupported fields found: the walk is broken")
 	}
 }
