@@ -326,7 +326,7 @@ var sdkFixtures = map[string]sdkFixture{
 		if res.Limits.Cpu().String() != "2" || res.Requests.Cpu().String() != "500m" || res.Limits.Memory().String() != "4G" || res.Requests.Memory().String() != "1G" || res.Limits.Name("nvidia.com/gpu", "").String() != "1" {
 			t.Errorf("resources %+v", res)
 		}
-		if train.Container.Image != "alpine:3.21" {
+		if train.Container.Image != "alpine:latest" {
 			t.Errorf("image %s", train.Container.Image)
 		}
 		rs := train.RetryStrategy
