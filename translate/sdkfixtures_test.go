@@ -19,18 +19,7 @@ import (
 // compileSDKFixture compiles testdata/sdk/NAME and checks the result with Argo's validator.
 func compileSDKFixture(t *testing.T, name string, opts Options) *wfv1.Workflow {
 	t.Helper()
-	p, err := LoadFile(filepath.Join("testdata", "sdk", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wf, err := Compile(p, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := argo.ValidateWorkflow(wf); err != nil {
-		t.Fatal(err)
-	}
-	return wf
+	return compileSpec(t, name, readSDKFixture(t, name), opts)
 }
 
 // TestEveryRunPlaceholder runs a container component whose command line holds every run placeholder and fields of
@@ -515,32 +504,13 @@ func TestRejectedFieldsAreDocumented(t *testing.T) {
 	}
 	table := string(doc[start:])
 	table = table[:strings.Index(table, "\n\n")]
-	seen := map[reflect.Type]bool{}
 	n := 0
-	var walk func(typ reflect.Type)
-	walk = func(typ reflect.Type) {
-		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
-			typ = typ.Elem()
+	eachUnsupportedField(func(typ reflect.Type, name, _ string) {
+		n++
+		if !strings.Contains(table, name+"`") {
+			t.Errorf("%s.%s is rejected by the model but not listed in docs/compile.md", typ.Name(), name)
 		}
-		if typ.Kind() != reflect.Struct || seen[typ] {
-			return
-		}
-		seen[typ] = true
-		for i := 0; i < typ.NumField(); i++ {
-			f := typ.Field(i)
-			walk(f.Type)
-			if f.Tag.Get("unsupported") == "" {
-				continue
-			}
-			n++
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if !strings.Contains(table, name+"`") {
-				t.Errorf("%s.%s (%q) is rejected by the model but not listed in docs/compile.md", typ.Name(), f.Name, name)
-			}
-		}
-	}
-	walk(reflect.TypeOf(PipelineSpec{}))
-	walk(reflect.TypeOf(PlatformSpec{}))
+	})
 	if n == 0 {
 		t.Fatal("no unsupported fields found: the walk is broken")
 	}
