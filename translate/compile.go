@@ -964,8 +964,10 @@ func (c *compiler) runBuiltin(name, path string) (string, bool, error) {
 		// Argo formats metadata.creationTimestamp as RFC 3339 in UTC, as KFP does.
 		return "{{workflow.creationTimestamp}}", true, nil
 	case "pipeline_job_schedule_time_utc":
-		// A CronWorkflow's run carries its scheduled time; any other run was scheduled when it was created.
-		return "{{=workflow.scheduledTime ?? workflow.creationTimestamp}}", true, nil
+		// A CronWorkflow's run carries its scheduled time; any other run was scheduled when it was created. In an
+		// expression workflow.creationTimestamp is the map of its strftime fields (Argo's globals hold both
+		// workflow.creationTimestamp and workflow.creationTimestamp.Y, ...): its RFC3339 field is the text.
+		return "{{=workflow.scheduledTime ?? workflow.creationTimestamp.RFC3339}}", true, nil
 	case "pipeline_root":
 		switch {
 		case c.store != nil:

@@ -235,7 +235,10 @@ func TestRunPlaceholders(t *testing.T) {
 			ctr = append(tmpl.Container.Command, tmpl.Container.Args...)
 		}
 	}
-	scope := map[string]any{"workflow.creationTimestamp": "2026-12-01T02:00:00Z", "inputs.parameters.lr": "0.1"}
+	// Argo's globals hold the creation time as RFC 3339 and, under the same name, its strftime fields
+	// (workflow.creationTimestamp.Y, ...): in an expression, workflow.creationTimestamp is that map.
+	scope := map[string]any{"workflow.creationTimestamp": "2026-12-01T02:00:00Z", "workflow.creationTimestamp.Y": "2026",
+		"workflow.creationTimestamp.RFC3339": "2026-12-01T02:00:00Z", "inputs.parameters.lr": "0.1"}
 	got := strings.Join(replaceIn(t, ctr, scope, true), " ")
 	if !strings.Contains(got, "2026-12-01T02:00:00Z 2026-12-01T02:00:00Z minio://mlpipeline/kfp-argo") {
 		t.Errorf("a run that was not scheduled: %s", got)

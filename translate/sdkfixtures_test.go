@@ -29,7 +29,9 @@ func TestEveryRunPlaceholder(t *testing.T) {
 	store := "s3://bucket"
 	wf := compileSDKFixture(t, "run-placeholders.yaml", Options{ArtifactStore: store})
 	r := newArgoRun(t, wf)
-	r.g["workflow.creationTimestamp"] = "2026-12-01T04:05:06Z"
+	for k, v := range map[string]string{"": "2026-12-01T04:05:06Z", ".RFC3339": "2026-12-01T04:05:06Z", ".Y": "2026", ".s": "1796097906"} {
+		r.g["workflow.creationTimestamp"+k] = v // as Argo's globals hold it
+	}
 	if err := os.MkdirAll(filepath.Join(r.dir, "store", "data"), 0o755); err != nil {
 		t.Fatal(err)
 	}
