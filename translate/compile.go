@@ -798,7 +798,7 @@ func (c *compiler) taskArguments(sc scope, t *TaskSpec, comp *ComponentSpec, tp 
 			meta = fmt.Sprintf("{{tasks.%s.outputs.parameters.%s%s}}", fieldName(ref.ProducerTask), MetadataParameterPrefix, paramName(ref.OutputArtifactKey))
 			if ref.ProducerTask == sc.hookFor {
 				art.Optional = true
-				meta = fmt.Sprintf("{{=tasks[%s]?.outputs?.parameters?.[%s] ?? '%s'}}", exprString(fieldName(ref.ProducerTask)), exprString(MetadataParameterPrefix+paramName(ref.OutputArtifactKey)), noneValue)
+				meta = hookOutput(ref.ProducerTask, MetadataParameterPrefix+paramName(ref.OutputArtifactKey))
 			}
 		default:
 			src, ok := sc.artifacts[ia.ComponentInputArtifact]
@@ -816,6 +816,14 @@ func (c *compiler) taskArguments(sc scope, t *TaskSpec, comp *ComponentSpec, tp 
 		task.Arguments.Parameters = append(task.Arguments.Parameters, wfv1.Parameter{Name: MetadataParameterPrefix + paramName(name), Value: wfv1.AnyStringPtr(meta)})
 	}
 	return given, modelCars, nil
+}
+
+// hookOutput is the Argo text of an output parameter of the task an exit hook runs after: its value when the
+// task succeeded, else "not given". Argo's scope holds a failed task's declared output parameters too, empty,
+// so only the task's status tells a value from none.
+func hookOutput(producer, param string) string {
+	task := fmt.Sprintf("tasks[%s]", exprString(fieldName(producer)))
+	return fmt.Sprintf("{{=%[1]s.status == 'Succeeded' ? (%[1]s?.outputs?.parameters?.[%[2]s] ?? '%[3]s') : '%[3]s'}}", task, exprString(param), noneValue)
 }
 
 // parameterSource returns the Argo text for a task input parameter in the DAG's scope; ok=false when the
@@ -839,7 +847,7 @@ func (c *compiler) parameterSource(sc scope, t *TaskSpec, name, typ, pp string) 
 		}
 		if ref.ProducerTask == sc.hookFor {
 			// The upstream of an exit hook may have failed without outputs: the input is then not given.
-			return fmt.Sprintf("{{=tasks[%s]?.outputs?.parameters?.[%s] ?? '%s'}}", exprString(fieldName(ref.ProducerTask)), exprString(paramName(ref.OutputParameterKey)), noneValue), true, nil
+			return hookOutput(ref.ProducerTask, paramName(ref.OutputParameterKey)), true, nil
 		}
 		text := fmt.Sprintf("{{tasks.%s.outputs.parameters.%s}}", fieldName(ref.ProducerTask), paramName(ref.OutputParameterKey))
 		conv, collected, err := c.collected(sc.tasks[ref.ProducerTask], ref.OutputParameterKey, "tasks["+exprString(fieldName(ref.ProducerTask))+"].outputs.parameters["+exprString(paramName(ref.OutputParameterKey))+"]")

@@ -352,7 +352,8 @@ var sdkFixtures = map[string]sdkFixture{
 			t.Fatalf("print-op is not the exit hook of fail-op")
 		}
 		r := newArgoRun(t, wf, kfpSDK(t))
-		out := r.runHook(t, hook, "print-op", map[string]any{"tasks.fail-op.status": "Failed"})
+		// Argo's scope holds a failed task's declared output parameters, empty (found on real pods).
+		out := r.runHook(t, hook, "print-op", map[string]any{"tasks.fail-op.status": "Failed", "tasks.fail-op.outputs.parameters.Output": ""})
 		if got, _ := DecodeValue(out.params["Output"]); got != "message: upstream failed" {
 			t.Errorf("after a failed upstream: %q", got)
 		}
