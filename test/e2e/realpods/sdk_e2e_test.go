@@ -5,6 +5,7 @@ package realpods
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -245,4 +246,37 @@ func TestWorkflowTemplateInputArtifact(t *testing.T) {
 	if got := outputParam(t, podNode(t, done, "count"), "summary"); got != "rows: 3" {
 		t.Errorf("count summary = %q, want %q", got, "rows: 3")
 	}
+}
+
+// TestImporterURIFromParameterOnRealPods: an importer whose URI is a pipeline parameter without default, its
+// scheme known from the value given when compiling (-p) and its bucket and key taken at run time, and an
+// importer of a Vertex AI model known by its metadata only (empty URI): the consumer reads the data, and the
+// model's resourceName through a metadata placeholder.
+func TestImporterURIFromParameterOnRealPods(t *testing.T) {
+	ctx := context.Background()
+	name := newName("imp-param")
+	key := "inputs/" + name + "/data.csv"
+	if err := env.s3.Put(ctx, key, []byte("a,b,c")); err != nil {
+		t.Fatal(err)
+	}
+	p, err := translate.LoadFile(sdkFixture(t, "importer-runtime-uri.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := fmt.Sprintf("s3://%s?endpoint=%s&insecure=true&secret=%s", env.s3.Bucket, env.s3.Endpoint, cluster.S3SecretName)
+	wf, err := translate.Compile(p, translate.Options{Name: name, NoCache: true, ArtifactStore: store,
+		Parameters: map[string]any{"data_uri": "s3://" + env.s3.Bucket + "/" + key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := runWorkflow(ctx, wf, 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.Status.Phase != wfv1.WorkflowSucceeded {
+		t.Fatalf("want Succeeded: %s%s", describe(done), failedLogs(done))
+	}
+	r := &realRun{t: t, wf: done}
+	r.wantParam("describe", "model_name", "projects/p/locations/us-central1/models/42")
+	r.wantLog("describe", "5")
 }
