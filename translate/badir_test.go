@@ -80,7 +80,7 @@ func TestAllMissingInputArtifactsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Compile(p, Options{})
-	want := "arts.yaml: root.inputDefinitions.artifacts: the pipeline needs 2 input artifacts: give their locations with --input-artifact a=URI --input-artifact b=URI"
+	want := "arts.yaml: root.inputDefinitions.artifacts: the pipeline needs 2 input artifacts: give their locations with --input-artifact a=URI --input-artifact b=URI (or compile with --kind workflowtemplate, whose runs give them)"
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v\nwant  %s", err, want)
 	}

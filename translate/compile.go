@@ -31,6 +31,9 @@ const (
 	MetadataParameterPrefix = "kfp-argo-meta-"
 	// modelCarParameterPrefix names the template input that carries a model car's image reference.
 	modelCarParameterPrefix = "kfp-argo-oci-"
+	// taskNameParameter is the template input that carries the IR task name ({{$.pipeline_task_name}}) to a
+	// command line: a template serves every task of its component, so each task gives its own name.
+	taskNameParameter = "kfp-argo-task-name"
 )
 
 // Options are the compile-time choices of the user.
@@ -40,6 +43,12 @@ type Options struct {
 	Parameters map[string]any
 	// InputArtifacts locates pipeline input artifacts: NAME -> URI (gs://, s3://, minio://, http(s)://).
 	InputArtifacts map[string]string
+	// ArtifactArguments makes each required pipeline input artifact that InputArtifacts does not locate an
+	// input artifact of the entrypoint, without a location: a run supplies it as a workflow argument
+	// (spec.arguments.artifacts of the Workflow that references the WorkflowTemplate), which Argo gives to the
+	// entrypoint's inputs. Argo's validator refuses an argument artifact without a location in the template
+	// itself, so the template declares none. Without ArtifactArguments such an artifact is an error.
+	ArtifactArguments bool
 	// NoCache turns KFP caching (Argo memoization) off for every task.
 	NoCache bool
 	// ArtifactRepositoryRef names the Argo artifact repository: "KEY" (in the artifact-repositories ConfigMap)
@@ -143,7 +152,7 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 		return nil, err
 	}
 	rootName := c.reserveName("pipeline-root")
-	rootArts, err := c.pipelineArtifacts()
+	rootArts, artArgs, err := c.pipelineArtifacts()
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +160,8 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Argo gives the workflow's argument artifacts to the entrypoint's inputs of the same name.
+	root.Inputs.Artifacts = append(root.Inputs.Artifacts, artArgs...)
 	c.templates = append([]wfv1.Template{root}, c.templates...)
 	sort.SliceStable(c.templates[1:], func(i, j int) bool { return c.templates[i+1].Name < c.templates[j+1].Name })
 
@@ -332,26 +343,35 @@ func (c *compiler) pipelineArguments() ([]wfv1.Parameter, map[string]string, err
 	return args, refs, nil
 }
 
-// pipelineArtifacts locates pipeline input artifacts from --input-artifact NAME=URI: Argo cannot take an
-// artifact location at submit time the way it takes a parameter, so the URI is fixed when compiling.
-func (c *compiler) pipelineArtifacts() (map[string]artifactSource, error) {
+// pipelineArtifacts locates pipeline input artifacts from --input-artifact NAME=URI: `argo submit` cannot take
+// an artifact location the way it takes a parameter (-p), so the URI is fixed when compiling. With
+// ArtifactArguments, the others are returned as the entrypoint's input artifacts, which a run made from a
+// WorkflowTemplate supplies.
+func (c *compiler) pipelineArtifacts() (map[string]artifactSource, []wfv1.Artifact, error) {
 	locs := map[string]artifactSource{}
+	var args []wfv1.Artifact
 	var defs map[string]*ArtifactSpec
 	if c.s.Root.InputDefinitions != nil {
 		defs = c.s.Root.InputDefinitions.Artifacts
 	}
 	for _, name := range sortedMapKeys(c.opts.InputArtifacts) {
 		if defs[name] == nil {
-			return nil, fmt.Errorf("input artifact %q: the pipeline has no such input artifact", name)
+			return nil, nil, fmt.Errorf("input artifact %q: the pipeline has no such input artifact", name)
 		}
 	}
 	var missing []string
 	for _, name := range sortedMapKeys(defs) {
 		path := fmt.Sprintf("root.inputDefinitions.artifacts[%q]", name)
 		if defs[name].IsArtifactList {
-			return nil, unsupported(path, "pipeline input artifact lists")
+			return nil, nil, unsupported(path, "pipeline input artifact lists")
 		}
 		uri, ok := c.opts.InputArtifacts[name]
+		if !ok && c.opts.ArtifactArguments && !defs[name].IsOptional {
+			// Given at submit time from outside the run: no producer metadata, an empty document.
+			args = append(args, wfv1.Artifact{Name: paramName(name)})
+			locs[name] = artifactSource{from: "{{inputs.artifacts." + paramName(name) + "}}", meta: `{"metadata":{}}`}
+			continue
+		}
 		if !ok {
 			if !defs[name].IsOptional {
 				missing = append(missing, name)
@@ -363,22 +383,22 @@ func (c *compiler) pipelineArtifacts() (map[string]artifactSource, error) {
 			err = c.store.s3Location(loc.S3, true)
 		}
 		if err != nil {
-			return nil, &Error{Path: path, Err: fmt.Errorf("--input-artifact %s=%s: %w", name, uri, err)}
+			return nil, nil, &Error{Path: path, Err: fmt.Errorf("--input-artifact %s=%s: %w", name, uri, err)}
 		}
 		// An artifact given to the run from outside has no producer metadata: an empty document.
 		locs[name] = artifactSource{location: &loc, meta: `{"metadata":{}}`}
 	}
 	switch len(missing) {
 	case 0:
-		return locs, nil
+		return locs, args, nil
 	case 1:
-		return nil, pathErrorf(fmt.Sprintf("root.inputDefinitions.artifacts[%q]", missing[0]), "the pipeline needs this input artifact: give its location with --input-artifact %s=URI", missing[0])
+		return nil, nil, pathErrorf(fmt.Sprintf("root.inputDefinitions.artifacts[%q]", missing[0]), "the pipeline needs this input artifact: give its location with --input-artifact %s=URI (or compile with --kind workflowtemplate, whose runs give it)", missing[0])
 	}
 	flags := make([]string, len(missing))
 	for i, n := range missing {
 		flags[i] = "--input-artifact " + n + "=URI"
 	}
-	return nil, pathErrorf("root.inputDefinitions.artifacts", "the pipeline needs %d input artifacts: give their locations with %s", len(missing), strings.Join(flags, " "))
+	return nil, nil, pathErrorf("root.inputDefinitions.artifacts", "the pipeline needs %d input artifacts: give their locations with %s (or compile with --kind workflowtemplate, whose runs give them)", len(missing), strings.Join(flags, " "))
 }
 
 func (c *compiler) reserveName(want string) string {
@@ -604,6 +624,9 @@ func (c *compiler) dagTask(sc scope, tn string, t *TaskSpec, tp string) (wfv1.DA
 		}
 		task.Template = name
 		task.Arguments.Parameters = append(task.Arguments.Parameters, pc.args...)
+		if pvcOp(exec.Container) == "" && usesTaskName(exec.Container) {
+			task.Arguments.Parameters = append(task.Arguments.Parameters, wfv1.Parameter{Name: taskNameParameter, Value: wfv1.AnyStringPtr(inert(tn))})
+		}
 		platformDeps = pc.deps
 	}
 	if t.TriggerPolicy != nil && t.TriggerPolicy.Condition != "" {
@@ -775,7 +798,7 @@ func (c *compiler) taskArguments(sc scope, t *TaskSpec, comp *ComponentSpec, tp 
 			meta = fmt.Sprintf("{{tasks.%s.outputs.parameters.%s%s}}", fieldName(ref.ProducerTask), MetadataParameterPrefix, paramName(ref.OutputArtifactKey))
 			if ref.ProducerTask == sc.hookFor {
 				art.Optional = true
-				meta = fmt.Sprintf("{{=tasks[%s]?.outputs?.parameters?.[%s] ?? '%s'}}", exprString(fieldName(ref.ProducerTask)), exprString(MetadataParameterPrefix+paramName(ref.OutputArtifactKey)), noneValue)
+				meta = hookOutput(ref.ProducerTask, MetadataParameterPrefix+paramName(ref.OutputArtifactKey))
 			}
 		default:
 			src, ok := sc.artifacts[ia.ComponentInputArtifact]
@@ -793,6 +816,14 @@ func (c *compiler) taskArguments(sc scope, t *TaskSpec, comp *ComponentSpec, tp 
 		task.Arguments.Parameters = append(task.Arguments.Parameters, wfv1.Parameter{Name: MetadataParameterPrefix + paramName(name), Value: wfv1.AnyStringPtr(meta)})
 	}
 	return given, modelCars, nil
+}
+
+// hookOutput is the Argo text of an output parameter of the task an exit hook runs after: its value when the
+// task succeeded, else "not given". Argo's scope holds a failed task's declared output parameters too, empty,
+// so only the task's status tells a value from none.
+func hookOutput(producer, param string) string {
+	task := fmt.Sprintf("tasks[%s]", exprString(fieldName(producer)))
+	return fmt.Sprintf("{{=%[1]s.status == 'Succeeded' ? (%[1]s?.outputs?.parameters?.[%[2]s] ?? '%[3]s') : '%[3]s'}}", task, exprString(param), noneValue)
 }
 
 // parameterSource returns the Argo text for a task input parameter in the DAG's scope; ok=false when the
@@ -816,7 +847,7 @@ func (c *compiler) parameterSource(sc scope, t *TaskSpec, name, typ, pp string) 
 		}
 		if ref.ProducerTask == sc.hookFor {
 			// The upstream of an exit hook may have failed without outputs: the input is then not given.
-			return fmt.Sprintf("{{=tasks[%s]?.outputs?.parameters?.[%s] ?? '%s'}}", exprString(fieldName(ref.ProducerTask)), exprString(paramName(ref.OutputParameterKey)), noneValue), true, nil
+			return hookOutput(ref.ProducerTask, paramName(ref.OutputParameterKey)), true, nil
 		}
 		text := fmt.Sprintf("{{tasks.%s.outputs.parameters.%s}}", fieldName(ref.ProducerTask), paramName(ref.OutputParameterKey))
 		conv, collected, err := c.collected(sc.tasks[ref.ProducerTask], ref.OutputParameterKey, "tasks["+exprString(fieldName(ref.ProducerTask))+"].outputs.parameters["+exprString(paramName(ref.OutputParameterKey))+"]")
@@ -844,8 +875,13 @@ func (c *compiler) parameterSource(sc scope, t *TaskSpec, name, typ, pp string) 
 func (c *compiler) constant(sc scope, t *TaskSpec, v any, typ, path string) (string, error) {
 	if s, ok := v.(string); ok && strings.Contains(s, "{{$") {
 		return resolveText(s, func(ph placeholder, raw string) (string, error) {
+			if ph.builtin == executorOutputBuiltin && c.runsWithExecutorInput(t) {
+				// dsl.PIPELINE_TASK_EXECUTOR_OUTPUT_PATH_PLACEHOLDER as an argument: the file the wrapper reads
+				// after the component.
+				return executorOutputFile, nil
+			}
 			if ph.builtin != "" {
-				return c.dagBuiltin(ph.builtin, t, path)
+				return c.dagBuiltin(ph.builtin, taskKey(sc, t), path)
 			}
 			if ph.io == "inputs" && ph.kind == "parameters" && ph.attr == "" {
 				ch := t.Inputs.Parameters[ph.name]
@@ -876,19 +912,49 @@ func (c *compiler) constant(sc scope, t *TaskSpec, v any, typ, path string) (str
 	return inert(text), nil
 }
 
+// runsWithExecutorInput tells whether a task's component runs under the Python wrapper (its command line has
+// {{$}}), which reads the executor output file.
+func (c *compiler) runsWithExecutorInput(t *TaskSpec) bool {
+	comp := c.s.Components[t.ComponentRef.Name]
+	if comp == nil || comp.DAG != nil {
+		return false
+	}
+	exec := c.s.DeploymentSpec.Executors[comp.ExecutorLabel]
+	if exec == nil || exec.Container == nil {
+		return false
+	}
+	for _, s := range append(append([]string(nil), exec.Container.Command...), exec.Container.Args...) {
+		if strings.Contains(s, "{{$}}") {
+			return true
+		}
+	}
+	return false
+}
+
+// taskKey is the IR name of a task of the scope's DAG: its key in dag.tasks, which KFP's driver gives as
+// {{$.pipeline_task_name}} (taskInfo.name is the display name).
+func taskKey(sc scope, t *TaskSpec) string {
+	for k, v := range sc.tasks {
+		if v == t {
+			return k
+		}
+	}
+	return t.TaskInfo.Name
+}
+
 // dagBuiltin maps run placeholders to Argo variables, as seen from a DAG task's arguments.
-func (c *compiler) dagBuiltin(name string, t *TaskSpec, path string) (string, error) {
+func (c *compiler) dagBuiltin(name, task string, path string) (string, error) {
 	switch name {
 	case "pipeline_job_name", "pipeline_job_resource_name":
 		return "{{workflow.name}}", nil
 	case "pipeline_job_uuid":
 		return "{{workflow.uid}}", nil
 	case "pipeline_task_name":
-		return inert(t.TaskInfo.Name), nil
+		return inert(task), nil
 	case "pipeline_task_uuid":
 		// Argo has no variable for a node's id before it exists; the run uid and the IR task name identify
 		// the task within the run.
-		return "{{workflow.uid}}." + inert(t.TaskInfo.Name), nil
+		return "{{workflow.uid}}." + inert(task), nil
 	case "workspace_path":
 		return c.workspacePath(path)
 	}
@@ -906,8 +972,10 @@ func (c *compiler) runBuiltin(name, path string) (string, bool, error) {
 		// Argo formats metadata.creationTimestamp as RFC 3339 in UTC, as KFP does.
 		return "{{workflow.creationTimestamp}}", true, nil
 	case "pipeline_job_schedule_time_utc":
-		// A CronWorkflow's run carries its scheduled time; any other run was scheduled when it was created.
-		return "{{=workflow.scheduledTime ?? workflow.creationTimestamp}}", true, nil
+		// A CronWorkflow's run carries its scheduled time; any other run was scheduled when it was created. In an
+		// expression workflow.creationTimestamp is the map of its strftime fields (Argo's globals hold both
+		// workflow.creationTimestamp and workflow.creationTimestamp.Y, ...): its RFC3339 field is the text.
+		return "{{=workflow.scheduledTime ?? workflow.creationTimestamp.RFC3339}}", true, nil
 	case "pipeline_root":
 		switch {
 		case c.store != nil:
@@ -924,10 +992,8 @@ func unsupportedBuiltin(name, path string) error {
 	switch name {
 	case "pipeline_google_cloud_project_id", "pipeline_google_cloud_location", "pipeline_persistent_resource_id":
 		return unsupported(path, "Vertex AI placeholder {{$."+name+"}}")
-	case "pipeline_task_name":
-		// A container template is shared by the tasks of a component; pass the name as a task input instead
-		// (the SDK does, for a component parameter that defaults to dsl.PIPELINE_TASK_NAME_PLACEHOLDER).
-		return unsupported(path, "{{$.pipeline_task_name}} in a container's command (a task input that defaults to it is supported)")
+	case executorOutputBuiltin:
+		return unsupported(path, "{{$.outputs.output_file}} given to a component that does not run with the ExecutorInput ({{$}}): kfp-argo reads no executor output file for it")
 	}
 	return pathErrorf(path, "unknown placeholder {{$.%s}}", name)
 }

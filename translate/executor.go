@@ -204,6 +204,9 @@ func (c *compiler) buildContainer(name, compName string, comp *ComponentSpec, ct
 			env = append(env, apiv1.EnvVar{Name: envName, Value: "{{inputs.parameters." + p.Name + "}}"})
 		}
 	}
+	if usesTaskName(ctr) {
+		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, wfv1.Parameter{Name: taskNameParameter})
+	}
 	var modelMounts []apiv1.VolumeMount
 	for i, n := range sortedMapKeys(in.Artifacts) {
 		def := in.Artifacts[n]
@@ -569,14 +572,46 @@ func containerResources(r *ResourceSpec, ep string) (apiv1.ResourceRequirements,
 	return out, string(patch), err
 }
 
+// usesTaskName tells whether a command line reads {{$.pipeline_task_name}}: its template then takes the task's
+// name as an input.
+func usesTaskName(ctr *ContainerSpec) bool {
+	for _, s := range append(append([]string(nil), ctr.Command...), ctr.Args...) {
+		if strings.Contains(s, "{{$.pipeline_task_name}}") {
+			return true
+		}
+	}
+	return false
+}
+
 // inputURI is the Argo text of an input artifact's URI: the one its metadata document names (the producer's
 // upload location, an importer's URI), or the local path when the document names none.
 func inputURI(n string) string {
+	return fmt.Sprintf("{{=sprig.default(%s, sprig.dig('uri', '', %s))}}", exprString(inArtifact(n)), inputDocExpr(n))
+}
+
+// inputDocExpr is an expr-lang value: the metadata document of input artifact n, decoded when it travels inert.
+func inputDocExpr(n string) string {
 	m := fmt.Sprintf("inputs.parameters[%s]", exprString(MetadataParameterPrefix+paramName(n)))
 	// The marker is spelled in two parts: the argument must not look inert before Argo renders it.
 	marker := fmt.Sprintf("('%s' + '%s')", inertPrefix[:5], inertPrefix[5:])
-	doc := fmt.Sprintf("fromJSON(%[1]s startsWith %[2]s ? sprig.b64dec(sprig.trimSuffix('%[3]s', sprig.trimPrefix(%[2]s, %[1]s))) : %[1]s)", m, marker, inertSuffix)
-	return fmt.Sprintf("{{=sprig.default(%s, sprig.dig('uri', '', %s))}}", exprString(inArtifact(n)), doc)
+	return fmt.Sprintf("fromJSON(%[1]s startsWith %[2]s ? sprig.b64dec(sprig.trimSuffix('%[3]s', sprig.trimPrefix(%[2]s, %[1]s))) : %[1]s)", m, marker, inertSuffix)
+}
+
+// inputMetadata is the Argo text of {{$.inputs.artifacts['n'].metadata}} (the metadata as JSON) or of
+// ...metadata['a']['b'] (that field: a string as it is, any other value as JSON, "" when it is not there), read
+// from the metadata document that travels with the artifact. KFP's own launcher leaves these to Vertex AI,
+// which substitutes fields of the artifact's metadata the same way.
+func inputMetadata(n string, keys []string) string {
+	doc := inputDocExpr(n)
+	if len(keys) == 0 {
+		return fmt.Sprintf("{{=toJson(sprig.dig('metadata', sprig.dict(), %s))}}", doc)
+	}
+	path := "'metadata'"
+	for _, k := range keys {
+		path += ", " + exprString(k)
+	}
+	v := fmt.Sprintf("sprig.dig(%s, '', %s)", path, doc)
+	return fmt.Sprintf("{{=sprig.kindIs('string', %[1]s) ? %[1]s : toJson(%[1]s)}}", v)
 }
 
 // listPlaceholderRE finds the whole-list placeholder of an input artifact list, {{$.inputs.artifacts['x']}}.
@@ -601,8 +636,17 @@ func (c *compiler) templateResolver(comp *ComponentSpec, python bool, modelCars 
 				return "{{workflow.uid}}", nil
 			case "pipeline_task_uuid":
 				return "{{pod.name}}", nil
+			case "pipeline_task_name":
+				return "{{inputs.parameters." + taskNameParameter + "}}", nil
 			case "workspace_path":
 				return c.workspacePath(ep)
+			case executorOutputBuiltin:
+				// The wrapper reads the executor output file after the command; the launcher of a container
+				// component reads output files only.
+				if python {
+					return executorOutputFile, nil
+				}
+				return "", unsupported(ep, "{{$.outputs.output_file}} in a container component that does not use {{$}} (kfp-argo reads an executor output file only for components run with the ExecutorInput)")
 			}
 			if v, ok, err := c.runBuiltin(ph.builtin, ep); ok || err != nil {
 				return v, err
@@ -618,6 +662,11 @@ func (c *compiler) templateResolver(comp *ComponentSpec, python bool, modelCars 
 				return "", fmt.Errorf("placeholder %s: no input artifact %q", raw, ph.name)
 			}
 			switch ph.attr {
+			case "metadata":
+				if modelCars[ph.name] || inputArtifact(comp, ph.name).IsArtifactList {
+					return "", unsupported(ep, "the placeholder "+raw+" on a model car or an artifact list")
+				}
+				return inputMetadata(ph.name, ph.keys), nil
 			case "path", "uri":
 				if modelCars[ph.name] {
 					return strings.TrimSuffix(inArtifact(ph.name), "/data"), nil
@@ -651,6 +700,10 @@ func (c *compiler) templateResolver(comp *ComponentSpec, python bool, modelCars 
 			case "path":
 				return outArtifact(ph.name), nil
 			case "metadata":
+				if len(ph.keys) > 0 {
+					// Output metadata is what the component writes; it does not exist when the command starts.
+					return "", unsupported(ep, "the placeholder "+raw+" (a field of an output artifact's metadata)")
+				}
 				return "{}", nil
 			}
 		}

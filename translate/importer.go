@@ -55,15 +55,31 @@ func (c *compiler) importer(sc scope, t *TaskSpec, comp *ComponentSpec, tp strin
 	}
 
 	uriPath := ep + ".artifactUri"
+	uriConst, constPath := spec.ArtifactURI.Constant, uriPath+".constant"
+	if n := spec.ArtifactURI.RuntimeParameter; n != "" && t.Inputs != nil && t.Inputs.Parameters[n] != nil && t.Inputs.Parameters[n].RuntimeValue != nil {
+		// dsl.importer(artifact_uri="s3://...") with a literal: the SDK passes it as a task constant, whole.
+		if s, ok := t.Inputs.Parameters[n].RuntimeValue.Constant.(string); ok {
+			uriConst, constPath = s, fmt.Sprintf("%s.inputs.parameters[%q].runtimeValue.constant", tp, n)
+		}
+	}
 	switch {
-	case spec.ArtifactURI.Constant != nil:
-		s, ok := spec.ArtifactURI.Constant.(string)
+	case uriConst != nil:
+		s, ok := uriConst.(string)
 		if !ok {
-			return nil, pathErrorf(uriPath+".constant", "expected a string URI, got %s", jsonKind(spec.ArtifactURI.Constant))
+			return nil, pathErrorf(constPath, "expected a string URI, got %s", jsonKind(uriConst))
+		}
+		if s == "" {
+			// An artifact known by its metadata only (a Vertex AI resource: resourceName): no data, so consumers
+			// get an empty file, and the metadata document.
+			if len(spec.Metadata) == 0 {
+				return nil, pathErrorf(constPath, "an importer with an empty URI needs metadata that names the artifact (e.g. resourceName)")
+			}
+			imp.location = wfv1.ArtifactLocation{Raw: &wfv1.RawArtifact{}}
+			break
 		}
 		if ref, ok := strings.CutPrefix(s, "oci://"); ok {
 			if ref == "" || strings.Contains(ref, "{{") {
-				return nil, pathErrorf(uriPath+".constant", "invalid OCI reference %q", s)
+				return nil, pathErrorf(constPath, "invalid OCI reference %q", s)
 			}
 			imp.image = ref
 			break
@@ -73,7 +89,7 @@ func (c *compiler) importer(sc scope, t *TaskSpec, comp *ComponentSpec, tp strin
 			err = c.store.s3Location(loc.S3, true)
 		}
 		if err != nil {
-			return nil, &Error{Path: uriPath + ".constant", Err: err}
+			return nil, &Error{Path: constPath, Err: err}
 		}
 		imp.location = loc
 	default:
@@ -83,8 +99,13 @@ func (c *compiler) importer(sc scope, t *TaskSpec, comp *ComponentSpec, tp strin
 			return nil, err
 		}
 		known, computed := strings.CutPrefix(c.knownValue(sc, t, name), computedURI)
+		if known == "" && c.store != nil {
+			// The user named the repository: a URI whose scheme is not known is taken to be in it, like a URI
+			// a task computes.
+			known, computed = c.store.scheme+"://", true
+		}
 		if known == "" {
-			return nil, pathErrorf(uriPath+".runtimeParameter", "the URI's scheme must be known when compiling: give input %q a default or a value", name)
+			return nil, pathErrorf(uriPath+".runtimeParameter", "the URI's scheme must be known when compiling (it picks the kind of Argo artifact location): give the pipeline input that input %q comes from a default or a value (-p NAME=SCHEME://BUCKET/KEY), or give --artifact-store SCHEME://BUCKET when the URI is in the artifact repository", name)
 		}
 		if known == "oci://" {
 			imp.image = fmt.Sprintf("{{=sprig.trimPrefix('oci://', %s)}}", expr)
@@ -117,11 +138,11 @@ func (c *compiler) importer(sc scope, t *TaskSpec, comp *ComponentSpec, tp strin
 	uri := ""
 	switch {
 	case imp.image != "":
-	case spec.ArtifactURI.RuntimeParameter != "":
+	case uriConst != nil:
+		uri = exprString(inert(uriConst.(string)))
+	default:
 		uri, _, _ = inputExpr(spec.ArtifactURI.RuntimeParameter, uriPath)
 		dynamic = true
-	default:
-		uri = exprString(inert(spec.ArtifactURI.Constant.(string)))
 	}
 	switch {
 	case dynamic && uri != "":
@@ -131,7 +152,7 @@ func (c *compiler) importer(sc scope, t *TaskSpec, comp *ComponentSpec, tp strin
 	default:
 		doc := map[string]any{"metadata": inertAll(spec.Metadata)}
 		if imp.image == "" {
-			doc["uri"] = inert(spec.ArtifactURI.Constant.(string))
+			doc["uri"] = inert(uriConst.(string))
 		}
 		text, err := compactJSON(doc)
 		if err != nil {

@@ -8,33 +8,51 @@ import (
 )
 
 // A KFP placeholder such as {{$.inputs.parameters['lr']}} or {{$.outputs.artifacts["model"].path}}.
-var placeholderRE = regexp.MustCompile(`^\$(?:\.(inputs|outputs)\.(parameters|artifacts)\[(?:'([^']*)'|"([^"]*)")\](?:\.([a-z_]+))?|\.([a-z_]+))?$`)
+// An artifact's metadata may be followed by keys: {{$.inputs.artifacts['x'].metadata['a']['b']}}.
+var placeholderRE = regexp.MustCompile(`^\$(?:\.(inputs|outputs)\.(parameters|artifacts)\[(?:'([^']*)'|"([^"]*)")\](?:\.([a-z_]+)((?:\[(?:'[^']*'|"[^"]*")\])*))?|\.([a-z_]+))?$`)
+
+var placeholderKeyRE = regexp.MustCompile(`\[(?:'([^']*)'|"([^"]*)")\]`)
 
 type placeholder struct {
 	whole   bool   // {{$}}
 	io      string // inputs | outputs
 	kind    string // parameters | artifacts
 	name    string
-	attr    string // path, uri, metadata, output_file, or ""
-	builtin string // pipeline_job_name, ...
+	attr    string   // path, uri, metadata, output_file, or ""
+	keys    []string // metadata['a']['b']: a, b
+	builtin string   // pipeline_job_name, ...
 }
 
+// executorOutputBuiltin stands for {{$.outputs.output_file}} (dsl.PIPELINE_TASK_EXECUTOR_OUTPUT_PATH_PLACEHOLDER),
+// the path of the executor output file.
+const executorOutputBuiltin = "outputs.output_file"
+
 func parsePlaceholder(inner string) (placeholder, bool) {
-	if inner == "$" {
+	switch inner {
+	case "$":
 		return placeholder{whole: true}, true
+	case "$." + executorOutputBuiltin:
+		return placeholder{builtin: executorOutputBuiltin}, true
 	}
 	m := placeholderRE.FindStringSubmatch(inner)
 	if m == nil {
 		return placeholder{}, false
 	}
-	if m[6] != "" {
-		return placeholder{builtin: m[6]}, true
+	if m[7] != "" {
+		return placeholder{builtin: m[7]}, true
 	}
 	name := m[3]
 	if name == "" {
 		name = m[4]
 	}
-	return placeholder{io: m[1], kind: m[2], name: name, attr: m[5]}, true
+	ph := placeholder{io: m[1], kind: m[2], name: name, attr: m[5]}
+	for _, k := range placeholderKeyRE.FindAllStringSubmatch(m[6], -1) {
+		ph.keys = append(ph.keys, k[1]+k[2])
+	}
+	if len(ph.keys) > 0 && ph.attr != "metadata" {
+		return placeholder{}, false
+	}
+	return ph, true
 }
 
 // resolveFunc maps one placeholder to the Argo text that stands for it.

@@ -17,8 +17,26 @@ import (
 // TestUnsupportedFieldsAreRejectedByName: every proto field the model marks unsupported is an error that names
 // the field's IR path and says why, never "unknown field" and never ignored.
 func TestUnsupportedFieldsAreRejectedByName(t *testing.T) {
-	seen := map[reflect.Type]bool{}
 	n := 0
+	eachUnsupportedField(func(typ reflect.Type, name, why string) {
+		n++
+		err := decodeStrict(map[string]any{name: "set"}, reflect.New(typ).Interface(), "x")
+		if !errors.Is(err, ErrUnsupported) || !strings.HasPrefix(err.Error(), "x."+name+": "+why) {
+			t.Errorf("%s.%s set: %v", typ.Name(), name, err)
+		}
+		if err := decodeStrict(map[string]any{name: nil}, reflect.New(typ).Interface(), "x"); err != nil {
+			t.Errorf("%s.%s null: %v", typ.Name(), name, err)
+		}
+	})
+	if n < 10 {
+		t.Errorf("only %d unsupported fields found", n)
+	}
+}
+
+// eachUnsupportedField calls fn for every field of the IR model (PipelineSpec and PlatformSpec, and every
+// message reachable from them) that carries an `unsupported` tag: its struct type, JSON name and reason.
+func eachUnsupportedField(fn func(typ reflect.Type, name, why string)) {
+	seen := map[reflect.Type]bool{}
 	var walk func(typ reflect.Type)
 	walk = func(typ reflect.Type) {
 		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
@@ -31,26 +49,14 @@ func TestUnsupportedFieldsAreRejectedByName(t *testing.T) {
 		for i := 0; i < typ.NumField(); i++ {
 			f := typ.Field(i)
 			walk(f.Type)
-			why := f.Tag.Get("unsupported")
-			if why == "" {
-				continue
-			}
-			n++
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			err := decodeStrict(map[string]any{name: "set"}, reflect.New(typ).Interface(), "x")
-			if !errors.Is(err, ErrUnsupported) || !strings.HasPrefix(err.Error(), "x."+name+": "+why) {
-				t.Errorf("%s.%s set: %v", typ.Name(), name, err)
-			}
-			if err := decodeStrict(map[string]any{name: nil}, reflect.New(typ).Interface(), "x"); err != nil {
-				t.Errorf("%s.%s null: %v", typ.Name(), name, err)
+			if why := f.Tag.Get("unsupported"); why != "" {
+				name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+				fn(typ, name, why)
 			}
 		}
 	}
 	walk(reflect.TypeOf(PipelineSpec{}))
 	walk(reflect.TypeOf(PlatformSpec{}))
-	if n < 10 {
-		t.Errorf("only %d unsupported fields found", n)
-	}
 }
 
 // TestLiterals: a dsl.Literal input's allowed values check its default, -p values and task constants, and
@@ -229,7 +235,10 @@ func TestRunPlaceholders(t *testing.T) {
 			ctr = append(tmpl.Container.Command, tmpl.Container.Args...)
 		}
 	}
-	scope := map[string]any{"workflow.creationTimestamp": "2026-12-01T02:00:00Z", "inputs.parameters.lr": "0.1"}
+	// Argo's globals hold the creation time as RFC 3339 and, under the same name, its strftime fields
+	// (workflow.creationTimestamp.Y, ...): in an expression, workflow.creationTimestamp is that map.
+	scope := map[string]any{"workflow.creationTimestamp": "2026-12-01T02:00:00Z", "workflow.creationTimestamp.Y": "2026",
+		"workflow.creationTimestamp.RFC3339": "2026-12-01T02:00:00Z", "inputs.parameters.lr": "0.1"}
 	got := strings.Join(replaceIn(t, ctr, scope, true), " ")
 	if !strings.Contains(got, "2026-12-01T02:00:00Z 2026-12-01T02:00:00Z minio://mlpipeline/kfp-argo") {
 		t.Errorf("a run that was not scheduled: %s", got)

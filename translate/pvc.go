@@ -17,6 +17,13 @@ const (
 	deletePVCImage = "argostub/deletepvc"
 )
 
+// createPVCInputs are the inputs of kfp-kubernetes' CreatePVC in every release, with their IR types.
+var createPVCInputs = map[string]string{
+	"access_modes": TypeList, "annotations": TypeStruct, "data_source": TypeStruct, "pvc_name": TypeString,
+	"pvc_name_suffix": TypeString, "size": TypeString, "storage_class_name": TypeString, "storage_class": TypeString,
+	"volume_name": TypeString, "default_storage_class": TypeBoolean,
+}
+
 func pvcOp(ctr *ContainerSpec) string {
 	switch strings.TrimSpace(ctr.Image) {
 	case createPVCImage:
@@ -56,11 +63,22 @@ func (c *compiler) pvcTemplate(compName string, comp *ComponentSpec, ctr *Contai
 	var outputs wfv1.Outputs
 	switch op {
 	case "create":
-		known := map[string]bool{"access_modes": true, "annotations": true, "data_source": true, "pvc_name": true, "pvc_name_suffix": true, "size": true, "storage_class_name": true, "volume_name": true, "default_storage_class": true}
 		for _, n := range sortedMapKeys(in) {
-			if !known[n] {
+			want, ok := createPVCInputs[n]
+			if !ok {
 				return "", pathErrorf(fmt.Sprintf("components[%q].inputDefinitions.parameters[%q]", compName, n), "CreatePVC has no input %q", n)
 			}
+			if in[n].ParameterType != want {
+				return "", pathErrorf(fmt.Sprintf("components[%q].inputDefinitions.parameters[%q].parameterType", compName, n), "CreatePVC's %s is a %s, not %s", n, want, in[n].ParameterType)
+			}
+		}
+		// kfp-kubernetes before 1.0 (kubeflow/pipelines#8973) named storage_class_name storage_class.
+		storageClass := "storage_class_name"
+		if in["storage_class"] != nil {
+			if in["storage_class_name"] != nil {
+				return "", pathErrorf(fmt.Sprintf("components[%q].inputDefinitions.parameters", compName), "CreatePVC takes storage_class_name or its older name storage_class, not both")
+			}
+			storageClass = "storage_class"
 		}
 		meta := map[string]any{}
 		switch {
@@ -84,8 +102,8 @@ func (c *compiler) pvcTemplate(compName string, comp *ComponentSpec, ctr *Contai
 			"accessModes": rawRef("access_modes"),
 			"resources":   map[string]any{"requests": map[string]any{"storage": ref("size")}},
 		}
-		if given["storage_class_name"] {
-			spec["storageClassName"] = ref("storage_class_name")
+		if given[storageClass] {
+			spec["storageClassName"] = ref(storageClass)
 		}
 		if has("volume_name") {
 			spec["volumeName"] = ref("volume_name")

@@ -188,6 +188,9 @@ func interruptible(ctx context.Context, work func() ([]byte, error)) ([]byte, er
 // render compiles a loaded pipeline into the manifest compile prints: the object of the kind asked for,
 // validated by Argo's own validator, in yaml or json. Lint sends these same bytes to the API server.
 func render(file string, p *translate.Pipeline, opts translate.Options, kind string, cron cronFlags, format string, target argo.Version) ([]byte, error) {
+	// A WorkflowTemplate's runs supply what it lacks: input artifacts not given with --input-artifact are
+	// its argument artifacts.
+	opts.ArtifactArguments = kind == "workflowtemplate"
 	wf, err := translate.Compile(p, opts)
 	if err != nil {
 		return nil, err

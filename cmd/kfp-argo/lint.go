@@ -97,7 +97,8 @@ func (o *lintOptions) lint(ctx context.Context, file string, target argo.Version
 	opts := translate.Options{InputArtifacts: map[string]string{}, Parameters: map[string]any{}}
 	if in := p.Spec.Root.InputDefinitions; in != nil {
 		for name, def := range in.Artifacts {
-			if !def.IsOptional && !def.IsArtifactList {
+			// A WorkflowTemplate takes them from its runs (its entrypoint's inputs): no stand-in there.
+			if !def.IsOptional && !def.IsArtifactList && o.kind != "workflowtemplate" {
 				opts.InputArtifacts[name] = "gs://kfp-argo-lint/" + name
 			}
 		}

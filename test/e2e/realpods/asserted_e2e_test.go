@@ -69,8 +69,14 @@ type realRun struct {
 // wantOK false expects the run (and `submit --wait`) to fail.
 func submitReal(t *testing.T, file string, wantOK bool, args ...string) *realRun {
 	t.Helper()
+	return submitRealPath(t, filepath.Join(corpusDir(t), file), wantOK, args...)
+}
+
+// submitRealPath is submitReal for a pipeline file anywhere.
+func submitRealPath(t *testing.T, path string, wantOK bool, args ...string) *realRun {
+	t.Helper()
+	file := filepath.Base(path)
 	name := newName("a")
-	path := filepath.Join(corpusDir(t), file)
 	began := time.Now()
 	out, stderr, err := cli(t, append([]string{"submit", path, "-r", name, "--wait", "-o", "json"}, args...)...)
 	if wantOK && err != nil {
