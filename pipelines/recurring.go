@@ -234,10 +234,21 @@ func (s *Store) NewRecurringRun(ctx context.Context, req RecurringRunRequest) (*
 // pointAt makes the CronWorkflow run version v: its template, the arguments params make for it, and the
 // metadata each spawned Workflow carries so that sync records it as a run of the experiment.
 func pointAt(cw *wfv1.CronWorkflow, v Version, tmpl *wfv1.WorkflowTemplate, params map[string]any) error {
-	args, err := Arguments(v, tmpl, params)
+	p, err := Spec(tmpl)
 	if err != nil {
 		return err
 	}
+	if need := NeededArtifacts(p); len(need) > 0 {
+		// Each run would need their locations, and a schedule has no run to ask.
+		return fmt.Errorf("pipeline %q version %q: %w: recurring runs of a pipeline with input artifacts (%s) are not supported; "+
+			"upload a version that has no input artifacts, or start each run with submit --pipeline --input-artifact",
+			v.Pipeline, v.Name, ErrInvalid, strings.Join(need, ", "))
+	}
+	all, err := Arguments(v, tmpl, RunInputs{Parameters: params})
+	if err != nil {
+		return err
+	}
+	args := all.Parameters
 	paramsAnn, err := experiments.ParametersAnnotation(args)
 	if err != nil {
 		return err

@@ -147,7 +147,8 @@ func (s *Store) Upload(ctx context.Context, req UploadRequest) (Version, bool, e
 	if err != nil {
 		return Version{}, false, err
 	}
-	wf, err := translate.Compile(p, translate.Options{})
+	// Input artifacts without a location are the template's inputs: each run gives them (RunInputs).
+	wf, err := translate.Compile(p, translate.Options{ArtifactArguments: true})
 	if err != nil {
 		return Version{}, false, err
 	}
@@ -458,11 +459,20 @@ func (s *Store) Delete(ctx context.Context, name, version string) ([]Version, er
 	return deleted, nil
 }
 
+// RunInputs are what one run of a version is given: -p values, and the locations of the pipeline's input
+// artifacts that the version leaves to its runs (--input-artifact NAME=URI; an S3 bucket other than the
+// repository's needs ArtifactStore, as for compile).
+type RunInputs struct {
+	Parameters    map[string]any
+	Artifacts     map[string]string
+	ArtifactStore string
+}
+
 // RunWorkflow builds a run of a version: a Workflow that references the version's template, with the
-// arguments that the compiler makes of params (checked against the pipeline's inputs: names, types, allowed
-// values, every required input given) and the metadata that its run record is built from.
-func RunWorkflow(v Version, tmpl *wfv1.WorkflowTemplate, params map[string]any) (*wfv1.Workflow, error) {
-	args, err := Arguments(v, tmpl, params)
+// arguments that the compiler makes of in (checked against the pipeline's inputs: names, types, allowed
+// values, every required input and input artifact given) and the metadata that its run record is built from.
+func RunWorkflow(v Version, tmpl *wfv1.WorkflowTemplate, in RunInputs) (*wfv1.Workflow, error) {
+	args, err := Arguments(v, tmpl, in)
 	if err != nil {
 		return nil, err
 	}
@@ -473,7 +483,7 @@ func RunWorkflow(v Version, tmpl *wfv1.WorkflowTemplate, params map[string]any) 
 			Labels:       map[string]string{},
 			Annotations:  map[string]string{},
 		},
-		Spec: wfv1.WorkflowSpec{WorkflowTemplateRef: &wfv1.WorkflowTemplateRef{Name: tmpl.Name}, Arguments: wfv1.Arguments{Parameters: args}},
+		Spec: wfv1.WorkflowSpec{WorkflowTemplateRef: &wfv1.WorkflowTemplateRef{Name: tmpl.Name}, Arguments: args},
 	}
 	if md := tmpl.Spec.WorkflowMetadata; md != nil {
 		maps.Copy(wf.Labels, md.Labels)
@@ -485,16 +495,17 @@ func RunWorkflow(v Version, tmpl *wfv1.WorkflowTemplate, params map[string]any) 
 	return wf, nil
 }
 
-// Arguments checks params against the version's pipeline with the compiler (so a value is read and checked
+// Arguments checks in against the version's pipeline with the compiler (so a value is read and checked
 // exactly as `kfp-argo submit FILE -p` does) and returns the Workflow arguments.
-func Arguments(v Version, tmpl *wfv1.WorkflowTemplate, params map[string]any) ([]wfv1.Parameter, error) {
+func Arguments(v Version, tmpl *wfv1.WorkflowTemplate, in RunInputs) (wfv1.Arguments, error) {
 	p, err := Spec(tmpl)
 	if err != nil {
-		return nil, err
+		return wfv1.Arguments{}, err
 	}
-	wf, err := translate.Compile(p, translate.Options{Parameters: params})
+	opts := translate.Options{Parameters: in.Parameters, InputArtifacts: in.Artifacts, ArtifactStore: in.ArtifactStore, ArtifactArguments: true}
+	wf, err := translate.Compile(p, opts)
 	if err != nil {
-		return nil, fmt.Errorf("pipeline %q version %q: %w", v.Pipeline, v.Name, err)
+		return wfv1.Arguments{}, fmt.Errorf("pipeline %q version %q: %w", v.Pipeline, v.Name, err)
 	}
 	var missing []string
 	for _, a := range wf.Spec.Arguments.Parameters {
@@ -503,9 +514,40 @@ func Arguments(v Version, tmpl *wfv1.WorkflowTemplate, params map[string]any) ([
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("pipeline %q version %q: %w: give a value for %s with -p NAME=VALUE", v.Pipeline, v.Name, ErrInvalid, strings.Join(missing, ", "))
+		return wfv1.Arguments{}, fmt.Errorf("pipeline %q version %q: %w: give a value for %s with -p NAME=VALUE", v.Pipeline, v.Name, ErrInvalid, strings.Join(missing, ", "))
 	}
-	return wf.Spec.Arguments.Parameters, nil
+	var flags []string
+	for _, name := range NeededArtifacts(p) {
+		if _, ok := in.Artifacts[name]; !ok {
+			flags = append(flags, "--input-artifact "+name+"=URI")
+		}
+	}
+	if len(flags) > 0 {
+		return wfv1.Arguments{}, fmt.Errorf("pipeline %q version %q: %w: its runs give its input artifacts: %s", v.Pipeline, v.Name, ErrInvalid, strings.Join(flags, " "))
+	}
+	args := wfv1.Arguments{Parameters: wf.Spec.Arguments.Parameters}
+	for _, name := range slices.Sorted(maps.Keys(in.Artifacts)) {
+		a, err := translate.ArgumentArtifact(opts, name, in.Artifacts[name])
+		if err != nil {
+			return wfv1.Arguments{}, fmt.Errorf("pipeline %q version %q: %w", v.Pipeline, v.Name, err)
+		}
+		args.Artifacts = append(args.Artifacts, a)
+	}
+	return args, nil
+}
+
+// NeededArtifacts are the pipeline's required input artifacts, which the version's runs give.
+func NeededArtifacts(p *translate.Pipeline) []string {
+	var out []string
+	if defs := p.Spec.Root.InputDefinitions; defs != nil {
+		for name, a := range defs.Artifacts {
+			if !a.IsOptional {
+				out = append(out, name)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // generateName is a Workflow name prefix from a pipeline name: a DNS label with room for five characters.

@@ -173,7 +173,7 @@ func TestRunWorkflowChecksParameters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wf, err := RunWorkflow(v, tmpl, map[string]any{"message": "hi {{workflow.name}}", "count": "7"})
+	wf, err := RunWorkflow(v, tmpl, RunInputs{Parameters: map[string]any{"message": "hi {{workflow.name}}", "count": "7"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,8 +204,48 @@ func TestRunWorkflowChecksParameters(t *testing.T) {
 		{map[string]any{"message": "x", "flag": "maybe"}, `parameter "flag" (BOOLEAN)`},
 		{map[string]any{}, "give a value for message with -p"},
 	} {
-		if _, err := RunWorkflow(v, tmpl, c.params); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := RunWorkflow(v, tmpl, RunInputs{Parameters: c.params}); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("params %v: err = %v, want %q", c.params, err, c.want)
 		}
+	}
+}
+
+// A pipeline input artifact without a location stays the version's input (translate's ArtifactArguments):
+// upload takes the pipeline; each run gives the location with --input-artifact, checked as compile checks it;
+// a run without it, and a recurring run (which has no run to ask), are refused before anything is created.
+func TestVersionWithInputArtifact(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	data, err := os.ReadFile("../translate/testdata/sdk/pipeline-input-artifact.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.store.Upload(ctx, UploadRequest{File: "pipeline-input-artifact.yaml", Data: data, Name: "ingest", Version: "v1"}); err != nil {
+		t.Fatalf("upload of a pipeline with an input artifact: %v", err)
+	}
+	v, tmpl, err := f.store.Get(ctx, Ref{Pipeline: "ingest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunWorkflow(v, tmpl, RunInputs{}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "--input-artifact data=URI") {
+		t.Errorf("run without the artifact: %v", err)
+	}
+	if _, err := RunWorkflow(v, tmpl, RunInputs{Artifacts: map[string]string{"data": "s3://elsewhere/x.csv"}}); err == nil || !strings.Contains(err.Error(), "--artifact-store") {
+		t.Errorf("run with an S3 artifact of an unknown bucket: %v, want the --artifact-store hint", err)
+	}
+	if _, err := RunWorkflow(v, tmpl, RunInputs{Artifacts: map[string]string{"data": "gs://b/x.csv", "nope": "gs://b/y"}}); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("run with an unknown artifact: %v", err)
+	}
+	wf, err := RunWorkflow(v, tmpl, RunInputs{Artifacts: map[string]string{"data": "gs://b/uploads/x.csv"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := wf.Spec.Arguments.Artifacts; len(a) != 1 || a[0].Name != "data" || a[0].GCS == nil || a[0].GCS.Bucket != "b" || a[0].GCS.Key != "uploads/x.csv" {
+		t.Errorf("argument artifacts %+v", a)
+	}
+	_, err = f.store.NewRecurringRun(ctx, RecurringRunRequest{Name: "nightly", Experiment: "x", Ref: Ref{Pipeline: "ingest"},
+		Schedule: Schedule{Cron: "0 3 * * *"}})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "input artifacts (data)") {
+		t.Errorf("recurring run of a pipeline with input artifacts: %v", err)
 	}
 }

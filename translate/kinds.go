@@ -114,3 +114,22 @@ func runMetadata(wf *wfv1.Workflow) *metav1.ObjectMeta {
 	}
 	return m
 }
+
+// ArgumentArtifact is the workflow argument that gives pipeline input artifact name, located at uri, to a
+// run of a WorkflowTemplate compiled with ArtifactArguments: named as the template's entrypoint input, and
+// located as --input-artifact locates it (an S3 bucket other than the repository's needs
+// opts.ArtifactStore).
+func ArgumentArtifact(opts Options, name, uri string) (wfv1.Artifact, error) {
+	store, err := parseArtifactStore(opts.ArtifactStore)
+	if err != nil {
+		return wfv1.Artifact{}, err
+	}
+	loc, err := constantLocation(uri)
+	if err == nil && loc.S3 != nil {
+		err = store.s3Location(loc.S3, true)
+	}
+	if err != nil {
+		return wfv1.Artifact{}, fmt.Errorf("--input-artifact %s=%s: %w", name, uri, err)
+	}
+	return wfv1.Artifact{Name: paramName(name), ArtifactLocation: loc}, nil
+}

@@ -198,14 +198,18 @@ func (o *submitOptions) workflow(file string, flags *pflag.FlagSet) (*wfv1.Workf
 // uploadedWorkflow is a run of an uploaded pipeline version: its -p values checked against the version's
 // pipeline by the compiler, before anything is created.
 func (o *submitOptions) uploadedWorkflow(cmd *cobra.Command, e *env) (*wfv1.Workflow, error) {
-	if set := pipelineOnly(cmd.Flags()); len(set) > 0 {
+	set := slices.DeleteFunc(pipelineOnly(cmd.Flags()), func(f string) bool {
+		// What a version leaves to each run: its input artifacts' locations.
+		return f == "--input-artifact" || f == "--artifact-store"
+	})
+	if len(set) > 0 {
 		return nil, fmt.Errorf("--pipeline runs an uploaded version as it was compiled: %s apply to pipeline files only", strings.Join(set, ", "))
 	}
 	ref, err := pipelines.ParseRef(o.uploaded)
 	if err != nil {
 		return nil, err
 	}
-	params, err := readParameters(o.pipeline.params, o.pipeline.paramsFile)
+	opts, err := o.pipeline.options()
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +221,7 @@ func (o *submitOptions) uploadedWorkflow(cmd *cobra.Command, e *env) (*wfv1.Work
 	if err != nil {
 		return nil, err
 	}
-	return pipelines.RunWorkflow(v, tmpl, params)
+	return pipelines.RunWorkflow(v, tmpl, pipelines.RunInputs{Parameters: opts.Parameters, Artifacts: opts.InputArtifacts, ArtifactStore: opts.ArtifactStore})
 }
 
 // readPlainWorkflow returns the Workflow in file if it is an Argo Workflow manifest, nil if it is anything
