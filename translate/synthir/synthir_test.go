@@ -13,9 +13,7 @@ import (
 // TestGenerate compiles a generated pipeline and checks it with Argo's validator; the output is a pure
 // function of (tasks, seed) and holds the mix the benchmarks rely on.
 func TestGenerate(t *testing.T) {
-	// 60, not more, until templates are shared (issue #15): each Python template carries its own copy of the
-	// runtime scripts, and 100 such tasks pass Argo's 1 MiB workflow size.
-	const tasks = 60
+	const tasks = 100
 	data := synthir.Generate(tasks, 1)
 	if !bytes.Equal(data, synthir.Generate(tasks, 1)) {
 		t.Fatal("same seed, different output")
