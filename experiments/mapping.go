@@ -255,7 +255,7 @@ func fillIdentity(run *Run, wf *wfv1.Workflow) []string {
 	if run.Parameters == nil && len(wf.Spec.Arguments.Parameters) > 0 {
 		run.Parameters = map[string]string{}
 		for _, p := range wf.Spec.Arguments.Parameters {
-			if p.Value == nil {
+			if p.Value == nil || translate.IsRuntimeParameter(p.Name) {
 				continue
 			}
 			// Compiled values containing "{{" are inert-encoded; the record keeps what the user gave.

@@ -89,16 +89,17 @@ func Compile(p *Pipeline, opts Options) (*wfv1.Workflow, error) {
 }
 
 type compiler struct {
-	p             *Pipeline
-	s             *PipelineSpec
-	opts          Options
-	templates     []wfv1.Template
-	templateNames map[string]bool
-	variants      map[string]string            // variant key -> template name
-	building      map[string]bool              // DAG components being compiled, to report recursion
-	collect       map[string]map[string]string // producer task path -> output artifact -> collected key prefix
-	taskRefs      map[string]TaskRef
-	store         *artifactStore // nil: the repository is not known
+	p              *Pipeline
+	s              *PipelineSpec
+	opts           Options
+	templates      []wfv1.Template
+	templateNames  map[string]bool
+	variants       map[string]string            // variant key -> template name
+	building       map[string]bool              // DAG components being compiled, to report recursion
+	collect        map[string]map[string]string // producer task path -> output artifact -> collected key prefix
+	taskRefs       map[string]TaskRef
+	runtimeScripts map[string]bool // runtime script parameters the templates use
+	store          *artifactStore  // nil: the repository is not known
 }
 
 // scope is what a DAG template knows: its component, IR path, and how each of its inputs is referenced.
@@ -154,6 +155,9 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 	c.templates = append([]wfv1.Template{root}, c.templates...)
 	sort.SliceStable(c.templates[1:], func(i, j int) bool { return c.templates[i+1].Name < c.templates[j+1].Name })
 	if c.templates, err = mergeIdentical(c.templates, rootName, c.taskRefs); err != nil {
+		return nil, err
+	}
+	if args, err = c.runtimeArguments(args); err != nil {
 		return nil, err
 	}
 
