@@ -19,15 +19,18 @@ import (
 // Labels and annotations kfp-argo puts on every object it compiles. The run records and the sync controller
 // read them back (experiments package), so a workflow alone is enough to rebuild its record.
 const (
-	LabelManagedBy          = "app.kubernetes.io/managed-by"
-	ManagedByValue          = "kfp-argo"
-	LabelPipeline           = "kfp-argo.io/pipeline"
-	AnnotationPipelineName  = "kfp-argo.io/pipeline-name"
-	AnnotationDisplayName   = "kfp-argo.io/pipeline-display-name"
-	AnnotationDescription   = "kfp-argo.io/pipeline-description"
-	AnnotationIRDigest      = "kfp-argo.io/ir-digest"
-	AnnotationTaskNames     = "kfp-argo.io/task-names"
-	AnnotationParameters    = "kfp-argo.io/parameters"
+	LabelManagedBy         = "app.kubernetes.io/managed-by"
+	ManagedByValue         = "kfp-argo"
+	LabelPipeline          = "kfp-argo.io/pipeline"
+	AnnotationPipelineName = "kfp-argo.io/pipeline-name"
+	AnnotationDisplayName  = "kfp-argo.io/pipeline-display-name"
+	AnnotationDescription  = "kfp-argo.io/pipeline-description"
+	AnnotationIRDigest     = "kfp-argo.io/ir-digest"
+	AnnotationTaskNames    = "kfp-argo.io/task-names"
+	AnnotationParameters   = "kfp-argo.io/parameters"
+	// AnnotationDAGParts lists the templates that only nest part of a large DAG (partition.go): their nodes are
+	// structure, not tasks.
+	AnnotationDAGParts      = "kfp-argo.io/dag-parts"
 	MetadataParameterPrefix = "kfp-argo-meta-"
 	// modelCarParameterPrefix names the template input that carries a model car's image reference.
 	modelCarParameterPrefix = "kfp-argo-oci-"
@@ -75,7 +78,7 @@ type TaskRef struct {
 
 // Compile translates a loaded pipeline into one Argo Workflow. It is pure: no I/O, same input same output.
 func Compile(p *Pipeline, opts Options) (*wfv1.Workflow, error) {
-	c := &compiler{p: p, s: p.Spec, opts: opts, templateNames: map[string]bool{}, variants: map[string]string{}, building: map[string]bool{}, taskRefs: map[string]TaskRef{}}
+	c := &compiler{p: p, s: p.Spec, opts: opts, templateNames: map[string]bool{}, variants: map[string]string{}, building: map[string]bool{}, taskRefs: map[string]TaskRef{}, maxDAGTasks: maxDAGTasks}
 	store, err := parseArtifactStore(opts.ArtifactStore)
 	if err != nil {
 		return nil, err
@@ -99,6 +102,7 @@ type compiler struct {
 	collect        map[string]map[string]string // producer task path -> output artifact -> collected key prefix
 	taskRefs       map[string]TaskRef
 	runtimeScripts map[string]bool // runtime script parameters the templates use
+	maxDAGTasks    int             // tasks per DAG template before it is partitioned (tests make it small)
 	store          *artifactStore  // nil: the repository is not known
 }
 
@@ -160,6 +164,10 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 	if args, err = c.runtimeArguments(args); err != nil {
 		return nil, err
 	}
+	parts, err := c.partitionDAGs()
+	if err != nil {
+		return nil, err
+	}
 
 	wf := &wfv1.Workflow{
 		TypeMeta: metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "Workflow"},
@@ -218,6 +226,14 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 		return nil, err
 	}
 	wf.Annotations[AnnotationTaskNames] = string(refs)
+	if len(parts) > 0 {
+		sort.Strings(parts)
+		list, err := json.Marshal(parts)
+		if err != nil {
+			return nil, err
+		}
+		wf.Annotations[AnnotationDAGParts] = string(list)
+	}
 	if err := checkObjectLimits(wf); err != nil {
 		return nil, err
 	}
