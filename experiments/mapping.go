@@ -257,7 +257,7 @@ func fillIdentity(run *Run, wf *wfv1.Workflow) []string {
 	if run.Parameters == nil && len(wf.Spec.Arguments.Parameters) > 0 {
 		run.Parameters = map[string]string{}
 		for _, p := range wf.Spec.Arguments.Parameters {
-			if p.Value == nil {
+			if p.Value == nil || translate.IsRuntimeParameter(p.Name) {
 				continue
 			}
 			// Compiled values containing "{{" are inert-encoded; the record keeps what the user gave.
@@ -389,8 +389,8 @@ func parseTaskNames(wf *wfv1.Workflow) (map[string]translate.TaskRef, string) {
 	if !ok {
 		return nil, ""
 	}
-	names := map[string]translate.TaskRef{}
-	if err := json.Unmarshal([]byte(raw), &names); err != nil {
+	names, err := translate.DecodeTaskNames(raw)
+	if err != nil {
 		return nil, fmt.Sprintf("annotation %s: %v", translate.AnnotationTaskNames, err)
 	}
 	return names, ""
@@ -409,6 +409,15 @@ type nodeRow struct {
 func mapNodes(wf *wfv1.Workflow, nodes wfv1.Nodes, names map[string]translate.TaskRef) ([]Task, map[string]float64, []string) {
 	if len(nodes) == 0 {
 		return nil, nil, nil
+	}
+	// Parts of a large DAG (translate.AnnotationDAGParts) are structure: their tasks belong to the DAG they
+	// were cut from.
+	parts := map[string]bool{}
+	var partList []string
+	if raw := wf.Annotations[translate.AnnotationDAGParts]; raw != "" && json.Unmarshal([]byte(raw), &partList) == nil {
+		for _, p := range partList {
+			parts[p] = true
+		}
 	}
 	attempts := map[string][]*wfv1.NodeStatus{} // Retry node ID -> its attempts in order
 	attemptOf := map[string]string{}            // attempt node ID -> Retry node ID
@@ -445,7 +454,7 @@ func mapNodes(wf *wfv1.Workflow, nodes wfv1.Nodes, names map[string]translate.Ta
 		if r, ok := attemptOf[id]; ok {
 			return r
 		}
-		if n.Type == wfv1.NodeTypeStepGroup {
+		if n.Type == wfv1.NodeTypeStepGroup || parts[n.TemplateName] {
 			return rowID(n.BoundaryID, depth+1)
 		}
 		return id
@@ -454,7 +463,7 @@ func mapNodes(wf *wfv1.Workflow, nodes wfv1.Nodes, names map[string]translate.Ta
 	rows := map[string]*nodeRow{}
 	for id := range nodes {
 		n := nodes[id]
-		if (isRoot(wf, &n) && !rootIsTask(&n)) || n.Type == wfv1.NodeTypeStepGroup {
+		if (isRoot(wf, &n) && !rootIsTask(&n)) || n.Type == wfv1.NodeTypeStepGroup || parts[n.TemplateName] {
 			continue
 		}
 		if _, ok := attemptOf[id]; ok {

@@ -193,7 +193,7 @@ func PrepareWorkflow(req SubmitRequest) (*wfv1.Workflow, error) {
 func ParametersAnnotation(args []wfv1.Parameter) (string, error) {
 	params := map[string]string{}
 	for _, p := range args {
-		if p.Value == nil {
+		if p.Value == nil || translate.IsRuntimeParameter(p.Name) {
 			continue
 		}
 		if v, given := translate.DecodeValue(p.Value.String()); given {

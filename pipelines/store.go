@@ -525,7 +525,10 @@ func Arguments(v Version, tmpl *wfv1.WorkflowTemplate, in RunInputs) (wfv1.Argum
 	if len(flags) > 0 {
 		return wfv1.Arguments{}, fmt.Errorf("pipeline %q version %q: %w: its runs give its input artifacts: %s", v.Pipeline, v.Name, ErrInvalid, strings.Join(flags, " "))
 	}
-	args := wfv1.Arguments{Parameters: wf.Spec.Arguments.Parameters}
+	// The runtime scripts are the template's own arguments: a run takes them from there.
+	args := wfv1.Arguments{Parameters: slices.DeleteFunc(wf.Spec.Arguments.Parameters, func(a wfv1.Parameter) bool {
+		return translate.IsRuntimeParameter(a.Name)
+	})}
 	for _, name := range slices.Sorted(maps.Keys(in.Artifacts)) {
 		a, err := translate.ArgumentArtifact(opts, name, in.Artifacts[name])
 		if err != nil {

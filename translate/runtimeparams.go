@@ -1,0 +1,76 @@
+package translate
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/base64"
+	"strings"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+)
+
+// The runtime scripts travel once per workflow, as workflow parameters that each template's command names:
+// Argo's controller substitutes {{workflow.parameters.x}} into the template when it creates the pod, so every pod
+// still runs its script from its own command line, byte for byte, and the manifest holds one copy instead of
+// one per template. They are not pipeline inputs: run records and submit leave them out.
+const (
+	RuntimeParameterPrefix = "kfp-argo-runtime-"
+	WrapperParameter       = RuntimeParameterPrefix + "wrapper"
+	LauncherParameter      = RuntimeParameterPrefix + "launcher"
+)
+
+// IsRuntimeParameter tells kfp-argo's own workflow parameters from pipeline inputs.
+func IsRuntimeParameter(name string) bool { return strings.HasPrefix(name, RuntimeParameterPrefix) }
+
+// runtimeScript returns the command-line item that runs script, remembering that the workflow needs it.
+func (c *compiler) runtimeScript(param string) string {
+	if c.runtimeScripts == nil {
+		c.runtimeScripts = map[string]bool{}
+	}
+	c.runtimeScripts[param] = true
+	return "{{workflow.parameters." + param + "}}"
+}
+
+// runtimeArguments appends the scripts the templates use to the workflow's arguments.
+func (c *compiler) runtimeArguments(args []wfv1.Parameter) ([]wfv1.Parameter, error) {
+	for _, a := range args {
+		if IsRuntimeParameter(a.Name) {
+			return nil, pathErrorf("root.inputDefinitions.parameters", "input %q: names starting with %q are kfp-argo's own workflow parameters; rename the input", a.Name, RuntimeParameterPrefix)
+		}
+	}
+	for _, s := range []struct{ name, script, what string }{
+		{WrapperParameter, wrapperProgram, "Python wrapper"},
+		{LauncherParameter, launcherScript, "container launcher"},
+	} {
+		if !c.runtimeScripts[s.name] {
+			continue
+		}
+		args = append(args, wfv1.Parameter{
+			Name:        s.name,
+			Value:       wfv1.AnyStringPtr(s.script),
+			Description: wfv1.AnyStringPtr("kfp-argo " + s.what + ", not a pipeline input"),
+		})
+	}
+	return args, nil
+}
+
+// wrapperProgram is what `python3 -c` runs: the wrapper, zlib-compressed and base64-encoded, run with exec in
+// the same __main__ module, so the code that runs is the wrapper byte for byte. It is 40% of the wrapper's
+// size, and base64 needs no escaping in JSON or YAML.
+var wrapperProgram = compressedPython(wrapperScript)
+
+func compressedPython(src string) string {
+	var buf bytes.Buffer
+	w, err := zlib.NewWriterLevel(&buf, zlib.BestCompression)
+	if err == nil {
+		_, err = w.Write([]byte(src))
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		// Writing to a bytes.Buffer with a valid level cannot fail.
+		panic(err)
+	}
+	return "import base64,zlib;exec(zlib.decompress(base64.b64decode('" + base64.StdEncoding.EncodeToString(buf.Bytes()) + "')))"
+}
