@@ -3,6 +3,8 @@
 #   make e2e-build         build the control-plane and node binaries and the node's images (cached outside the clone)
 #   make e2e               run the e2e tests: kwok-simulated pods, and real pods for the smoke test and a named corpus subset
 #   make e2e-full          the same with every corpus pipeline on real pods
+#   make e2e-v4            the kwok-mode workflow tests, the corpus and the large pipeline on Argo v4.0.7's CRDs
+#                          (CEL rules enforced) and workflow-controller
 #   make dev-cluster       start the stack in the background (real pods; DEV_CLUSTER_PODS=fake for kwok), print `export KUBECONFIG=...`
 #   make dev-cluster-down  stop it, and remove its containers, mounts and cgroups
 
@@ -13,7 +15,7 @@ DEV_CLUSTER_PODS ?= real
 
 E2E_ENV = KFP_ARGO_E2E_BIN=$$(GO=$(GO) hack/e2e/build.sh) KFP_ARGO_E2E_IMAGES=$$(GO=$(GO) hack/e2e/images.sh)
 
-.PHONY: e2e-build e2e e2e-full dev-cluster dev-cluster-down
+.PHONY: e2e-build e2e e2e-full e2e-v4 dev-cluster dev-cluster-down
 
 e2e-build:
 	@GO=$(GO) hack/e2e/build.sh >/dev/null
@@ -26,6 +28,15 @@ e2e: e2e-build
 
 e2e-full: e2e-build
 	$(E2E_ENV) KFP_ARGO_E2E_FULL=1 $(GO) test -tags e2e -p 1 -count=1 -timeout 90m $(E2E_TESTFLAGS) ./test/e2e/...
+
+# The Argo 4 lane: simulated pods only (no argoexec v4 image), so no node images. E2E_V4_RUN names the tests of
+# test/e2e that are about Argo (workflows, the corpus, the large pipeline); the CLI and sync tests are Argo-3 only.
+E2E_V4_RUN ?= TestDAG|TestFailureExitCode|TestRetry|TestServerDryRun|TestCorpusDryRun|TestPrintedCorpusServerDryRun|TestPrintedManifestWithoutMaxAgeRejected|TestCorpusRun|TestScenarios|TestLargePipeline
+e2e-v4:
+	@GO=$(GO) hack/e2e/build.sh >/dev/null
+	@GO=$(GO) hack/e2e/build.sh --argo4 >/dev/null
+	KFP_ARGO_E2E_ARGO=v4 KFP_ARGO_E2E_BIN=$$(GO=$(GO) hack/e2e/build.sh) KFP_ARGO_E2E_ARGO4_BIN=$$(GO=$(GO) hack/e2e/build.sh --argo4) \
+		$(GO) test -tags e2e -p 1 -count=1 -timeout $(E2E_TIMEOUT) $(E2E_TESTFLAGS) -run '$(E2E_V4_RUN)' ./test/e2e/
 
 dev-cluster: e2e-build
 	@mkdir -p $(DEV_CLUSTER_DIR)

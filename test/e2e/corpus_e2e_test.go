@@ -152,8 +152,7 @@ func TestCorpusDryRun(t *testing.T) {
 			continue
 		}
 		compiled++
-		_, err = env.argo.ArgoprojV1alpha1().Workflows(env.ns).Create(context.Background(), wf,
-			metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		_, err = createWorkflow(context.Background(), wf, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		if err != nil {
 			t.Errorf("%s: server-side dry run rejected the compiled workflow: %v", f, err)
 			continue
@@ -257,7 +256,7 @@ func TestCorpusRun(t *testing.T) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			ctx := context.Background()
-			if _, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Create(ctx, r.wf, metav1.CreateOptions{}); err != nil {
+			if _, err := createWorkflow(ctx, r.wf, metav1.CreateOptions{}); err != nil {
 				r.issues = append(r.issues, "create: "+err.Error())
 				return
 			}
