@@ -153,6 +153,9 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 	}
 	c.templates = append([]wfv1.Template{root}, c.templates...)
 	sort.SliceStable(c.templates[1:], func(i, j int) bool { return c.templates[i+1].Name < c.templates[j+1].Name })
+	if c.templates, err = mergeIdentical(c.templates, rootName, c.taskRefs); err != nil {
+		return nil, err
+	}
 
 	wf := &wfv1.Workflow{
 		TypeMeta: metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "Workflow"},
