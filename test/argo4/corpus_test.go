@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	wfv3 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -72,10 +73,12 @@ func sampleValue(irType string) any {
 
 // TestCorpusArgo4Validator compiles every corpus pipeline as each kind (Workflow, WorkflowTemplate,
 // CronWorkflow), prints it for Argo 4, decodes the bytes strictly into Argo 4's types and runs Argo 4's
-// validator. Every pipeline that compiles must pass, as every kind.
+// validator, and checks the bytes with the apiserver's schema and CEL validation for Argo 4's full CRDs.
+// Every pipeline that compiles must pass, as every kind.
 func TestCorpusArgo4Validator(t *testing.T) {
 	ctx := context.Background()
 	files := corpusFiles(t)
+	rules := argo4Rules(t)
 	var passed, notCompiled int
 	for _, f := range files {
 		rel, _ := filepath.Rel(corpusDir, f)
@@ -91,37 +94,23 @@ func TestCorpusArgo4Validator(t *testing.T) {
 			t.Logf("%-70s does not compile: %v", rel, err)
 			continue
 		}
-		if err := checkPipeline(ctx, p, wf); err != nil {
+		if err := checkPipeline(ctx, rules, p, wf); err != nil {
 			t.Errorf("%s: %v", rel, err)
 			continue
 		}
 		passed++
 	}
-	t.Logf("%d/%d corpus pipelines pass Argo v4.0.7's validator as Workflow, WorkflowTemplate and CronWorkflow (%d do not compile)", passed, len(files), notCompiled)
+	t.Logf("%d/%d corpus pipelines pass Argo v4.0.7's validator and its CRDs' schema and CEL rules as Workflow, WorkflowTemplate and CronWorkflow (%d do not compile)", passed, len(files), notCompiled)
 	if passed == 0 {
 		t.Error("no corpus pipeline was validated")
 	}
 }
 
-// checkPipeline validates one compiled pipeline as all three kinds with Argo 4's validator.
-func checkPipeline(ctx context.Context, p *translate.Pipeline, wf *wfv3.Workflow) error {
-	wf4, err := Workflow(wf)
-	if err != nil {
-		return err
-	}
-	if err := ValidateWorkflow(ctx, wf4); err != nil {
-		return fmt.Errorf("Workflow rejected by Argo 4's validator: %w", err)
-	}
+// checkPipeline validates one compiled pipeline as all three kinds with Argo 4's validator and its CRDs' rules.
+func checkPipeline(ctx context.Context, rules *CRDRules, p *translate.Pipeline, wf *wfv3.Workflow) error {
 	wt, err := translate.ToWorkflowTemplate(wf)
 	if err != nil {
 		return err
-	}
-	wt4, err := WorkflowTemplate(wt)
-	if err != nil {
-		return err
-	}
-	if err := ValidateWorkflowTemplate(ctx, wt4); err != nil {
-		return fmt.Errorf("WorkflowTemplate rejected by Argo 4's validator: %w", err)
 	}
 	// A CronWorkflow carries a value for every required parameter.
 	withValues, err := translate.Compile(p, compileOptions(p, true))
@@ -131,6 +120,33 @@ func checkPipeline(ctx context.Context, p *translate.Pipeline, wf *wfv3.Workflow
 	cron, err := translate.ToCronWorkflow(withValues, translate.CronOptions{Schedules: []string{"0 3 * * *"}})
 	if err != nil {
 		return err
+	}
+	for _, obj := range []any{wf, wt, cron} {
+		manifest, err := Manifest(obj)
+		if err != nil {
+			return err
+		}
+		errs, err := rules.Check(ctx, manifest)
+		if err != nil {
+			return err
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("%T rejected by Argo 4's CRD schema and CEL rules:\n%s", obj, strings.Join(errs, "\n"))
+		}
+	}
+	wf4, err := Workflow(wf)
+	if err != nil {
+		return err
+	}
+	if err := ValidateWorkflow(ctx, wf4); err != nil {
+		return fmt.Errorf("Workflow rejected by Argo 4's validator: %w", err)
+	}
+	wt4, err := WorkflowTemplate(wt)
+	if err != nil {
+		return err
+	}
+	if err := ValidateWorkflowTemplate(ctx, wt4); err != nil {
+		return fmt.Errorf("WorkflowTemplate rejected by Argo 4's validator: %w", err)
 	}
 	cw4, err := CronWorkflow(cron)
 	if err != nil {
