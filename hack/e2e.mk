@@ -31,7 +31,7 @@ e2e-full: e2e-build
 
 # The Argo 4 lane: simulated pods only (no argoexec v4 image), so no node images. E2E_V4_RUN names the tests of
 # test/e2e that are about Argo (workflows, the corpus, the large pipeline); the CLI and sync tests are Argo-3 only.
-E2E_V4_RUN ?= TestDAG|TestFailureExitCode|TestRetry|TestServerDryRun|TestCorpusDryRun|TestPrintedCorpusServerDryRun|TestPrintedManifestWithoutMaxAgeRejected|TestCorpusRun|TestScenarios|TestLargePipeline
+E2E_V4_RUN ?= TestArgoCRDRules|TestDAG|TestFailureExitCode|TestRetry|TestServerDryRun|TestCorpusDryRun|TestPrintedCorpusServerDryRun|TestPrintedManifestWithoutMaxAgeRejected|TestCorpusRun|TestScenarios|TestLargePipeline
 e2e-v4:
 	@GO=$(GO) hack/e2e/build.sh >/dev/null
 	@GO=$(GO) hack/e2e/build.sh --argo4 >/dev/null
