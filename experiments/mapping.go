@@ -255,7 +255,7 @@ func fillIdentity(run *Run, wf *wfv1.Workflow) []string {
 	if run.Parameters == nil && len(wf.Spec.Arguments.Parameters) > 0 {
 		run.Parameters = map[string]string{}
 		for _, p := range wf.Spec.Arguments.Parameters {
-			if p.Value == nil {
+			if p.Value == nil || translate.IsRuntimeParameter(p.Name) {
 				continue
 			}
 			// Compiled values containing "{{" are inert-encoded; the record keeps what the user gave.
@@ -408,6 +408,15 @@ func mapNodes(wf *wfv1.Workflow, nodes wfv1.Nodes, names map[string]translate.Ta
 	if len(nodes) == 0 {
 		return nil, nil, nil
 	}
+	// Parts of a large DAG (translate.AnnotationDAGParts) are structure: their tasks belong to the DAG they
+	// were cut from.
+	parts := map[string]bool{}
+	var partList []string
+	if raw := wf.Annotations[translate.AnnotationDAGParts]; raw != "" && json.Unmarshal([]byte(raw), &partList) == nil {
+		for _, p := range partList {
+			parts[p] = true
+		}
+	}
 	attempts := map[string][]*wfv1.NodeStatus{} // Retry node ID -> its attempts in order
 	attemptOf := map[string]string{}            // attempt node ID -> Retry node ID
 	groupOf := map[string]string{}              // iteration node ID -> loop (TaskGroup) node ID
@@ -443,7 +452,7 @@ func mapNodes(wf *wfv1.Workflow, nodes wfv1.Nodes, names map[string]translate.Ta
 		if r, ok := attemptOf[id]; ok {
 			return r
 		}
-		if n.Type == wfv1.NodeTypeStepGroup {
+		if n.Type == wfv1.NodeTypeStepGroup || parts[n.TemplateName] {
 			return rowID(n.BoundaryID, depth+1)
 		}
 		return id
@@ -452,7 +461,7 @@ func mapNodes(wf *wfv1.Workflow, nodes wfv1.Nodes, names map[string]translate.Ta
 	rows := map[string]*nodeRow{}
 	for id := range nodes {
 		n := nodes[id]
-		if id == wf.Name || n.Name == wf.Name || n.Type == wfv1.NodeTypeStepGroup {
+		if id == wf.Name || n.Name == wf.Name || n.Type == wfv1.NodeTypeStepGroup || parts[n.TemplateName] {
 			continue
 		}
 		if _, ok := attemptOf[id]; ok {

@@ -181,7 +181,7 @@ func PrepareWorkflow(req SubmitRequest) (*wfv1.Workflow, error) {
 	if _, ok := wf.Annotations[translate.AnnotationParameters]; !ok {
 		params := map[string]string{}
 		for _, p := range wf.Spec.Arguments.Parameters {
-			if p.Value == nil {
+			if p.Value == nil || translate.IsRuntimeParameter(p.Name) {
 				continue
 			}
 			if v, given := translate.DecodeValue(p.Value.String()); given {

@@ -441,3 +441,33 @@ func TestLogs(t *testing.T) {
 		t.Errorf("-f over two tasks accepted")
 	}
 }
+
+// TestRecordLeavesRuntimeScriptsOut: the runtime scripts travel as workflow parameters but are not pipeline
+// inputs: neither the record written at submit nor one rebuilt from the Workflow lists them.
+func TestRecordLeavesRuntimeScriptsOut(t *testing.T) {
+	e := newRunsEnv(t)
+	wf := compiledWorkflow(t, nil)
+	found := false
+	for _, p := range wf.Spec.Arguments.Parameters {
+		found = found || translate.IsRuntimeParameter(p.Name)
+	}
+	if !found {
+		t.Fatalf("fixture has no runtime script parameter: %v", wf.Spec.Arguments.Parameters)
+	}
+	run, created, err := e.runs.Submit(e.ctx, SubmitRequest{Workflow: wf, RunName: "scripts-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(created.Annotations, translate.AnnotationParameters)
+	rebuilt := MapWorkflow(created, nil, sec(2))
+	for what, params := range map[string]map[string]string{"submitted": run.Parameters, "rebuilt": rebuilt.Parameters} {
+		if len(params) == 0 {
+			t.Errorf("%s record has no parameters", what)
+		}
+		for name := range params {
+			if translate.IsRuntimeParameter(name) {
+				t.Errorf("%s record lists %s as a parameter", what, name)
+			}
+		}
+	}
+}

@@ -19,15 +19,18 @@ import (
 // Labels and annotations kfp-argo puts on every object it compiles. The run records and the sync controller
 // read them back (experiments package), so a workflow alone is enough to rebuild its record.
 const (
-	LabelManagedBy          = "app.kubernetes.io/managed-by"
-	ManagedByValue          = "kfp-argo"
-	LabelPipeline           = "kfp-argo.io/pipeline"
-	AnnotationPipelineName  = "kfp-argo.io/pipeline-name"
-	AnnotationDisplayName   = "kfp-argo.io/pipeline-display-name"
-	AnnotationDescription   = "kfp-argo.io/pipeline-description"
-	AnnotationIRDigest      = "kfp-argo.io/ir-digest"
-	AnnotationTaskNames     = "kfp-argo.io/task-names"
-	AnnotationParameters    = "kfp-argo.io/parameters"
+	LabelManagedBy         = "app.kubernetes.io/managed-by"
+	ManagedByValue         = "kfp-argo"
+	LabelPipeline          = "kfp-argo.io/pipeline"
+	AnnotationPipelineName = "kfp-argo.io/pipeline-name"
+	AnnotationDisplayName  = "kfp-argo.io/pipeline-display-name"
+	AnnotationDescription  = "kfp-argo.io/pipeline-description"
+	AnnotationIRDigest     = "kfp-argo.io/ir-digest"
+	AnnotationTaskNames    = "kfp-argo.io/task-names"
+	AnnotationParameters   = "kfp-argo.io/parameters"
+	// AnnotationDAGParts lists the templates that only nest part of a large DAG (partition.go): their nodes are
+	// structure, not tasks.
+	AnnotationDAGParts      = "kfp-argo.io/dag-parts"
 	MetadataParameterPrefix = "kfp-argo-meta-"
 	// modelCarParameterPrefix names the template input that carries a model car's image reference.
 	modelCarParameterPrefix = "kfp-argo-oci-"
@@ -75,7 +78,7 @@ type TaskRef struct {
 
 // Compile translates a loaded pipeline into one Argo Workflow. It is pure: no I/O, same input same output.
 func Compile(p *Pipeline, opts Options) (*wfv1.Workflow, error) {
-	c := &compiler{p: p, s: p.Spec, opts: opts, templateNames: map[string]bool{}, variants: map[string]string{}, building: map[string]bool{}, taskRefs: map[string]TaskRef{}}
+	c := &compiler{p: p, s: p.Spec, opts: opts, templateNames: map[string]bool{}, variants: map[string]string{}, building: map[string]bool{}, taskRefs: map[string]TaskRef{}, maxDAGTasks: maxDAGTasks}
 	store, err := parseArtifactStore(opts.ArtifactStore)
 	if err != nil {
 		return nil, err
@@ -89,16 +92,18 @@ func Compile(p *Pipeline, opts Options) (*wfv1.Workflow, error) {
 }
 
 type compiler struct {
-	p             *Pipeline
-	s             *PipelineSpec
-	opts          Options
-	templates     []wfv1.Template
-	templateNames map[string]bool
-	variants      map[string]string            // variant key -> template name
-	building      map[string]bool              // DAG components being compiled, to report recursion
-	collect       map[string]map[string]string // producer task path -> output artifact -> collected key prefix
-	taskRefs      map[string]TaskRef
-	store         *artifactStore // nil: the repository is not known
+	p              *Pipeline
+	s              *PipelineSpec
+	opts           Options
+	templates      []wfv1.Template
+	templateNames  map[string]bool
+	variants       map[string]string            // variant key -> template name
+	building       map[string]bool              // DAG components being compiled, to report recursion
+	collect        map[string]map[string]string // producer task path -> output artifact -> collected key prefix
+	taskRefs       map[string]TaskRef
+	runtimeScripts map[string]bool // runtime script parameters the templates use
+	maxDAGTasks    int             // tasks per DAG template before it is partitioned (tests make it small)
+	store          *artifactStore  // nil: the repository is not known
 }
 
 // scope is what a DAG template knows: its component, IR path, and how each of its inputs is referenced.
@@ -154,6 +159,13 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 	c.templates = append([]wfv1.Template{root}, c.templates...)
 	sort.SliceStable(c.templates[1:], func(i, j int) bool { return c.templates[i+1].Name < c.templates[j+1].Name })
 	if c.templates, err = mergeIdentical(c.templates, rootName, c.taskRefs); err != nil {
+		return nil, err
+	}
+	if args, err = c.runtimeArguments(args); err != nil {
+		return nil, err
+	}
+	parts, err := c.partitionDAGs()
+	if err != nil {
 		return nil, err
 	}
 
@@ -214,6 +226,14 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 		return nil, err
 	}
 	wf.Annotations[AnnotationTaskNames] = string(refs)
+	if len(parts) > 0 {
+		sort.Strings(parts)
+		list, err := json.Marshal(parts)
+		if err != nil {
+			return nil, err
+		}
+		wf.Annotations[AnnotationDAGParts] = string(list)
+	}
 	if err := checkObjectLimits(wf); err != nil {
 		return nil, err
 	}

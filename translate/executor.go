@@ -41,7 +41,7 @@ var (
 	//go:embed runtime/wrapper.py
 	wrapperSource string
 
-	// The scripts go into every template that needs them: comments and blank lines are left in the sources.
+	// The scripts go into the workflow once (runtimeparams.go): comments and blank lines are left in the sources.
 	launcherScript = stripComments(launcherSource)
 	wrapperScript  = stripComments(wrapperSource)
 )
@@ -369,10 +369,10 @@ func (c *compiler) buildContainer(name, compName string, comp *ComponentSpec, ct
 		if len(decodeEnv) > 0 {
 			env = append(env, apiv1.EnvVar{Name: "KFP_ARGO_DECODE_ENV", Value: strings.Join(decodeEnv, " ")})
 		}
-		container.Command = append([]string{"python3", "-c", wrapperScript}, command...)
+		container.Command = append([]string{"python3", "-c", c.runtimeScript(WrapperParameter)}, command...)
 		container.Args = args
 	case len(command) > 0:
-		container.Command = append([]string{"sh", "-c", launcherScript, "kfp-argo"}, command...)
+		container.Command = append([]string{"sh", "-c", c.runtimeScript(LauncherParameter), "kfp-argo"}, command...)
 		container.Args = args
 		for _, kv := range []struct {
 			name   string

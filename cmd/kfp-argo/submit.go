@@ -204,6 +204,9 @@ func setWorkflowArguments(wf *wfv1.Workflow, flags []string, file string) error 
 		return err
 	}
 	for _, name := range slices.Sorted(maps.Keys(params)) {
+		if translate.IsRuntimeParameter(name) {
+			return fmt.Errorf("parameter %s: a kfp-argo runtime script, not a pipeline input", name)
+		}
 		var text string
 		switch v := params[name].(type) {
 		case string:

@@ -1,0 +1,90 @@
+package experiments
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kfp-argo/kfp-argo/translate"
+	"github.com/kfp-argo/kfp-argo/translate/synthir"
+)
+
+// TestPartsAreNotTasks: a DAG over 200 tasks is compiled into parts, one nesting level more in Argo's nodes.
+// The record has one row per IR task, none for a part, and a task of the root DAG still has the root as parent.
+func TestPartsAreNotTasks(t *testing.T) {
+	ir := synthir.Generate(500, 2)
+	p, err := translate.Load("synthetic.yaml", ir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := translate.Compile(p, translate.Options{Name: "big-x1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wf.Annotations[translate.AnnotationDAGParts] == "" {
+		t.Fatal("the compiled workflow has no parts")
+	}
+	templates := map[string]wfv1.Template{}
+	for _, tmpl := range wf.Spec.Templates {
+		templates[tmpl.Name] = tmpl
+	}
+	start := metav1.NewTime(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	wf.Status = wfv1.WorkflowStatus{Phase: wfv1.WorkflowSucceeded, StartedAt: start, FinishedAt: start, Nodes: wfv1.Nodes{}}
+	// Nodes as Argo names them: <parent node>.<task>, boundary = the enclosing DAG node.
+	var walk func(name, tmpl, boundary string) string
+	walk = func(name, tmpl, boundary string) string {
+		n := wfv1.NodeStatus{ID: wf.NodeID(name), Name: name, TemplateName: tmpl, Phase: wfv1.NodeSucceeded, StartedAt: start, FinishedAt: start}
+		if name == wf.Name {
+			n.ID = wf.Name
+		}
+		if boundary != "" {
+			n.BoundaryID = boundary
+		}
+		if d := templates[tmpl].DAG; d != nil {
+			n.Type = wfv1.NodeTypeDAG
+			for _, task := range d.Tasks {
+				n.Children = append(n.Children, walk(name+"."+task.Name, task.Template, n.ID))
+			}
+		} else {
+			n.Type = wfv1.NodeTypePod
+		}
+		wf.Status.Nodes[n.ID] = n
+		return n.ID
+	}
+	walk(wf.Name, wf.Spec.Entrypoint, "")
+
+	run := MapWorkflow(wf, nil, start.Add(time.Minute))
+	rows := map[string]Task{}
+	for _, task := range run.Tasks {
+		if strings.HasPrefix(task.Name, "part-") {
+			t.Errorf("part node %s is a row", task.Name)
+		}
+		if _, dup := rows[task.Name]; dup {
+			t.Errorf("task %s twice", task.Name)
+		}
+		rows[task.Name] = task
+	}
+	for name := range p.Spec.Root.DAG.Tasks {
+		row, ok := rows[name]
+		switch {
+		case !ok:
+			t.Errorf("IR task %s has no row", name)
+		case row.Parent != "":
+			t.Errorf("root task %s has parent %q", name, row.Parent)
+		}
+	}
+	for name, c := range p.Spec.Components {
+		if c.DAG == nil || !strings.HasPrefix(name, "comp-condition-") {
+			continue
+		}
+		group := rows[strings.TrimPrefix(name, "comp-")]
+		for inner := range c.DAG.Tasks {
+			if rows[inner].Parent != group.ID || group.ID == "" {
+				t.Errorf("task %s of %s has parent %q, want %q", inner, name, rows[inner].Parent, group.ID)
+			}
+		}
+	}
+}
