@@ -186,6 +186,9 @@ func createWorkflow(ctx context.Context, wf *wfv1.Workflow, opts metav1.CreateOp
 	if env.cluster.Argo() != cluster.Argo4 {
 		return env.argo.ArgoprojV1alpha1().Workflows(env.ns).Create(ctx, wf, opts)
 	}
+	// The typed client fills in apiVersion and kind; bytes must carry them.
+	wf = wf.DeepCopy()
+	wf.APIVersion, wf.Kind = wfv1.SchemeGroupVersion.String(), wfv1.WorkflowSchemaGroupVersionKind.Kind
 	manifest, err := argo.MarshalFor(wf, "json", argo.V4)
 	if err != nil {
 		return nil, err
