@@ -34,33 +34,23 @@ func decodeStrict(manifest []byte, into any) error {
 }
 
 // Workflow converts a compiled v3 Workflow to Argo 4's type through its printed v4 manifest.
-func Workflow(obj any) (*wfv1.Workflow, error) {
-	m, err := Manifest(obj)
-	if err != nil {
-		return nil, err
-	}
-	var wf wfv1.Workflow
-	return &wf, decodeStrict(m, &wf)
-}
+func Workflow(obj any) (*wfv1.Workflow, error) { return convert[wfv1.Workflow](obj) }
 
 // WorkflowTemplate converts a compiled v3 WorkflowTemplate to Argo 4's type through its printed v4 manifest.
 func WorkflowTemplate(obj any) (*wfv1.WorkflowTemplate, error) {
-	m, err := Manifest(obj)
-	if err != nil {
-		return nil, err
-	}
-	var wt wfv1.WorkflowTemplate
-	return &wt, decodeStrict(m, &wt)
+	return convert[wfv1.WorkflowTemplate](obj)
 }
 
 // CronWorkflow converts a compiled v3 CronWorkflow to Argo 4's type through its printed v4 manifest.
-func CronWorkflow(obj any) (*wfv1.CronWorkflow, error) {
+func CronWorkflow(obj any) (*wfv1.CronWorkflow, error) { return convert[wfv1.CronWorkflow](obj) }
+
+func convert[T any](obj any) (*T, error) {
 	m, err := Manifest(obj)
 	if err != nil {
 		return nil, err
 	}
-	var cw wfv1.CronWorkflow
-	return &cw, decodeStrict(m, &cw)
+	out := new(T)
+	return out, decodeStrict(m, out)
 }
 
 // offline answers every template lookup with "not found": compiled workflows are self-contained.
