@@ -387,8 +387,8 @@ func parseTaskNames(wf *wfv1.Workflow) (map[string]translate.TaskRef, string) {
 	if !ok {
 		return nil, ""
 	}
-	names := map[string]translate.TaskRef{}
-	if err := json.Unmarshal([]byte(raw), &names); err != nil {
+	names, err := translate.DecodeTaskNames(raw)
+	if err != nil {
 		return nil, fmt.Sprintf("annotation %s: %v", translate.AnnotationTaskNames, err)
 	}
 	return names, ""

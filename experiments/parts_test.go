@@ -1,6 +1,11 @@
 package experiments
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +91,33 @@ func TestPartsAreNotTasks(t *testing.T) {
 				t.Errorf("task %s of %s has parent %q, want %q", inner, name, rows[inner].Parent, group.ID)
 			}
 		}
+	}
+}
+
+// TestCompressedTaskNames: a large task-name map is stored compressed; the record reads it.
+func TestCompressedTaskNames(t *testing.T) {
+	refs := map[string]translate.TaskRef{}
+	for i := 0; i < 400; i++ {
+		refs[fmt.Sprintf("t%d", i)] = translate.TaskRef{Task: fmt.Sprintf("train-%d", i), DisplayName: fmt.Sprintf("Train model number %d on the full data set", i)}
+	}
+	raw, err := json.Marshal(refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	_, _ = w.Write(raw)
+	_ = w.Close()
+	wf := &wfv1.Workflow{ObjectMeta: metav1.ObjectMeta{Name: "w", UID: "u", Annotations: map[string]string{
+		translate.AnnotationTaskNames: "gzip+base64:" + base64.StdEncoding.EncodeToString(buf.Bytes()),
+	}}}
+	n := wfv1.NodeStatus{ID: wf.NodeID("w.t7"), Name: "w.t7", Type: wfv1.NodeTypePod, Phase: wfv1.NodeSucceeded, BoundaryID: "w"}
+	wf.Status = wfv1.WorkflowStatus{Phase: wfv1.WorkflowSucceeded, Nodes: wfv1.Nodes{
+		"w":  {ID: "w", Name: "w", Type: wfv1.NodeTypeDAG, Phase: wfv1.NodeSucceeded, Children: []string{n.ID}},
+		n.ID: n,
+	}}
+	run := MapWorkflow(wf, nil, time.Now())
+	if len(run.Tasks) != 1 || run.Tasks[0].Name != "train-7" || run.Tasks[0].DisplayName != "Train model number 7 on the full data set" {
+		t.Errorf("tasks %+v, warnings %v", run.Tasks, run.Warnings)
 	}
 }

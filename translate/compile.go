@@ -221,11 +221,11 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 	if d := c.s.PipelineInfo.Description; d != "" {
 		wf.Annotations[AnnotationDescription] = truncateText(d, maxDescriptionBytes)
 	}
-	refs, err := json.Marshal(renamedTasks(c.taskRefs))
+	refs, err := encodeTaskNames(renamedTasks(c.taskRefs))
 	if err != nil {
 		return nil, err
 	}
-	wf.Annotations[AnnotationTaskNames] = string(refs)
+	wf.Annotations[AnnotationTaskNames] = refs
 	if len(parts) > 0 {
 		sort.Strings(parts)
 		list, err := json.Marshal(parts)

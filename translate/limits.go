@@ -1,8 +1,12 @@
 package translate
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"strings"
 	"unicode/utf8"
@@ -29,7 +33,56 @@ const (
 	maxWorkflowBytes = 1 << 20
 	// maxDescriptionBytes bounds the pipeline description copied into an annotation.
 	maxDescriptionBytes = 4 << 10
+	// compressTaskNamesAbove is the size from which the task-name map is stored compressed.
+	compressTaskNamesAbove = 8 << 10
+	// compressedTaskNamesPrefix marks a compressed task-name map: gzip, then base64.
+	compressedTaskNamesPrefix = "gzip+base64:"
 )
+
+// encodeTaskNames writes the task-name map for its annotation: JSON, compressed when large (display names
+// that differ from task names are the bulk of it, and they repeat a lot).
+func encodeTaskNames(refs map[string]TaskRef) (string, error) {
+	raw, err := json.Marshal(refs)
+	if err != nil || len(raw) <= compressTaskNamesAbove {
+		return string(raw), err
+	}
+	var buf bytes.Buffer
+	w, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return "", err
+	}
+	if _, err := w.Write(raw); err != nil {
+		return "", err
+	}
+	if err := w.Close(); err != nil {
+		return "", err
+	}
+	return compressedTaskNamesPrefix + base64.StdEncoding.EncodeToString(buf.Bytes()), nil
+}
+
+// DecodeTaskNames reads the kfp-argo.io/task-names annotation, plain or compressed.
+func DecodeTaskNames(value string) (map[string]TaskRef, error) {
+	raw := []byte(value)
+	if rest, ok := strings.CutPrefix(value, compressedTaskNamesPrefix); ok {
+		gz, err := base64.StdEncoding.DecodeString(rest)
+		if err != nil {
+			return nil, err
+		}
+		r, err := gzip.NewReader(bytes.NewReader(gz))
+		if err != nil {
+			return nil, err
+		}
+		// The annotation is at most 256 KiB; its JSON is bounded so that a crafted one cannot exhaust memory.
+		if raw, err = io.ReadAll(io.LimitReader(r, 64<<20)); err != nil {
+			return nil, err
+		}
+	}
+	names := map[string]TaskRef{}
+	if err := json.Unmarshal(raw, &names); err != nil {
+		return nil, err
+	}
+	return names, nil
+}
 
 // truncateText cuts s to at most max bytes on a UTF-8 boundary and says so.
 func truncateText(s string, max int) string {
@@ -75,7 +128,7 @@ func checkObjectLimits(wf *wfv1.Workflow) error {
 		}
 	}
 	if total > maxAnnotationBytes {
-		return fmt.Errorf("the workflow's annotations take %d bytes, over Kubernetes' limit of %d (the largest, %s, is %d bytes): give tasks shorter display names, or split the pipeline", total, maxAnnotationBytes, largestKey, largest)
+		return fmt.Errorf("the workflow's annotations take %d bytes, over Kubernetes' limit of %d for all annotations of an object (the largest, %s, is %d bytes, compressed where it is the task-name map): give tasks shorter display names, or split the pipeline", total, maxAnnotationBytes, largestKey, largest)
 	}
 	raw, err := json.Marshal(wf)
 	if err != nil {

@@ -1,6 +1,8 @@
 package translate
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -85,13 +87,22 @@ func TestPipelineFileSizeCap(t *testing.T) {
 }
 
 // wide builds a pipeline of n tasks of one component, with display names of the given length (0: the task's
-// own name, as the SDK names tasks).
+// own name, as the SDK names tasks; negative: at least that many characters that do not compress).
 func wide(n, displayLen int, description string) string {
 	var b strings.Builder
 	b.WriteString("components:\n  comp-a:\n    executorLabel: exec-a\ndeploymentSpec:\n  executors:\n    exec-a:\n      container: {image: alpine, command: [\"true\"]}\n")
 	b.WriteString("pipelineInfo: {name: wide, description: " + strconv.Quote(description) + "}\nroot:\n  dag:\n    tasks:\n")
 	for i := 0; i < n; i++ {
 		display := fmt.Sprintf("t%d", i)
+		if displayLen < 0 {
+			// Display names that do not compress: a run of pseudo-random letters.
+			sum := sha256.Sum256([]byte(display))
+			display = fmt.Sprintf("task %d %s", i, base64.RawURLEncoding.EncodeToString(sum[:]))
+			for len(display) < -displayLen {
+				sum = sha256.Sum256(sum[:])
+				display += base64.RawURLEncoding.EncodeToString(sum[:])
+			}
+		}
 		if displayLen > 0 {
 			display = fmt.Sprintf("task %d ", i)
 			display += strings.Repeat("x", max(0, displayLen-len(display)))
@@ -110,7 +121,7 @@ func TestObjectLimits(t *testing.T) {
 		tasks, length int
 		want          string
 	}{
-		{"annotations", 2000, 150, "annotations take"},
+		{"annotations", 3000, -100, "annotations take"},
 		{"workflow size", 25000, 0, "over the 1048576 that Argo's controller accepts by default (MAX_WORKFLOW_SIZE)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,5 +149,33 @@ func TestObjectLimits(t *testing.T) {
 	}
 	if n := len(wf.Annotations[AnnotationTaskNames]); n > 10 {
 		t.Errorf("task-names annotation of identically named tasks is %d bytes", n)
+	}
+}
+
+// TestTaskNamesCompressed: display names that differ from task names take an entry each; a large map is stored
+// compressed, and decodes to the same entries.
+func TestTaskNamesCompressed(t *testing.T) {
+	p, err := Load("wide.yaml", []byte(wide(2000, 150, "d")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := Compile(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := wf.Annotations[AnnotationTaskNames]
+	if !strings.HasPrefix(raw, compressedTaskNamesPrefix) || len(raw) > 64<<10 {
+		t.Fatalf("task-names annotation: %d bytes, starts %.40q", len(raw), raw)
+	}
+	names, err := DecodeTaskNames(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 2000 || names["t1999"].DisplayName != fmt.Sprintf("task 1999 %s", strings.Repeat("x", 150-len("task 1999 "))) {
+		t.Errorf("%d entries, t1999 = %+v", len(names), names["t1999"])
+	}
+	small, err := DecodeTaskNames(`{"a":{"task":"b","displayName":"c"}}`)
+	if err != nil || small["a"].Task != "b" {
+		t.Errorf("plain JSON: %v, %v", small, err)
 	}
 }

@@ -369,28 +369,70 @@ func assignParts(links []dagTaskRefs, limit int) ([]int, bool) {
 		}
 		return x
 	}
+	// A level joins the current band when no group would pass the limit; otherwise the band ends before it,
+	// so bands are whole levels and a part never waits for a task of its own level.
 	current := 0
-	for _, j := range order {
-		root[j], size[j] = j, 1
-		groups := map[int]bool{}
-		total := 1
-		for _, k := range preds[j] {
-			if band[k] == current {
-				if r := find(k); !groups[r] {
-					groups[r] = true
-					total += size[r]
+	for lo := 0; lo < len(order); {
+		hi := lo
+		for hi < len(order) && level[order[hi]] == level[order[lo]] {
+			hi++
+		}
+		// Sizes of the groups the level's tasks would form, merging through shared upstream groups.
+		merged := map[int]int{} // group root -> merged id
+		var sizes []int
+		var mergeInto func(a, b int)
+		parentOf := []int{}
+		findM := func(x int) int {
+			for parentOf[x] != x {
+				x = parentOf[x]
+			}
+			return x
+		}
+		mergeInto = func(a, b int) {
+			a, b = findM(a), findM(b)
+			if a != b {
+				parentOf[a] = b
+				sizes[b] += sizes[a]
+			}
+		}
+		fits := true
+		for _, j := range order[lo:hi] {
+			id := len(sizes)
+			sizes, parentOf = append(sizes, 1), append(parentOf, id)
+			for _, k := range preds[j] {
+				if band[k] != current {
+					continue
+				}
+				r := find(k)
+				m, ok := merged[r]
+				if !ok {
+					m = len(sizes)
+					sizes, parentOf = append(sizes, size[r]), append(parentOf, m)
+					merged[r] = m
+				}
+				mergeInto(m, id)
+			}
+			if sizes[findM(id)] > limit {
+				fits = false
+				break
+			}
+		}
+		if !fits {
+			current++
+		}
+		for _, j := range order[lo:hi] {
+			root[j], size[j] = j, 1
+			band[j] = current
+			for _, k := range preds[j] {
+				if band[k] == current {
+					if r, q := find(k), find(j); r != q {
+						root[r] = q
+						size[q] += size[r]
+					}
 				}
 			}
 		}
-		if total > limit {
-			current++
-		} else {
-			for r := range groups {
-				root[r] = j
-				size[j] += size[r]
-			}
-		}
-		band[j] = current
+		lo = hi
 	}
 	// Pack each band's groups into parts, first fit, in order of first appearance.
 	part := make([]int, n)

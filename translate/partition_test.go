@@ -13,8 +13,18 @@ import (
 	"github.com/kfp-argo/kfp-argo/translate/synthir"
 )
 
-// compileParts compiles an IR with DAGs cut into parts of at most limit tasks.
+// compileParts compiles an IR with DAGs cut into parts of at most limit tasks, and validates it.
 func compileParts(t *testing.T, ir []byte, limit int) *wfv1.Workflow {
+	t.Helper()
+	wf := compileUnchecked(t, ir, limit)
+	if err := argo.ValidateWorkflow(wf); err != nil {
+		t.Fatal(err)
+	}
+	return wf
+}
+
+// compileUnchecked compiles without Argo's validator, which is quadratic in the tasks of a DAG left whole.
+func compileUnchecked(t *testing.T, ir []byte, limit int) *wfv1.Workflow {
 	t.Helper()
 	p, err := Load("synthetic.yaml", ir)
 	if err != nil {
@@ -23,9 +33,6 @@ func compileParts(t *testing.T, ir []byte, limit int) *wfv1.Workflow {
 	c := &compiler{p: p, s: p.Spec, opts: Options{}, templateNames: map[string]bool{}, variants: map[string]string{}, building: map[string]bool{}, taskRefs: map[string]TaskRef{}, maxDAGTasks: limit}
 	wf, err := c.compile()
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := argo.ValidateWorkflow(wf); err != nil {
 		t.Fatal(err)
 	}
 	return wf
@@ -45,7 +52,7 @@ func TestPartitionKeepsEveryDependency(t *testing.T) {
 	for _, p := range parts {
 		isPart[p] = true
 	}
-	whole := compileParts(t, ir, 1<<30)
+	whole := compileUnchecked(t, ir, 1<<30)
 	root := templateNamed(t, whole, whole.Spec.Entrypoint)
 	want := map[string]string{} // task -> depends in the whole DAG
 	for _, task := range root.DAG.Tasks {
@@ -196,5 +203,83 @@ func TestPartitionedRunMatchesWhole(t *testing.T) {
 	}
 	if compared < 8 {
 		t.Errorf("only %d tasks compared", compared)
+	}
+}
+
+// unitStarts plays a workflow with every task taking one step and returns the step each IR task starts at.
+func unitStarts(t *testing.T, wf *wfv1.Workflow, isPart map[string]bool) map[string]int {
+	t.Helper()
+	starts := map[string]int{}
+	var run func(tmpl string, start int) int
+	run = func(tmpl string, start int) int {
+		dag := templateNamed(t, wf, tmpl).DAG
+		if dag == nil {
+			return start + 1
+		}
+		end := map[string]int{}
+		finish := start
+		for len(end) < len(dag.Tasks) {
+			progressed := false
+			for _, task := range dag.Tasks {
+				if _, done := end[task.Name]; done {
+					continue
+				}
+				s, ready := start, true
+				if task.Depends != "" {
+					for _, d := range strings.Split(task.Depends, " && ") {
+						e, ok := end[d]
+						ready = ready && ok
+						s = max(s, e)
+					}
+				}
+				if !ready {
+					continue
+				}
+				if !isPart[task.Template] {
+					starts[task.Name] = s
+				}
+				end[task.Name] = run(task.Template, s)
+				finish = max(finish, end[task.Name])
+				progressed = true
+			}
+			if !progressed {
+				t.Fatalf("%s cannot progress", tmpl)
+			}
+		}
+		return finish
+	}
+	run(wf.Spec.Entrypoint, 0)
+	return starts
+}
+
+// TestPartitionStartsNoTaskLater: bands are whole levels, so with equal task durations every task starts at the
+// same step cut into parts (one level of parts: DAGs up to 40,000 tasks) as in the whole DAG.
+func TestPartitionStartsNoTaskLater(t *testing.T) {
+	for _, limit := range []int{maxDAGTasks} {
+		for _, seed := range []int64{1, 2, 3} {
+			ir := synthir.Generate(1000, seed)
+			parted := compileUnchecked(t, ir, limit)
+			isPart := map[string]bool{}
+			var parts []string
+			if err := json.Unmarshal([]byte(parted.Annotations[AnnotationDAGParts]), &parts); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range parts {
+				isPart[p] = true
+			}
+			whole, cut := unitStarts(t, compileUnchecked(t, ir, 1<<30), nil), unitStarts(t, parted, isPart)
+			later := 0
+			for name, s := range whole {
+				if c, ok := cut[name]; !ok || c != s {
+					later++
+					if later <= 5 {
+						t.Errorf("limit %d seed %d: %s starts at step %d, %d in the whole DAG", limit, seed, name, c, s)
+					}
+				}
+			}
+			if len(whole) < 1000 || len(parts) < 5 {
+				t.Errorf("limit %d seed %d: %d tasks, %d parts", limit, seed, len(whole), len(parts))
+			}
+		}
 	}
 }

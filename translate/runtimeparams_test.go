@@ -1,6 +1,11 @@
 package translate
 
 import (
+	"bytes"
+	"compress/zlib"
+	"encoding/base64"
+	"io"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,7 +32,7 @@ func TestRuntimeScriptsOncePerWorkflow(t *testing.T) {
 		}
 		args := map[string]int{}
 		for _, a := range wf.Spec.Arguments.Parameters {
-			if a.Value != nil && (a.Value.String() == wrapperScript || a.Value.String() == launcherScript) {
+			if a.Value != nil && (a.Value.String() == wrapperProgram || a.Value.String() == launcherScript) {
 				args[a.Value.String()]++
 				if !IsRuntimeParameter(a.Name) {
 					t.Errorf("%s: argument %q holds a runtime script but is not a runtime parameter", f, a.Name)
@@ -43,7 +48,7 @@ func TestRuntimeScriptsOncePerWorkflow(t *testing.T) {
 				continue
 			}
 			for _, s := range tmpl.Container.Command {
-				if s == wrapperScript || s == launcherScript {
+				if s == wrapperProgram || s == launcherScript {
 					t.Errorf("%s: template %s carries a %d-byte command item", f, tmpl.Name, len(s))
 				}
 			}
@@ -51,7 +56,7 @@ func TestRuntimeScriptsOncePerWorkflow(t *testing.T) {
 			var want string
 			switch {
 			case len(rendered) >= 3 && rendered[0] == "python3" && rendered[1] == "-c":
-				want = wrapperScript
+				want = wrapperProgram
 			case len(rendered) >= 4 && rendered[0] == "sh" && rendered[1] == "-c" && rendered[3] == "kfp-argo":
 				want = launcherScript
 			default:
@@ -66,8 +71,8 @@ func TestRuntimeScriptsOncePerWorkflow(t *testing.T) {
 			uses[want]++
 		}
 	}
-	if uses[wrapperScript] == 0 || uses[launcherScript] == 0 {
-		t.Errorf("wrapper used %d times, launcher %d times: the test covers neither", uses[wrapperScript], uses[launcherScript])
+	if uses[wrapperProgram] == 0 || uses[launcherScript] == 0 {
+		t.Errorf("wrapper used %d times, launcher %d times: the test covers neither", uses[wrapperProgram], uses[launcherScript])
 	}
 }
 
@@ -81,5 +86,41 @@ func TestRuntimeParameterNameTaken(t *testing.T) {
 	_, err = Compile(p, Options{})
 	if err == nil || !strings.Contains(err.Error(), WrapperParameter) {
 		t.Fatalf("got %v, want an error naming %s", err, WrapperParameter)
+	}
+}
+
+// TestWrapperProgramRunsTheWrapper: the compressed program python3 runs decodes to the wrapper byte for byte,
+// and python3 itself, decoding it as the program does, gets the same bytes.
+func TestWrapperProgramRunsTheWrapper(t *testing.T) {
+	const prefix, suffix = "import base64,zlib;exec(zlib.decompress(base64.b64decode('", "')))"
+	if !strings.HasPrefix(wrapperProgram, prefix) || !strings.HasSuffix(wrapperProgram, suffix) {
+		t.Fatalf("program %.80q…", wrapperProgram)
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(strings.TrimPrefix(wrapperProgram, prefix), suffix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := zlib.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(src) != wrapperScript {
+		t.Errorf("the program decodes to %d bytes that are not the wrapper (%d bytes)", len(src), len(wrapperScript))
+	}
+	needTool(t, "python3")
+	probe := strings.Replace(wrapperProgram, "exec(", "sys.stdout.buffer.write(", 1)
+	out, err := exec.Command("python3", "-c", "import sys;"+probe).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != wrapperScript {
+		t.Errorf("python3 decodes %d bytes that are not the wrapper", len(out))
+	}
+	if len(wrapperProgram) > len(wrapperScript)/2 {
+		t.Errorf("program %d bytes for a %d-byte wrapper", len(wrapperProgram), len(wrapperScript))
 	}
 }

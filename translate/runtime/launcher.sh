@@ -41,15 +41,24 @@ done
 outs=$KFP_ARGO_OUT_PARAMS
 unset KFP_ARGO_MKDIRS KFP_ARGO_DECODE_ENV KFP_ARGO_META_FILES KFP_ARGO_OUT_PARAMS
 [ -n "$outs" ] || exec "$@"
+# The traps are set before the child starts, so that a signal in between is not lost: it is passed on as soon
+# as the child exists.
+child= sig=
+trap 'sig=TERM; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null' TERM
+trap 'sig=INT; [ -z "$child" ] || kill -INT "$child" 2>/dev/null' INT
+trap 'sig=HUP; [ -z "$child" ] || kill -HUP "$child" 2>/dev/null' HUP
 "$@" 0<&0 &
 child=$!
-trap 'kill -TERM "$child" 2>/dev/null' TERM
-trap 'kill -INT "$child" 2>/dev/null' INT
-trap 'kill -HUP "$child" 2>/dev/null' HUP
+[ -z "$sig" ] || kill -"$sig" "$child" 2>/dev/null
+rc=
 while :; do
-  wait "$child"; rc=$?
-  # A trapped signal interrupts wait; the child (perhaps a zombie by now) is then waited for again.
-  if [ "$rc" -gt 128 ] && kill -0 "$child" 2>/dev/null; then continue; fi
+  sig=
+  wait "$child"; r=$?
+  # A trapped signal interrupts wait (a status over 128): the child is waited for again, to get its own status.
+  # 127 then means it was already collected, and the status seen stands.
+  if [ "$r" -eq 127 ] && [ -n "$rc" ]; then break; fi
+  rc=$r
+  if [ "$r" -gt 128 ] && { [ -n "$sig" ] || kill -0 "$child" 2>/dev/null; }; then continue; fi
   break
 done
 [ "$rc" -eq 0 ] || exit "$rc"
