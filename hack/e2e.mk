@@ -36,7 +36,7 @@ e2e-full: e2e-build
 # argoexec v4 image), so no node images. E2E_V4_RUN names the tests of test/e2e that are about what Argo accepts and
 # runs (workflows, CRD rules, the corpus, the large pipeline); the CLI, record, sync, UI and tutorial tests are about
 # kfp-argo's own side and run on Argo 3 only.
-E2E_V4_RUN ?= TestArgoCRDRules|TestDAG|TestFailureExitCode|TestRetry|TestServerDryRun|TestCorpusDryRun|TestPrintedCorpusServerDryRun|TestPrintedManifestWithoutMaxAgeRejected|TestCorpusRun|TestScenarios|TestLargePipeline
+E2E_V4_RUN ?= TestArgoCRDRules|TestArgoControllerVersion|TestDAG|TestFailureExitCode|TestRetry|TestServerDryRun|TestCorpusDryRun|TestPrintedCorpusServerDryRun|TestPrintedManifestWithoutMaxAgeRejected|TestCorpusRun|TestScenarios|TestLargePipeline
 e2e-v4:
 	@GO=$(GO) hack/e2e/build.sh >/dev/null
 	@GO=$(GO) hack/e2e/build.sh --argo4 >/dev/null

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -38,5 +39,23 @@ func TestArgoCRDRules(t *testing.T) {
 				t.Errorf("Argo 3's CRDs rejected it: %v", err)
 			}
 		})
+	}
+}
+
+// TestArgoControllerVersion: the lane runs the controller it says it runs.
+func TestArgoControllerVersion(t *testing.T) {
+	var bin string
+	for _, p := range env.cluster.Processes() {
+		if p.Name == "workflow-controller" {
+			bin = p.Binary
+		}
+	}
+	if bin == "" {
+		t.Fatal("no workflow-controller process")
+	}
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	want := "workflow-controller: " + env.cluster.Argo().Release()
+	if err != nil || !strings.Contains(string(out), want) {
+		t.Errorf("%s version: %v, want %q in:\n%s", bin, err, want, out)
 	}
 }
