@@ -16,6 +16,11 @@
 #
 # Usage: build.sh            build if needed, print the directory on stdout
 #        build.sh --print-dir print the directory without building
+#        build.sh --argo4 [--print-dir]
+#                             the same for Argo 4's workflow-controller alone
+#                             (hack/e2e/argo4), in a directory of its own
+#                             (argo4-<key>, keyed by that module's go.sum and
+#                             `go version`) so the v3 stack's key is unchanged
 #
 # Environment: GO (default go), E2E_BUILD_P (go build -p; default: Go's own,
 # i.e. the number of CPUs), E2E_CACHE_DIR (overrides the cache root).
@@ -26,10 +31,18 @@ GO="${GO:-go}"
 modules=(k8s kwok argo containerd versitygw)
 binaries=(etcd kube-apiserver kube-scheduler kube-controller-manager kwok workflow-controller
 	kubelet containerd containerd-shim-runc-v2 ctr versitygw runc)
+argo4=""
+if [[ "${1:-}" == "--argo4" ]]; then
+	argo4=1
+	shift
+	modules=(argo4)
+	binaries=(workflow-controller)
+fi
 
 # runc comes from Debian (1.1.5 in bookworm): the version is part of the key.
-runcver="$(apt-cache show --no-all-versions runc 2>/dev/null | sed -n 's/^Version: //p' | head -1)"
-if [[ -z "$runcver" ]]; then
+runcver=""
+[[ -n "$argo4" ]] || runcver="$(apt-cache show --no-all-versions runc 2>/dev/null | sed -n 's/^Version: //p' | head -1)"
+if [[ -z "$runcver" && -z "$argo4" ]]; then
 	apt-get update -qq >&2
 	runcver="$(apt-cache show --no-all-versions runc | sed -n 's/^Version: //p' | head -1)"
 fi
@@ -40,10 +53,11 @@ key="$(
 			echo "== $m"
 			cat "$here/$m/go.sum"
 		done
-		echo "== runc $runcver"
+		[[ -n "$argo4" ]] || echo "== runc $runcver"
 		"$GO" version
 	} | sha256sum | cut -c1-16
 )"
+[[ -z "$argo4" ]] || key="argo4-$key"
 root="${E2E_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kfp-argo-e2e}"
 dir="$root/$key"
 
@@ -101,6 +115,14 @@ build() {
 	mv "$dir/.$out.tmp" "$dir/$out"
 	echo "built $out in $((SECONDS - start))s" >&2
 }
+
+if [[ -n "$argo4" ]]; then
+	build argo4 workflow-controller github.com/argoproj/argo-workflows/v4/cmd/workflow-controller \
+		"-s -w -X github.com/argoproj/argo-workflows/v4.version=v4.0.7"
+	complete
+	echo "$dir"
+	exit 0
+fi
 
 build k8s kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$k8sldflags"
 build k8s kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$k8sldflags"

@@ -28,18 +28,28 @@ type Schemas struct {
 // ArgoFullCRDs loads the full CRDs of an Argo Workflows module version (e.g. github.com/argoproj/argo-workflows/v3
 // at v3.7.18) from the Go module cache, downloading the module if it is not there.
 func ArgoFullCRDs(module, version string) (*Schemas, error) {
+	dir, err := ArgoFullCRDDir(module, version)
+	if err != nil {
+		return nil, err
+	}
+	return LoadDir(dir)
+}
+
+// ArgoFullCRDDir is the directory of an Argo Workflows module version's full CRDs in the Go module cache
+// (manifests/base/crds/full), downloading the module if it is not there.
+func ArgoFullCRDDir(module, version string) (string, error) {
 	cmd := exec.Command("go", "mod", "download", "-json", module+"@"+version)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("go mod download %s@%s: %v: %s", module, version, err, stderr.String())
+		return "", fmt.Errorf("go mod download %s@%s: %v: %s", module, version, err, stderr.String())
 	}
 	var info struct{ Dir, Error string }
 	if err := json.Unmarshal(out, &info); err != nil || info.Dir == "" {
-		return nil, fmt.Errorf("go mod download %s@%s: no module directory (%v %s)", module, version, err, info.Error)
+		return "", fmt.Errorf("go mod download %s@%s: no module directory (%v %s)", module, version, err, info.Error)
 	}
-	return LoadDir(filepath.Join(info.Dir, "manifests", "base", "crds", "full"))
+	return filepath.Join(info.Dir, "manifests", "base", "crds", "full"), nil
 }
 
 // LoadDir reads every CustomResourceDefinition in dir (*.yaml, one object a file).

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"os"
@@ -152,8 +151,7 @@ func TestCorpusDryRun(t *testing.T) {
 			continue
 		}
 		compiled++
-		_, err = env.argo.ArgoprojV1alpha1().Workflows(env.ns).Create(context.Background(), wf,
-			metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		_, err = createWorkflow(context.Background(), wf, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		if err != nil {
 			t.Errorf("%s: server-side dry run rejected the compiled workflow: %v", f, err)
 			continue
@@ -257,7 +255,7 @@ func TestCorpusRun(t *testing.T) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			ctx := context.Background()
-			if _, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Create(ctx, r.wf, metav1.CreateOptions{}); err != nil {
+			if _, err := createWorkflow(ctx, r.wf, metav1.CreateOptions{}); err != nil {
 				r.issues = append(r.issues, "create: "+err.Error())
 				return
 			}
@@ -409,15 +407,13 @@ func checkFlows(wf *wfv1.Workflow) (checked int, issues []string) {
 }
 
 // irTaskNames maps a pod's task back to its IR task name: through the
-// compiler's task-names annotation, else (exit handlers run as Argo onExit
-// hooks, whose node is named "onExit") through the one IR task that uses the
-// pod's template as its component, else the Argo task name itself.
+// compiler's task-names annotation (which lists only the names that differ),
+// else the Argo task name when it is an IR task's, else (exit handlers run as
+// Argo onExit hooks, whose node is named "onExit") through the one IR task
+// that uses the pod's template as its component, else the Argo task name.
 func irTaskNames(p *translate.Pipeline, wf *wfv1.Workflow) func(standin.Task) string {
-	m := map[string]struct {
-		Task string `json:"task"`
-	}{}
-	_ = json.Unmarshal([]byte(wf.Annotations[translate.AnnotationTaskNames]), &m)
-	byComponent := map[string][]string{}
+	m, _ := translate.DecodeTaskNames(wf.Annotations[translate.AnnotationTaskNames])
+	byComponent, irTasks := map[string][]string{}, map[string]bool{}
 	comps := []*translate.ComponentSpec{p.Spec.Root}
 	for _, c := range p.Spec.Components {
 		comps = append(comps, c)
@@ -428,11 +424,17 @@ func irTaskNames(p *translate.Pipeline, wf *wfv1.Workflow) func(standin.Task) st
 		}
 		for name, task := range c.DAG.Tasks {
 			byComponent[task.ComponentRef.Name] = append(byComponent[task.ComponentRef.Name], name)
+			irTasks[name] = true
 		}
 	}
 	return func(t standin.Task) string {
 		if e, ok := m[t.TaskName]; ok && e.Task != "" {
 			return e.Task
+		}
+		// Templates are shared by components with the same content, so a
+		// template name no longer tells the task; an unchanged name does.
+		if irTasks[t.TaskName] {
+			return t.TaskName
 		}
 		if names := byComponent[t.TemplateName]; len(names) == 1 {
 			return names[0]

@@ -22,10 +22,13 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	argoclient "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kfp-argo/kfp-argo/argo"
 	"github.com/kfp-argo/kfp-argo/test/e2e/cluster"
 	"github.com/kfp-argo/kfp-argo/test/e2e/standin"
 )
@@ -50,7 +53,14 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	began := time.Now()
+	// make e2e-v4 runs the package on Argo 4's CRDs and controller.
+	argoVersion, err := cluster.ArgoFromEnv()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
 	c, err := cluster.Start(context.Background(), cluster.Options{
+		Argo: argoVersion,
 		Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) },
 	})
 	if err != nil {
@@ -58,7 +68,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer c.Stop()
-	fmt.Fprintf(os.Stderr, "e2e: cluster up in %.1fs\n", time.Since(began).Seconds())
+	fmt.Fprintf(os.Stderr, "e2e: cluster with Argo %s up in %.1fs\n", argoVersion.Release(), time.Since(began).Seconds())
 
 	// The stand-in's log joins the processes' logs rather than the test
 	// output: one line per pod would drown the test results.
@@ -161,11 +171,42 @@ func submit(t *testing.T, wf *wfv1.Workflow, prefix string, behave standin.Func)
 		behaviours.Store(wf.Name, behave)
 		t.Cleanup(func() { behaviours.Delete(wf.Name) })
 	}
-	created, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Create(context.Background(), wf, metav1.CreateOptions{})
+	created, err := createWorkflow(context.Background(), wf, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("create workflow: %v", err)
 	}
 	return created
+}
+
+// createWorkflow creates wf in the test namespace. On Argo 4 (make e2e-v4) it sends what `compile
+// --argo-version v4` prints, with strict field validation as kubectl does: Argo 4's Workflow type is not
+// v3's, and the typed v3 client would send fields Argo 4 dropped (which the apiserver's default field
+// validation only warns about).
+func createWorkflow(ctx context.Context, wf *wfv1.Workflow, opts metav1.CreateOptions) (*wfv1.Workflow, error) {
+	if env.cluster.Argo() != cluster.Argo4 {
+		return env.argo.ArgoprojV1alpha1().Workflows(env.ns).Create(ctx, wf, opts)
+	}
+	// The typed client fills in apiVersion and kind; bytes must carry them.
+	wf = wf.DeepCopy()
+	wf.APIVersion, wf.Kind = wfv1.SchemeGroupVersion.String(), wfv1.WorkflowSchemaGroupVersionKind.Kind
+	manifest, err := argo.MarshalFor(wf, "json", argo.V4)
+	if err != nil {
+		return nil, err
+	}
+	var obj unstructured.Unstructured
+	if err := obj.UnmarshalJSON(manifest); err != nil {
+		return nil, err
+	}
+	opts.FieldValidation = metav1.FieldValidationStrict
+	created, err := env.dynamic.Resource(wfv1.SchemeGroupVersion.WithResource("workflows")).Namespace(env.ns).Create(ctx, &obj, opts)
+	if err != nil {
+		return nil, err
+	}
+	var out wfv1.Workflow
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(created.Object, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // waitDone polls the workflow until it completes and returns it.

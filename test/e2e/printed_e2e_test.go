@@ -17,7 +17,8 @@ import (
 // TestPrintedCorpusServerDryRun sends what users send: every corpus pipeline as `kfp-argo compile` prints it
 // (YAML and JSON, Workflow, WorkflowTemplate and CronWorkflow), from the kfp-argo binary's `lint --server`,
 // which posts the printed bytes (not a typed object) with a server-side dry run and strict field validation,
-// as `kubectl create --dry-run=server -f` does. The apiserver has Argo v3.7.18's full CRDs: none may be
+// as `kubectl create --dry-run=server -f` does. The apiserver has Argo v3.7.18's full CRDs (make e2e-v4:
+// v4.0.7's, whose CEL rules it enforces, and the manifests are printed with --argo-version v4): none may be
 // rejected.
 func TestPrintedCorpusServerDryRun(t *testing.T) {
 	dir := corpusDir(t)
@@ -26,9 +27,10 @@ func TestPrintedCorpusServerDryRun(t *testing.T) {
 	for i, f := range files {
 		paths[i] = filepath.Join(dir, f)
 	}
+	target := env.cluster.Argo()
 	for _, kind := range []string{"workflow", "workflowtemplate", "cronworkflow"} {
 		for _, format := range []string{"yaml", "json"} {
-			out, stderr, err := cli(t, append([]string{"lint", "--server", "--kind", kind, "-o", format}, paths...)...)
+			out, stderr, err := cli(t, append([]string{"lint", "--server", "--kind", kind, "-o", format, "--argo-version", target.Flag()}, paths...)...)
 			ok := 0
 			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 				if strings.HasSuffix(line, ": ok") {
@@ -40,7 +42,7 @@ func TestPrintedCorpusServerDryRun(t *testing.T) {
 			if err != nil || ok != len(paths) {
 				t.Errorf("--kind %s -o %s: %d of %d accepted (%v) %s", kind, format, ok, len(paths), err, stderr)
 			}
-			t.Logf("--kind %s -o %s: %d of %d printed manifests accepted by the apiserver (server dry run, strict field validation)", kind, format, ok, len(paths))
+			t.Logf("--kind %s -o %s --argo-version %s: %d of %d printed manifests accepted by the apiserver with Argo %s's CRDs (server dry run, strict field validation)", kind, format, target.Flag(), ok, len(paths), target.Release())
 		}
 	}
 }
@@ -52,7 +54,7 @@ func TestPrintedManifestWithoutMaxAgeRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	printed, err := exec.Command(bin, "compile", filepath.Join("..", "..", "testdata", "pipelines", "container-io.yaml")).Output()
+	printed, err := exec.Command(bin, "compile", "--argo-version", env.cluster.Argo().Flag(), filepath.Join("..", "..", "testdata", "pipelines", "container-io.yaml")).Output()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,59 @@ type Options struct {
 	// ImageDir holds the real node's image tarballs and images.tsv.
 	// Default: $KFP_ARGO_E2E_IMAGES, else `hack/e2e/images.sh --print-dir`.
 	ImageDir string
+	// Argo selects the Argo version of the CRDs and the workflow-controller:
+	// Argo3 (v3.7.18, the zero value) or Argo4 (v4.0.7: its full CRDs, whose
+	// CEL rules the apiserver enforces, and its controller from
+	// Argo4BinDir). Argo4 runs with FakePods only: there is no v4 argoexec
+	// image.
+	Argo ArgoVersion
+	// Argo4BinDir holds Argo 4's workflow-controller. Default:
+	// $KFP_ARGO_E2E_ARGO4_BIN, else `hack/e2e/build.sh --argo4 --print-dir`.
+	Argo4BinDir string
 }
+
+// ArgoVersion names the Argo Workflows release a cluster runs.
+type ArgoVersion int
+
+const (
+	Argo3 ArgoVersion = iota // v3.7.18
+	Argo4                    // v4.0.7
+)
+
+// ArgoEnv selects the Argo version of the e2e packages' clusters: v3 (the
+// default) or v4 (make e2e-v4).
+const ArgoEnv = "KFP_ARGO_E2E_ARGO"
+
+// ArgoFromEnv reads $KFP_ARGO_E2E_ARGO.
+func ArgoFromEnv() (ArgoVersion, error) {
+	switch v := os.Getenv(ArgoEnv); v {
+	case "", "v3":
+		return Argo3, nil
+	case "v4":
+		return Argo4, nil
+	default:
+		return Argo3, fmt.Errorf("%s=%q: expected v3 or v4", ArgoEnv, v)
+	}
+}
+
+// Flag is the version as `kfp-argo compile --argo-version` names it.
+func (v ArgoVersion) Flag() string {
+	if v == Argo4 {
+		return "v4"
+	}
+	return "v3"
+}
+
+// Release is the exact Argo release.
+func (v ArgoVersion) Release() string {
+	if v == Argo4 {
+		return "v4.0.7"
+	}
+	return "v3.7.18"
+}
+
+// Argo is the Argo version the cluster runs.
+func (c *Cluster) Argo() ArgoVersion { return c.opts.Argo }
 
 // Cluster is a running stack. Its methods are safe for concurrent use.
 type Cluster struct {
@@ -108,6 +160,17 @@ type ports struct {
 // ExecutorImage is what the controller puts in pods; it is never pulled.
 const ExecutorImage = "quay.io/argoproj/argoexec:v3.7.18"
 
+// Argo4ExecutorImage is Argo 4's executor image name; with kwok nothing runs it.
+const Argo4ExecutorImage = "quay.io/argoproj/argoexec:v4.0.7"
+
+// ExecutorImage is the executor image the cluster's controller puts in pods.
+func (c *Cluster) ExecutorImage() string {
+	if c.opts.Argo == Argo4 {
+		return Argo4ExecutorImage
+	}
+	return ExecutorImage
+}
+
 var binaryNames = []string{"etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager", "kwok", "workflow-controller"}
 
 // Start brings the whole stack up and returns once a one-pod workflow has
@@ -128,6 +191,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	defer cancel()
 
 	c := &Cluster{opts: opts, bins: map[string]string{}}
+	if opts.Argo == Argo4 && opts.Pods == RealPods {
+		return nil, errors.New("the Argo 4 lane runs with simulated pods only: there is no argoexec v4.0.7 image")
+	}
 	if c.opts.BinDir == "" {
 		if c.opts.BinDir, err = findBinDir(); err != nil {
 			return nil, err
@@ -147,8 +213,24 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		}
 		c.bins[b] = p
 	}
+	crdModule := ArgoModule
+	if opts.Argo == Argo4 {
+		crdModule = Argo4Module
+		if c.opts.Argo4BinDir == "" {
+			if c.opts.Argo4BinDir, err = findArgo4BinDir(); err != nil {
+				return nil, err
+			}
+		}
+		p, err := filepath.EvalSymlinks(filepath.Join(c.opts.Argo4BinDir, "workflow-controller"))
+		if err != nil {
+			return nil, fmt.Errorf("Argo 4's workflow-controller missing in %s (build it with `hack/e2e/build.sh --argo4`): %w", c.opts.Argo4BinDir, err)
+		}
+		if c.bins["workflow-controller"], err = filepath.Abs(p); err != nil {
+			return nil, err
+		}
+	}
 	if c.opts.CRDDir == "" {
-		if c.opts.CRDDir, err = findCRDDir(); err != nil {
+		if c.opts.CRDDir, err = findCRDDir(crdModule); err != nil {
 			return nil, err
 		}
 	}
@@ -563,7 +645,7 @@ func (c *Cluster) startController() error {
 		"--namespaced",
 		"--managed-namespace=" + c.opts.Namespace,
 		"--configmap=" + controllerConfigMap,
-		"--executor-image=" + ExecutorImage,
+		"--executor-image=" + c.ExecutorImage(),
 		"--qps=200",
 		"--burst=400",
 	},

@@ -266,7 +266,7 @@ func (c *Cluster) runCanary(ctx context.Context, cs *clients) error {
 		// that Argo's init container copies into every pod.
 		main = wfv1.Template{
 			Name:      "main",
-			Container: &corev1.Container{Image: ExecutorImage, Command: []string{"/var/run/argo/argoexec", "version"}},
+			Container: &corev1.Container{Image: c.ExecutorImage(), Command: []string{"/var/run/argo/argoexec", "version"}},
 		}
 	}
 	wf := &wfv1.Workflow{

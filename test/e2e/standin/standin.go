@@ -32,6 +32,9 @@ import (
 	"github.com/argoproj/argo-workflows/v3/pkg/apis/workflow"
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	argoclient "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
+	argoinformers "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions"
+	wflisters "github.com/argoproj/argo-workflows/v3/pkg/client/listers/workflow/v1alpha1"
+	"github.com/argoproj/argo-workflows/v3/workflow/packer"
 	corev1 "k8s.io/api/core/v1"
 	apierr "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -137,11 +140,24 @@ type StandIn struct {
 	dynamic dynamic.Interface
 	mapper  *restmapper.DeferredDiscoveryRESTMapper
 
+	// workflows is an informer's cache: every pod needs its node's status,
+	// and a GET per pod of a large workflow (megabytes) would load the
+	// apiserver more than the controller under test does.
+	workflows wflisters.WorkflowNamespaceLister
+
 	mu          sync.Mutex
 	seen        map[types.UID]bool
 	provisioned map[types.UID]bool
 	handled     []Handled
-	wg          sync.WaitGroup
+	// decompressed holds the node status of workflows whose status Argo
+	// compressed, at the resourceVersion it was decoded from.
+	decompressed map[string]decompressedNodes
+	wg           sync.WaitGroup
+}
+
+type decompressedNodes struct {
+	resourceVersion string
+	nodes           wfv1.Nodes
 }
 
 // Start begins serving pods in the background; it returns once its pod
@@ -167,10 +183,14 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*StandIn, error
 	}
 	s := &StandIn{
 		opts: opts, kube: kube, argo: argo, dynamic: dyn,
-		mapper:      restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(kube.Discovery())),
-		seen:        map[types.UID]bool{},
-		provisioned: map[types.UID]bool{},
+		mapper:       restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(kube.Discovery())),
+		seen:         map[types.UID]bool{},
+		provisioned:  map[types.UID]bool{},
+		decompressed: map[string]decompressedNodes{},
 	}
+	wfFactory := argoinformers.NewSharedInformerFactoryWithOptions(argo, 0, argoinformers.WithNamespace(opts.Namespace))
+	wfInf := wfFactory.Argoproj().V1alpha1().Workflows()
+	s.workflows = wfInf.Lister().Workflows(opts.Namespace)
 	factory := informers.NewSharedInformerFactoryWithOptions(kube, 0,
 		informers.WithNamespace(opts.Namespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = labelWorkflow }))
@@ -201,9 +221,11 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*StandIn, error
 	}); err != nil {
 		return nil, err
 	}
+	wfSynced := wfInf.Informer().HasSynced
 	factory.Start(ctx.Done())
 	claims.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced, pvcInf.HasSynced) {
+	wfFactory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced, pvcInf.HasSynced, wfSynced) {
 		return nil, fmt.Errorf("informers did not sync: %w", ctx.Err())
 	}
 	go func() {
@@ -409,29 +431,53 @@ func (s *StandIn) task(ctx context.Context, pod *corev1.Pod) (Task, error) {
 	return t, nil
 }
 
-// waitNode polls the workflow until its status has the node. Workflows large
-// enough for Argo to compress their node status are not supported.
+// waitNode waits until the informer's copy of the workflow has the node: the
+// controller may create a pod before it stores the node in the status.
 func (s *StandIn) waitNode(ctx context.Context, ns, wf, nodeID string) (wfv1.NodeStatus, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		w, err := s.argo.ArgoprojV1alpha1().Workflows(ns).Get(ctx, wf, metav1.GetOptions{})
-		if err == nil {
-			if n, ok := w.Status.Nodes[nodeID]; ok {
-				return n, nil
-			}
-			if w.Status.CompressedNodes != "" {
-				return wfv1.NodeStatus{}, fmt.Errorf("workflow %s has compressed node status; not supported", wf)
-			}
+		n, ok, err := s.node(wf, nodeID)
+		if ok || err != nil {
+			return n, err
 		}
 		select {
 		case <-ctx.Done():
-			return wfv1.NodeStatus{}, fmt.Errorf("node %s of workflow %s: %w (last error: %v)", nodeID, wf, ctx.Err(), err)
+			return wfv1.NodeStatus{}, fmt.Errorf("node %s of workflow %s in %s: %w", nodeID, wf, ns, ctx.Err())
 		case <-tick.C:
 		}
 	}
+}
+
+// node looks a node up in the cached workflow, decompressing a compressed
+// node status once per resourceVersion.
+func (s *StandIn) node(wf, nodeID string) (wfv1.NodeStatus, bool, error) {
+	w, err := s.workflows.Get(wf)
+	if err != nil {
+		return wfv1.NodeStatus{}, false, nil // not in the cache yet
+	}
+	if w.Status.CompressedNodes == "" {
+		n, ok := w.Status.Nodes[nodeID]
+		return n, ok, nil
+	}
+	s.mu.Lock()
+	d, ok := s.decompressed[wf]
+	s.mu.Unlock()
+	if !ok || d.resourceVersion != w.ResourceVersion {
+		// The cache's object is shared: decompress a copy of the status alone.
+		c := &wfv1.Workflow{Status: wfv1.WorkflowStatus{CompressedNodes: w.Status.CompressedNodes}}
+		if err := packer.DecompressWorkflow(c); err != nil {
+			return wfv1.NodeStatus{}, false, fmt.Errorf("workflow %s: compressed node status: %w", wf, err)
+		}
+		d = decompressedNodes{resourceVersion: w.ResourceVersion, nodes: c.Status.Nodes}
+		s.mu.Lock()
+		s.decompressed[wf] = d
+		s.mu.Unlock()
+	}
+	n, ok := d.nodes[nodeID]
+	return n, ok, nil
 }
 
 var (
