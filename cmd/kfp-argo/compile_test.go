@@ -183,6 +183,35 @@ func TestLint(t *testing.T) {
 	}
 }
 
+// TestLintDirectory: a directory argument is linted as `argo lint DIR` does: every pipeline file under it
+// (YAML, JSON, packages), in name order; other files are not pipelines and are left out.
+func TestLintDirectory(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../testdata/pipelines/workspace.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"b.yaml", "sub/a.yml", "sub/deeper/c.yaml"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte("# not a pipeline\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := run("lint", dir)
+	want := filepath.Join(dir, "b.yaml") + ": ok\n" + filepath.Join(dir, "sub/a.yml") + ": ok\n" + filepath.Join(dir, "sub/deeper/c.yaml") + ": ok\n"
+	if err != nil || out != want {
+		t.Errorf("lint DIR: %v\n%s\nwant\n%s", err, out, want)
+	}
+	if _, _, err := run("lint", t.TempDir()); err == nil || !strings.Contains(err.Error(), "no pipeline files") {
+		t.Errorf("lint of a directory without pipelines: %v", err)
+	}
+}
+
 // TestCompileAndLintStopWhenInterrupted: after Ctrl-C or SIGTERM (main's context is cancelled) compile and lint
 // stop with an error and print nothing.
 func TestCompileAndLintStopWhenInterrupted(t *testing.T) {

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -27,14 +31,15 @@ type lintOptions struct {
 func newLintCommand(e *env) *cobra.Command {
 	o := &lintOptions{}
 	cmd := &cobra.Command{
-		Use:   "lint PIPELINE...",
+		Use:   "lint PIPELINE|DIR...",
 		Short: "Check that pipeline specs compile to valid Argo objects, one line per file; exit 1 if any fails",
 		Long: `Check that pipeline specs compile to valid Argo objects, one line per file; exit 1 if any fails.
 
 With --server each printed manifest (the bytes compile prints, in the -o format) is also sent to the cluster
 as 'kubectl create --dry-run=server -f' does: the CRD schemas installed there (minimal or full, any Argo
 version) and admission judge it; nothing is stored.`,
-		Example: `  kfp-argo lint pipelines/*.yaml
+		Example: `  kfp-argo lint pipelines/            # every pipeline file under it, as argo lint DIR
+  kfp-argo lint pipelines/*.yaml
   kfp-argo lint --kind cronworkflow --schedule '0 3 * * *' nightly.yaml
   kfp-argo lint --server -n team-a pipelines/*.yaml`,
 		Args:          cobra.MinimumNArgs(1),
@@ -58,8 +63,12 @@ version) and admission judge it; nothing is stored.`,
 					return argo.ServerDryRun(ctx, c.Dynamic, c.Namespace, manifest)
 				}
 			}
+			files, err := lintFiles(args)
+			if err != nil {
+				return err
+			}
 			failed := false
-			for _, file := range args {
+			for _, file := range files {
 				if err := cmd.Context().Err(); err != nil {
 					return fmt.Errorf("interrupted: %w", err)
 				}
@@ -140,4 +149,38 @@ func standInValue(irType string) any {
 
 func lintLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+// pipelineExts are the files a directory argument contributes: what translate.LoadFile reads.
+var pipelineExts = []string{".yaml", ".yml", ".json", ".zip", ".tar.gz", ".tgz"}
+
+// lintFiles expands directory arguments, as `argo lint DIR` does, into the pipeline files under them in name
+// order; a file argument is taken as it is, whatever its name.
+func lintFiles(args []string) ([]string, error) {
+	var files []string
+	for _, arg := range args {
+		info, err := os.Stat(arg)
+		if err != nil || !info.IsDir() {
+			files = append(files, arg) // a missing file is reported on its own line
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(arg, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && slices.ContainsFunc(pipelineExts, func(ext string) bool { return strings.HasSuffix(strings.ToLower(path), ext) }) {
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("lint %s: %w", arg, err)
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("lint %s: no pipeline files (%s) in it", arg, strings.Join(pipelineExts, ", "))
+		}
+		files = append(files, found...)
+	}
+	return files, nil
 }
