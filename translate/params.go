@@ -241,3 +241,21 @@ func protoNumbers(v any) any {
 	}
 	return v
 }
+
+// StandInValue is a value of an IR parameter type (text for STRING and unknown types), for checking a
+// pipeline whose runs will be given real values: lint, and the tests that compile the corpus.
+func StandInValue(irType, text string) any {
+	switch irType {
+	case "NUMBER_INTEGER":
+		return 1
+	case "NUMBER_DOUBLE":
+		return 0.5
+	case "BOOLEAN":
+		return true
+	case "LIST":
+		return []any{}
+	case "STRUCT":
+		return map[string]any{}
+	}
+	return text
+}

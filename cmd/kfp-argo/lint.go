@@ -131,21 +131,7 @@ func (o *lintOptions) lint(ctx context.Context, file string, target argo.Version
 }
 
 // standInValue is a value of an IR parameter type, for checking a pipeline whose runs will be given one.
-func standInValue(irType string) any {
-	switch irType {
-	case "NUMBER_INTEGER":
-		return 1
-	case "NUMBER_DOUBLE":
-		return 0.5
-	case "BOOLEAN":
-		return true
-	case "LIST":
-		return []any{}
-	case "STRUCT":
-		return map[string]any{}
-	}
-	return "lint"
-}
+func standInValue(irType string) any { return translate.StandInValue(irType, "lint") }
 
 func lintLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")

@@ -48,27 +48,11 @@ func compileOptions(p *translate.Pipeline, values bool) translate.Options {
 		}
 		for name, def := range in.Parameters {
 			if values && def.DefaultValue == nil && !def.IsOptional {
-				opts.Parameters[name] = sampleValue(def.ParameterType)
+				opts.Parameters[name] = translate.StandInValue(def.ParameterType, "sample")
 			}
 		}
 	}
 	return opts
-}
-
-func sampleValue(irType string) any {
-	switch irType {
-	case "NUMBER_INTEGER":
-		return 1
-	case "NUMBER_DOUBLE":
-		return 0.5
-	case "BOOLEAN":
-		return true
-	case "LIST":
-		return []any{}
-	case "STRUCT":
-		return map[string]any{}
-	}
-	return "sample"
 }
 
 // TestCorpusArgo4Validator compiles every corpus pipeline as each kind (Workflow, WorkflowTemplate,
