@@ -412,13 +412,8 @@ func mapNodes(wf *wfv1.Workflow, nodes wfv1.Nodes, names map[string]translate.Ta
 	}
 	// Parts of a large DAG (translate.AnnotationDAGParts) are structure: their tasks belong to the DAG they
 	// were cut from.
-	parts := map[string]bool{}
-	var partList []string
-	if raw := wf.Annotations[translate.AnnotationDAGParts]; raw != "" && json.Unmarshal([]byte(raw), &partList) == nil {
-		for _, p := range partList {
-			parts[p] = true
-		}
-	}
+	dags := readDAGKinds(wf)
+	parts := dags.parts
 	attempts := map[string][]*wfv1.NodeStatus{} // Retry node ID -> its attempts in order
 	attemptOf := map[string]string{}            // attempt node ID -> Retry node ID
 	groupOf := map[string]string{}              // iteration node ID -> loop (TaskGroup) node ID
@@ -469,7 +464,7 @@ func mapNodes(wf *wfv1.Workflow, nodes wfv1.Nodes, names map[string]translate.Ta
 		if _, ok := attemptOf[id]; ok {
 			continue
 		}
-		rows[id] = newRow(wf, nodes, &n, attempts[id], names)
+		rows[id] = newRow(wf, nodes, &n, attempts[id], names, dags)
 	}
 	for id, r := range rows {
 		if g, ok := groupOf[id]; ok {
@@ -546,7 +541,7 @@ func rootIsTask(n *wfv1.NodeStatus) bool {
 	return n.Type == wfv1.NodeTypePod || n.Type == wfv1.NodeTypeRetry
 }
 
-func newRow(wf *wfv1.Workflow, nodes wfv1.Nodes, n *wfv1.NodeStatus, tries []*wfv1.NodeStatus, names map[string]translate.TaskRef) *nodeRow {
+func newRow(wf *wfv1.Workflow, nodes wfv1.Nodes, n *wfv1.NodeStatus, tries []*wfv1.NodeStatus, names map[string]translate.TaskRef, dags dagKinds) *nodeRow {
 	rel := relativeName(wf, nodes, n)
 	if isRoot(wf, n) {
 		// Named after its template, as Argo names the pod's step in `argo get`.
@@ -564,7 +559,7 @@ func newRow(wf *wfv1.Workflow, nodes wfv1.Nodes, n *wfv1.NodeStatus, tries []*wf
 		base, iteration = splitIteration(rel)
 	}
 	t := Task{ID: n.ID, Name: base, DisplayName: base, Type: string(n.Type), ExitHook: hook}
-	if mapped, ok := lookupTaskName(names, nodes, n, base); ok {
+	if mapped, ok := lookupTaskName(wf, names, dags, nodes, n, base); ok {
 		t.Name = mapped.Task
 		t.DisplayName = mapped.Task
 		if mapped.DisplayName != "" {
@@ -640,10 +635,43 @@ func newRow(wf *wfv1.Workflow, nodes wfv1.Nodes, n *wfv1.NodeStatus, tries []*wf
 	return &nodeRow{task: t, node: n, iteration: iteration, metadata: meta}
 }
 
+// dagKinds are the DAG templates the compiler made that the record treats apart: parts of a large DAG
+// (translate.AnnotationDAGParts) are structure, their tasks belong to the DAG they were cut from; shared DAG
+// templates (translate.AnnotationSharedDAGs) stand for several IR sub-DAGs, their tasks are named by path.
+type dagKinds struct{ parts, shared map[string]bool }
+
+func readDAGKinds(wf *wfv1.Workflow) dagKinds {
+	k := dagKinds{parts: map[string]bool{}, shared: map[string]bool{}}
+	for annotation, set := range map[string]map[string]bool{translate.AnnotationDAGParts: k.parts, translate.AnnotationSharedDAGs: k.shared} {
+		var list []string
+		if raw := wf.Annotations[annotation]; raw != "" && json.Unmarshal([]byte(raw), &list) == nil {
+			for _, name := range list {
+				set[name] = true
+			}
+		}
+	}
+	return k
+}
+
 // lookupTaskName finds a node's entry in AnnotationTaskNames: "<DAG template>/<task>" for tasks of
-// sub-pipelines (one task name can occur in several templates), the plain Argo task name in the root DAG.
-// A missing entry is not an error: the row keeps the Argo task name.
-func lookupTaskName(names map[string]translate.TaskRef, nodes wfv1.Nodes, n *wfv1.NodeStatus, base string) (translate.TaskRef, bool) {
+// sub-pipelines (one task name can occur in several templates), the plain Argo task name in the root DAG, and
+// for a task inside a shared DAG template its path from the nearest DAG template that is not shared,
+// "<template>/<calling task>/.../<task>" (parts left out, also between a shared template and its tasks). A
+// missing entry is not an error: the row keeps the
+// Argo task name.
+func lookupTaskName(wf *wfv1.Workflow, names map[string]translate.TaskRef, dags dagKinds, nodes wfv1.Nodes, n *wfv1.NodeStatus, base string) (translate.TaskRef, bool) {
+	owner, ok := nodes[n.BoundaryID]
+	for ok && dags.parts[owner.TemplateName] {
+		owner, ok = nodes[owner.BoundaryID]
+	}
+	if ok && dags.shared[owner.TemplateName] {
+		path, ok := sharedPath(wf, dags, nodes, &owner, 0)
+		if !ok {
+			return translate.TaskRef{}, false
+		}
+		ref, ok := names[path+"/"+base]
+		return ref, ok && ref.Task != ""
+	}
 	if b, ok := nodes[n.BoundaryID]; ok && b.TemplateName != "" {
 		if ref, ok := names[b.TemplateName+"/"+base]; ok && ref.Task != "" {
 			return ref, true
@@ -651,6 +679,31 @@ func lookupTaskName(names map[string]translate.TaskRef, nodes wfv1.Nodes, n *wfv
 	}
 	ref, ok := names[base]
 	return ref, ok && ref.Task != ""
+}
+
+// sharedPath is the path key of the DAG node b that runs a shared template: the template of the DAG that
+// called it, or that DAG's own path when it is shared too, then the calling task's name (a loop iteration or
+// retry attempt counts as its task).
+func sharedPath(wf *wfv1.Workflow, dags dagKinds, nodes wfv1.Nodes, b *wfv1.NodeStatus, depth int) (string, bool) {
+	if depth > 64 {
+		return "", false
+	}
+	call, _ := splitIteration(relativeName(wf, nodes, b))
+	if i := strings.IndexByte(call, '('); i > 0 {
+		call = call[:i] // a retry attempt, "task(1)"
+	}
+	parent, ok := nodes[b.BoundaryID]
+	for ok && dags.parts[parent.TemplateName] {
+		parent, ok = nodes[parent.BoundaryID]
+	}
+	if !ok || parent.TemplateName == "" {
+		return "", false
+	}
+	if dags.shared[parent.TemplateName] {
+		path, ok := sharedPath(wf, dags, nodes, &parent, depth+1)
+		return path + "/" + call, ok
+	}
+	return parent.TemplateName + "/" + call, true
 }
 
 // relativeName is the node's name below its boundary, as Argo derives display names, but immune to

@@ -121,3 +121,106 @@ func TestCompressedTaskNames(t *testing.T) {
 		t.Errorf("tasks %+v, warnings %v", run.Tasks, run.Warnings)
 	}
 }
+
+// TestSharedDAGTasksKeepTheirIRNames: a pipeline with hundreds of condition and loop DAGs is compiled with DAG
+// templates of the same shape shared, so most tasks inside them run under another sub-DAG's task names. Over
+// nodes laid out as Argo lays them out (loops as a task group of iterations), every IR task still gets its own
+// row under its IR name, as many times as its loops run it, and no row carries a name the IR does not have.
+func TestSharedDAGTasksKeepTheirIRNames(t *testing.T) {
+	p, err := translate.Load("synthetic.yaml", synthir.Generate(3000, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := translate.Compile(p, translate.Options{Name: "big-x2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wf.Annotations[translate.AnnotationSharedDAGs] == "" {
+		t.Fatal("the compiled workflow has no shared DAG templates")
+	}
+	templates := map[string]wfv1.Template{}
+	for _, tmpl := range wf.Spec.Templates {
+		templates[tmpl.Name] = tmpl
+	}
+	start := metav1.NewTime(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	wf.Status = wfv1.WorkflowStatus{Phase: wfv1.WorkflowSucceeded, StartedAt: start, FinishedAt: start, Nodes: wfv1.Nodes{}}
+	add := func(n wfv1.NodeStatus) {
+		n.ID, n.Phase, n.StartedAt, n.FinishedAt = wf.NodeID(n.Name), wfv1.NodeSucceeded, start, start
+		if n.Name == wf.Name {
+			n.ID = wf.Name
+		}
+		wf.Status.Nodes[n.ID] = n
+	}
+	var walk func(name, tmpl, boundary string) string
+	walk = func(name, tmpl, boundary string) string {
+		n := wfv1.NodeStatus{Name: name, TemplateName: tmpl, BoundaryID: boundary, Type: wfv1.NodeTypePod}
+		id := wf.NodeID(name)
+		if name == wf.Name {
+			id = wf.Name
+		}
+		if d := templates[tmpl].DAG; d != nil {
+			n.Type = wfv1.NodeTypeDAG
+			for _, task := range d.Tasks {
+				child := name + "." + task.Name
+				if len(task.WithItems) == 0 {
+					n.Children = append(n.Children, walk(child, task.Template, id))
+					continue
+				}
+				group := wfv1.NodeStatus{Name: child, TemplateName: task.Template, BoundaryID: id, Type: wfv1.NodeTypeTaskGroup}
+				for i, item := range task.WithItems {
+					group.Children = append(group.Children, walk(fmt.Sprintf("%s(%d:%s)", child, i, item.String()), task.Template, id))
+				}
+				add(group)
+				n.Children = append(n.Children, wf.NodeID(child))
+			}
+		}
+		add(n)
+		return id
+	}
+	walk(wf.Name, wf.Spec.Entrypoint, "")
+
+	// What the IR runs: each task as often as the static loops around it.
+	want, loops := map[string]int{}, map[string]bool{}
+	var count func(comp string, times int)
+	count = func(comp string, times int) {
+		c := p.Spec.Components[comp]
+		if comp == "" {
+			c = p.Spec.Root
+		}
+		if c == nil || c.DAG == nil {
+			return
+		}
+		for name, task := range c.DAG.Tasks {
+			n := times
+			if it := task.ParameterIterator; it != nil && it.Items.Raw != "" {
+				var list []any
+				if err := json.Unmarshal([]byte(it.Items.Raw), &list); err != nil {
+					t.Fatalf("task %s: items %q: %v", name, it.Items.Raw, err)
+				}
+				n *= len(list)
+				loops[name] = true
+			}
+			want[name] += n
+			count(task.ComponentRef.Name, n)
+		}
+	}
+	count("", 1)
+	got := map[string]int{}
+	for _, task := range MapWorkflow(wf, nil, start.Add(time.Minute)).Tasks {
+		got[task.Name]++
+	}
+	for name, n := range want {
+		// A loop has a row for the group and one per iteration.
+		if got[name] != n && !(loops[name] && got[name] == n+1) {
+			t.Errorf("IR task %s: %d rows, want %d", name, got[name], n)
+		}
+	}
+	for name, n := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("row %s (%d times) is no IR task", name, n)
+		}
+	}
+	if len(want) < 3000 {
+		t.Errorf("only %d IR tasks", len(want))
+	}
+}

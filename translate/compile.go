@@ -87,7 +87,7 @@ type TaskRef struct {
 
 // Compile translates a loaded pipeline into one Argo Workflow. It is pure: no I/O, same input same output.
 func Compile(p *Pipeline, opts Options) (*wfv1.Workflow, error) {
-	c := &compiler{p: p, s: p.Spec, opts: opts, templateNames: map[string]bool{}, variants: map[string]string{}, building: map[string]bool{}, taskRefs: map[string]TaskRef{}, maxDAGTasks: maxDAGTasks}
+	c := newCompiler(p, opts)
 	store, err := parseArtifactStore(opts.ArtifactStore)
 	if err != nil {
 		return nil, err
@@ -98,6 +98,10 @@ func Compile(p *Pipeline, opts Options) (*wfv1.Workflow, error) {
 		return nil, inFile(p.File, err)
 	}
 	return wf, nil
+}
+
+func newCompiler(p *Pipeline, opts Options) *compiler {
+	return &compiler{p: p, s: p.Spec, opts: opts, templateNames: map[string]bool{}, variants: map[string]string{}, building: map[string]bool{}, taskRefs: map[string]TaskRef{}, maxDAGTasks: maxDAGTasks, maxTemplates: maxTemplates}
 }
 
 type compiler struct {
@@ -112,6 +116,7 @@ type compiler struct {
 	taskRefs       map[string]TaskRef
 	runtimeScripts map[string]bool // runtime script parameters the templates use
 	maxDAGTasks    int             // tasks per DAG template before it is partitioned (tests make it small)
+	maxTemplates   int             // templates before DAGs of the same shape are shared (tests make it small)
 	store          *artifactStore  // nil: the repository is not known
 }
 
@@ -170,6 +175,10 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 	c.templates = append([]wfv1.Template{root}, c.templates...)
 	sort.SliceStable(c.templates[1:], func(i, j int) bool { return c.templates[i+1].Name < c.templates[j+1].Name })
 	if c.templates, err = mergeIdentical(c.templates, rootName, c.taskRefs); err != nil {
+		return nil, err
+	}
+	shared, err := c.shareShapes(rootName)
+	if err != nil {
 		return nil, err
 	}
 	if args, err = c.runtimeArguments(args); err != nil {
@@ -244,6 +253,13 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 			return nil, err
 		}
 		wf.Annotations[AnnotationDAGParts] = string(list)
+	}
+	if len(shared) > 0 {
+		list, err := json.Marshal(shared)
+		if err != nil {
+			return nil, err
+		}
+		wf.Annotations[AnnotationSharedDAGs] = string(list)
 	}
 	if err := checkObjectLimits(wf); err != nil {
 		return nil, err

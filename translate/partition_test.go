@@ -30,7 +30,8 @@ func compileUnchecked(t *testing.T, ir []byte, limit int) *wfv1.Workflow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &compiler{p: p, s: p.Spec, opts: Options{}, templateNames: map[string]bool{}, variants: map[string]string{}, building: map[string]bool{}, taskRefs: map[string]TaskRef{}, maxDAGTasks: limit}
+	c := newCompiler(p, Options{})
+	c.maxDAGTasks = limit
 	wf, err := c.compile()
 	if err != nil {
 		t.Fatal(err)
@@ -147,18 +148,10 @@ func TestPartitionedRunMatchesWhole(t *testing.T) {
 	if testing.Short() {
 		t.Skip("dozens of pods: skipped with -short")
 	}
-	sdk := kfpSDK(t)
-	site := t.TempDir()
-	dist := filepath.Join(site, "kfp-2.14.3.dist-info")
-	if err := os.MkdirAll(dist, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dist, "METADATA"), []byte("Metadata-Version: 2.1\nName: kfp\nVersion: 2.14.3\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	env := kfpExecutorEnv(t)
 	ir := synthir.Generate(16, 8) // a seed whose parts pass parameters and artifacts, with a condition and a loop
 	outputs := func(wf *wfv1.Workflow) map[string]*runNode {
-		r := newArgoRun(t, wf, sdk+":"+site, "PIP_NO_INDEX=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_ROOT_USER_ACTION=ignore")
+		r := newArgoRun(t, wf, env...)
 		r.run()
 		out := map[string]*runNode{}
 		for name, n := range r.nodes {
@@ -282,4 +275,20 @@ func TestPartitionStartsNoTaskLater(t *testing.T) {
 			}
 		}
 	}
+}
+
+// kfpExecutorEnv is the environment in which a synthetic pipeline's pods run KFP's real executor: the SDK on the
+// path and pip told that the kfp version the components ask for is installed (there is no index here).
+func kfpExecutorEnv(t *testing.T) []string {
+	t.Helper()
+	sdk := kfpSDK(t)
+	site := t.TempDir()
+	dist := filepath.Join(site, "kfp-2.14.3.dist-info")
+	if err := os.MkdirAll(dist, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dist, "METADATA"), []byte("Metadata-Version: 2.1\nName: kfp\nVersion: 2.14.3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []string{sdk + ":" + site, "PIP_NO_INDEX=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_ROOT_USER_ACTION=ignore"}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -151,14 +152,23 @@ func (o *compileOptions) run(cmd *cobra.Command, file string) error {
 		opts.Labels[experiments.LabelExperiment] = experiments.LabelValue(o.experiment)
 		opts.Annotations[experiments.AnnotationExperiment] = o.experiment
 	}
-	out, err := interruptible(cmd.Context(), func() ([]byte, error) {
-		return render(file, p, opts, o.kind, o.cron, o.output, target)
+	var warnings []string
+	out, err := interruptible(cmd.Context(), func() (out []byte, err error) {
+		out, warnings, err = render(file, p, opts, o.kind, o.cron, o.output, target)
+		return out, err
 	})
 	if err != nil {
 		return err
 	}
+	printWarnings(cmd.ErrOrStderr(), file, warnings)
 	_, err = cmd.OutOrStdout().Write(out)
 	return err
+}
+
+func printWarnings(w io.Writer, file string, warnings []string) {
+	for _, warn := range warnings {
+		fmt.Fprintf(w, "Warning: %s: %s\n", file, warn)
+	}
 }
 
 // interruptible runs work (compiling a large pipeline can take seconds) until it ends or ctx is done, so that
@@ -186,24 +196,36 @@ func interruptible(ctx context.Context, work func() ([]byte, error)) ([]byte, er
 }
 
 // render compiles a loaded pipeline into the manifest compile prints: the object of the kind asked for,
-// validated by Argo's own validator, in yaml or json. Lint sends these same bytes to the API server.
-func render(file string, p *translate.Pipeline, opts translate.Options, kind string, cron cronFlags, format string, target argo.Version) ([]byte, error) {
+// validated by Argo's own validator and checked against the target Argo version's limits, in yaml or json,
+// with what the user should know about running it (translate.RunSizeWarning). Lint sends these same bytes to
+// the API server.
+func render(file string, p *translate.Pipeline, opts translate.Options, kind string, cron cronFlags, format string, target argo.Version) ([]byte, []string, error) {
 	// A WorkflowTemplate's runs supply what it lacks: input artifacts not given with --input-artifact are
 	// its argument artifacts.
 	opts.ArtifactArguments = kind == "workflowtemplate"
 	wf, err := translate.Compile(p, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	obj, err := compileKind(wf, kind, cron)
 	if err != nil {
 		if errors.Is(err, argo.ErrInvalid) {
-			return nil, fmt.Errorf("%s: the compiled %s is invalid, which is a kfp-argo bug; please report it: %w", file, kind, err)
+			return nil, nil, fmt.Errorf("%s: the compiled %s is invalid, which is a kfp-argo bug; please report it: %w", file, kind, err)
 		}
-		return nil, err
+		return nil, nil, err
+	}
+	if err := argo.CheckLimits(obj, target); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", file, err)
+	}
+	var warnings []string
+	if warn, err := translate.RunSizeWarning(wf); err != nil {
+		return nil, nil, err
+	} else if warn != "" {
+		warnings = append(warnings, warn)
 	}
 	// Render fully before writing, so that a failure never leaves half a manifest on stdout.
-	return argo.MarshalFor(obj, format, target)
+	out, err := argo.MarshalFor(obj, format, target)
+	return out, warnings, err
 }
 
 // readParameters merges --params-file values with -p NAME=VALUE (which win). Values from -p stay text: the

@@ -72,10 +72,14 @@ version) and admission judge it; nothing is stored.`,
 				if err := cmd.Context().Err(); err != nil {
 					return fmt.Errorf("interrupted: %w", err)
 				}
-				if err := o.lint(cmd.Context(), file, target, send); err != nil {
+				warnings, err := o.lint(cmd.Context(), file, target, send)
+				if err != nil {
 					failed = true
 					fmt.Fprintf(cmd.OutOrStdout(), "%s: error: %s\n", file, lintLine(strings.TrimPrefix(err.Error(), file+": ")))
 					continue
+				}
+				for _, warn := range warnings {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: warning: %s\n", file, lintLine(warn))
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", file)
 			}
@@ -98,10 +102,10 @@ version) and admission judge it; nothing is stored.`,
 // lint loads, compiles, validates and renders one file, and hands the printed bytes to send when set. A
 // pipeline is checked, not a run: what a run must be given gets a stand-in (required input artifacts a
 // location, and for a CronWorkflow, whose runs start unattended, required parameters a value of their type).
-func (o *lintOptions) lint(ctx context.Context, file string, target argo.Version, send func(context.Context, []byte) error) error {
+func (o *lintOptions) lint(ctx context.Context, file string, target argo.Version, send func(context.Context, []byte) error) (warnings []string, err error) {
 	p, err := translate.LoadFile(file)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	opts := translate.Options{InputArtifacts: map[string]string{}, Parameters: map[string]any{}}
 	if in := p.Spec.Root.InputDefinitions; in != nil {
@@ -121,13 +125,17 @@ func (o *lintOptions) lint(ctx context.Context, file string, target argo.Version
 	if o.kind == "cronworkflow" && len(cron.schedules) == 0 {
 		cron.schedules = []string{"0 0 * * *"}
 	}
-	out, err := interruptible(ctx, func() ([]byte, error) {
-		return render(file, p, opts, o.kind, cron, o.output, target)
+	out, err := interruptible(ctx, func() (out []byte, err error) {
+		out, warnings, err = render(file, p, opts, o.kind, cron, o.output, target)
+		return out, err
 	})
-	if err != nil || send == nil {
-		return err
+	if err != nil {
+		return nil, err // an interrupted render may still be writing warnings
 	}
-	return send(ctx, out)
+	if send == nil {
+		return warnings, nil
+	}
+	return warnings, send(ctx, out)
 }
 
 // standInValue is a value of an IR parameter type, for checking a pipeline whose runs will be given one.

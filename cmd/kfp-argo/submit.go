@@ -105,7 +105,7 @@ func (o *submitOptions) run(cmd *cobra.Command, e *env, file string) error {
 	if o.uploaded != "" {
 		wf, err = o.uploadedWorkflow(cmd, e)
 	} else {
-		wf, err = o.workflow(file, cmd.Flags())
+		wf, err = o.workflow(cmd, file, cmd.Flags())
 	}
 	if err != nil {
 		return err
@@ -166,7 +166,7 @@ func (o *submitOptions) run(cmd *cobra.Command, e *env, file string) error {
 }
 
 // workflow compiles file, or reads it as is when it is an Argo Workflow manifest.
-func (o *submitOptions) workflow(file string, flags *pflag.FlagSet) (*wfv1.Workflow, error) {
+func (o *submitOptions) workflow(cmd *cobra.Command, file string, flags *pflag.FlagSet) (*wfv1.Workflow, error) {
 	if plain, err := readPlainWorkflow(file); err != nil || plain != nil {
 		if err != nil {
 			return nil, err
@@ -191,6 +191,13 @@ func (o *submitOptions) workflow(file string, flags *pflag.FlagSet) (*wfv1.Workf
 	}
 	if err := argo.ValidateWorkflow(wf); err != nil {
 		return nil, fmt.Errorf("%s: the compiled workflow is invalid, which is a kfp-argo bug; please report it: %w", file, err)
+	}
+	warn, err := translate.RunSizeWarning(wf)
+	if err != nil {
+		return nil, err
+	}
+	if warn != "" {
+		printWarnings(cmd.ErrOrStderr(), file, []string{warn})
 	}
 	return wf, nil
 }
