@@ -58,7 +58,7 @@ func (c *compiler) condition(sc scope, t *TaskSpec, comp *ComponentSpec, cel str
 	if err != nil {
 		return "", fmt.Errorf("condition %q: %v", cel, err)
 	}
-	p := &celParser{toks: toks, operand: func(name string) (string, error) { return c.operand(sc, t, comp, name) }}
+	p := &celParser{toks: toks, operand: func(name string) (string, string, error) { return c.operand(sc, t, comp, name) }}
 	out, err := p.or()
 	if err == nil && p.pos < len(p.toks) {
 		err = fmt.Errorf("unexpected %q", p.toks[p.pos].text)
@@ -70,9 +70,11 @@ func (c *compiler) condition(sc scope, t *TaskSpec, comp *ComponentSpec, cel str
 }
 
 // operand is the typed expr-lang value of one of the task's inputs, as the DAG's scope sees it at run time.
-func (c *compiler) operand(sc scope, t *TaskSpec, comp *ComponentSpec, name string) (string, error) {
+// For a STRING input it also returns raw, the reference to the value as it travels (perhaps inert), which
+// a comparison with a plain literal may use instead of the decoded value (see rawComparable).
+func (c *compiler) operand(sc scope, t *TaskSpec, comp *ComponentSpec, name string) (expr, raw string, err error) {
 	if t.Inputs == nil || t.Inputs.Parameters[name] == nil {
-		return "", fmt.Errorf("the task has no input %q", name)
+		return "", "", fmt.Errorf("the task has no input %q", name)
 	}
 	ip := t.Inputs.Parameters[name]
 	typ := ""
@@ -80,6 +82,7 @@ func (c *compiler) operand(sc scope, t *TaskSpec, comp *ComponentSpec, name stri
 		typ = def.ParameterType
 	}
 	var ref string
+	rawOK := true
 	switch {
 	case ip.RuntimeValue != nil:
 		if typ == "" {
@@ -87,9 +90,11 @@ func (c *compiler) operand(sc scope, t *TaskSpec, comp *ComponentSpec, name stri
 		}
 		text, err := canonicalValue(typ, ip.RuntimeValue.Constant)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		ref = exprString(text)
+		// The decoding form below would decode a constant that merely looks inert; keep it for those.
+		rawOK = !needsInert(text)
 	case ip.TaskOutputParameter != nil:
 		prod := sc.tasks[ip.TaskOutputParameter.ProducerTask]
 		if typ == "" {
@@ -106,28 +111,46 @@ func (c *compiler) operand(sc scope, t *TaskSpec, comp *ComponentSpec, name stri
 		}
 		text, ok := sc.inputs[ip.ComponentInputParameter]
 		if !ok {
-			return "", fmt.Errorf("input %q is not given", ip.ComponentInputParameter)
+			return "", "", fmt.Errorf("input %q is not given", ip.ComponentInputParameter)
 		}
 		r, err := exprRef(text)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		ref = r
 	default:
-		return "", fmt.Errorf("input %q has no value a condition can read", name)
+		return "", "", fmt.Errorf("input %q has no value a condition can read", name)
 	}
 	switch typ {
 	case TypeInteger:
-		return "int(" + ref + ")", nil
+		return "int(" + ref + ")", "", nil
 	case TypeDouble:
-		return "float(" + ref + ")", nil
+		return "float(" + ref + ")", "", nil
 	case TypeBoolean:
-		return boolExpr(ref), nil
+		return boolExpr(ref), "", nil
 	case TypeList, TypeStruct:
-		return "fromJSON(" + ref + ")", nil
+		return "fromJSON(" + ref + ")", "", nil
 	}
 	// Strings may travel inert (they held braces): compare what they stand for.
-	return fmt.Sprintf("(%[1]s startsWith '%[2]s' ? sprig.b64dec(sprig.trimSuffix('%[3]s', sprig.trimPrefix('%[2]s', %[1]s))) : %[1]s)", ref, inertPrefix, inertSuffix), nil
+	expr = fmt.Sprintf("(%[1]s startsWith '%[2]s' ? sprig.b64dec(sprig.trimSuffix('%[3]s', sprig.trimPrefix('%[2]s', %[1]s))) : %[1]s)", ref, inertPrefix, inertSuffix)
+	if rawOK {
+		raw = ref
+	}
+	return expr, raw, nil
+}
+
+// rawComparable reports a string literal that equals a STRING value exactly when it equals the value as it
+// travels, so `==` and `!=` may skip decoding (which costs ~250 bytes of manifest per comparison). A value
+// travels inert (starts with "%%kfpb64:") only when kfp-argo's encoders (inert, inertBefore/joinInert, the
+// wrapper's and launcher's enc) made it so, and then it never equals such a literal, raw or decoded:
+//   - the literal holds no "{{" or "%%kfp": raw, an inert value starts with "%%kfp"; decoded, a value
+//     encoded because it held "{{" or "%%kfp" still does;
+//   - it is not empty: the "not given" marker decodes to "";
+//   - it does not end in a newline: the wrapper and launcher encode an output ending in one;
+//   - it does not end in "{": inertBefore and joinInert encode text ending in "{" that a placeholder follows,
+//     and an empty placeholder value leaves exactly that text encoded.
+func rawComparable(lit string) bool {
+	return lit != "" && !needsInert(lit) && !strings.HasSuffix(lit, "\n") && !strings.HasSuffix(lit, "{")
 }
 
 // exprRef turns Argo reference text such as {{inputs.parameters.x}} into an expr-lang reference.
@@ -216,7 +239,14 @@ func celTokens(s string) ([]celToken, error) {
 type celParser struct {
 	toks    []celToken
 	pos     int
-	operand func(name string) (string, error)
+	operand func(name string) (expr, raw string, err error)
+}
+
+// celPrimary is a parsed primary: its expr-lang text, and what a comparison needs to skip decoding a string.
+type celPrimary struct {
+	expr string
+	raw  string // the reference to a STRING input as it travels; empty for anything else
+	lit  *string
 }
 
 func (p *celParser) peek(text string) bool {
@@ -257,60 +287,70 @@ func (p *celParser) comparison() (string, error) {
 		if p.peek(op) {
 			p.pos++
 			right, err := p.primary()
-			return "(" + left + " " + op + " " + right + ")", err
+			l, r := left.expr, right.expr
+			if op == "==" || op == "!=" {
+				switch {
+				case left.raw != "" && right.lit != nil && rawComparable(*right.lit):
+					l = left.raw
+				case right.raw != "" && left.lit != nil && rawComparable(*left.lit):
+					r = right.raw
+				}
+			}
+			return "(" + l + " " + op + " " + r + ")", err
 		}
 	}
-	return left, nil
+	return left.expr, nil
 }
 
-func (p *celParser) primary() (string, error) {
+func (p *celParser) primary() (celPrimary, error) {
 	if p.pos >= len(p.toks) {
-		return "", fmt.Errorf("unexpected end")
+		return celPrimary{}, fmt.Errorf("unexpected end")
 	}
 	tok := p.toks[p.pos]
 	p.pos++
 	switch tok.kind {
 	case "input":
-		return p.operand(tok.text)
+		expr, raw, err := p.operand(tok.text)
+		return celPrimary{expr: expr, raw: raw}, err
 	case "str":
-		return exprString(tok.text), nil
+		return celPrimary{expr: exprString(tok.text), lit: &tok.text}, nil
 	case "num":
-		return tok.text, nil
+		return celPrimary{expr: tok.text}, nil
 	case "ident":
 		switch tok.text {
 		case "true", "false":
-			return tok.text, nil
+			return celPrimary{expr: tok.text}, nil
 		case "int", "double", "string":
 			if !p.peek("(") {
-				return "", fmt.Errorf("expected ( after %s", tok.text)
+				return celPrimary{}, fmt.Errorf("expected ( after %s", tok.text)
 			}
 			p.pos++
 			x, err := p.or()
 			if err != nil {
-				return "", err
+				return celPrimary{}, err
 			}
 			if !p.peek(")") {
-				return "", fmt.Errorf("expected )")
+				return celPrimary{}, fmt.Errorf("expected )")
 			}
 			p.pos++
 			fn := map[string]string{"int": "int", "double": "float", "string": "string"}[tok.text]
-			return fn + "(" + x + ")", nil
+			return celPrimary{expr: fn + "(" + x + ")"}, nil
 		}
-		return "", fmt.Errorf("unsupported identifier %q", tok.text)
+		return celPrimary{}, fmt.Errorf("unsupported identifier %q", tok.text)
 	case "op":
 		if tok.text == "(" {
 			x, err := p.or()
 			if err != nil {
-				return "", err
+				return celPrimary{}, err
 			}
 			if !p.peek(")") {
-				return "", fmt.Errorf("expected )")
+				return celPrimary{}, fmt.Errorf("expected )")
 			}
 			p.pos++
-			return "(" + x + ")", nil
+			return celPrimary{expr: "(" + x + ")"}, nil
 		}
 	}
-	return "", fmt.Errorf("unexpected %q", tok.text)
+	return celPrimary{}, fmt.Errorf("unexpected %q", tok.text)
 }
 
 // boolExpr reads a BOOLEAN value the way KFP's launcher does (Go's strconv.ParseBool of the trimmed text), so a

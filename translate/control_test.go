@@ -2,6 +2,8 @@ package translate
 
 import (
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -132,6 +134,135 @@ func TestBooleanConditionsAcceptWhatKFPAccepts(t *testing.T) {
 		scope := map[string]any{"tasks.flag-file.outputs.parameters.flag": value}
 		if got := whenOf(t, cond, scope); got != want {
 			t.Errorf("flag %q: when = %s, want %s", value, got, want)
+		}
+	}
+}
+
+// conditionPipeline is a pipeline whose tasks t0, t1, ... each run under one of conds, over a pipeline input x
+// (STRING), the output y (STRING) of task p, an INTEGER n and STRING constants c ("heads") and k (a constant
+// that looks inert). It is compiled and checked with Argo's validator.
+func conditionPipeline(t *testing.T, conds []string) *wfv1.Workflow {
+	t.Helper()
+	str := map[string]any{"parameterType": "STRING"}
+	tasks := map[string]any{"p": map[string]any{"componentRef": map[string]any{"name": "comp-p"}, "taskInfo": map[string]any{"name": "p"}}}
+	for i, cond := range conds {
+		name := fmt.Sprintf("t%d", i)
+		tasks[name] = map[string]any{
+			"componentRef":   map[string]any{"name": "comp-a"},
+			"taskInfo":       map[string]any{"name": name},
+			"dependentTasks": []string{"p"},
+			"inputs": map[string]any{"parameters": map[string]any{
+				"x": map[string]any{"componentInputParameter": "x"},
+				"y": map[string]any{"taskOutputParameter": map[string]any{"producerTask": "p", "outputParameterKey": "y"}},
+				"n": map[string]any{"componentInputParameter": "n"},
+				"c": map[string]any{"runtimeValue": map[string]any{"constant": "heads"}},
+				"k": map[string]any{"runtimeValue": map[string]any{"constant": "%%kfpb64:aGVhZHM=%%"}},
+			}},
+			"triggerPolicy": map[string]any{"condition": cond},
+		}
+	}
+	ir := map[string]any{
+		"components": map[string]any{
+			"comp-p": map[string]any{"executorLabel": "exec-p", "outputDefinitions": map[string]any{"parameters": map[string]any{"y": str}}},
+			"comp-a": map[string]any{"executorLabel": "exec-a", "inputDefinitions": map[string]any{"parameters": map[string]any{
+				"x": str, "y": str, "c": str, "k": str, "n": map[string]any{"parameterType": "NUMBER_INTEGER"},
+			}}},
+		},
+		"deploymentSpec": map[string]any{"executors": map[string]any{
+			"exec-p": map[string]any{"container": map[string]any{"image": "alpine", "command": []string{"sh", "-c", "echo heads > $0", "{{$.outputs.parameters['y'].output_file}}"}}},
+			"exec-a": map[string]any{"container": map[string]any{"image": "alpine", "command": []string{"echo"}}},
+		}},
+		"pipelineInfo": map[string]any{"name": "cond"},
+		"root": map[string]any{
+			"dag":              map[string]any{"tasks": tasks},
+			"inputDefinitions": map[string]any{"parameters": map[string]any{"x": str, "n": map[string]any{"parameterType": "NUMBER_INTEGER"}}},
+		},
+		"schemaVersion": "2.1.0",
+	}
+	src, err := json.Marshal(ir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return compileText(t, string(src), Options{})
+}
+
+// TestConditionStringComparisonsSkipDecoding: `==` and `!=` between a STRING input and a literal that no
+// encoder's output can equal compare the raw reference (short); every other comparison decodes the value.
+func TestConditionStringComparisonsSkipDecoding(t *testing.T) {
+	x, y := `workflow.parameters["x"]`, `tasks["p"].outputs.parameters["y"]`
+	dec := func(ref string) string {
+		return fmt.Sprintf("(%[1]s startsWith '%%%%kfpb64:' ? sprig.b64dec(sprig.trimSuffix('%%%%', sprig.trimPrefix('%%%%kfpb64:', %[1]s))) : %[1]s)", ref)
+	}
+	cases := []struct{ cel, want string }{
+		{`inputs.parameter_values['x'] == 'heads'`, `(` + x + ` == "heads")`},
+		{`'heads' != inputs.parameter_values['x']`, `("heads" != ` + x + `)`},
+		{`inputs.parameter_values['y'] != "tails"`, `(` + y + ` != "tails")`},
+		{`inputs.parameter_values['x'] == 'heads' && inputs.parameter_values['y'] == 'tails'`, `(` + x + ` == "heads") && (` + y + ` == "tails")`},
+		{`!(inputs.parameter_values['x'] == 'heads')`, `!((` + x + ` == "heads"))`},
+		{`inputs.parameter_values['c'] == 'heads'`, `("heads" == "heads")`},
+		// The literal itself needs inert form, or could equal a decoded value that travels inert.
+		{`inputs.parameter_values['x'] == '{{x}}'`, `(` + dec(x) + ` == "\u007b\u007bx\u007d\u007d")`},
+		{`inputs.parameter_values['x'] == '%%kfpb64:aGVhZHM=%%'`, `(` + dec(x) + ` == "%%kfpb64:aGVhZHM=%%")`},
+		{`inputs.parameter_values['x'] == ''`, `(` + dec(x) + ` == "")`},
+		{`inputs.parameter_values['x'] != 'a{'`, `(` + dec(x) + ` != "a\u007b")`},
+		{"inputs.parameter_values['y'] == 'heads\n'", `(` + dec(y) + ` == "heads\u000a")`},
+		// Anything but a STRING input against a string literal keeps the decoded form.
+		{`inputs.parameter_values['x'] == inputs.parameter_values['y']`, `(` + dec(x) + ` == ` + dec(y) + `)`},
+		{`inputs.parameter_values['x'] < 'm'`, `(` + dec(x) + ` < "m")`},
+		{`inputs.parameter_values['x'] >= 'm'`, `(` + dec(x) + ` >= "m")`},
+		{`string(inputs.parameter_values['x']) == 'heads'`, `(string(` + dec(x) + `) == "heads")`},
+		{`(inputs.parameter_values['x']) == 'heads'`, `((` + dec(x) + `) == "heads")`},
+		{`inputs.parameter_values['n'] == 5`, `(int(workflow.parameters["n"]) == 5)`},
+		{`inputs.parameter_values['k'] == 'heads'`, `(` + dec(`"%%kfpb64:aGVhZHM=%%"`) + ` == "heads")`},
+	}
+	conds := make([]string, len(cases))
+	for i, tc := range cases {
+		conds[i] = tc.cel
+	}
+	wf := conditionPipeline(t, conds)
+	for i, tc := range cases {
+		if got, want := dagTask(t, wf, fmt.Sprintf("t%d", i)).When, "{{="+tc.want+"}}"; got != want {
+			t.Errorf("%q:\n got %s\nwant %s", tc.cel, got, want)
+		}
+	}
+}
+
+// TestConditionStringComparisonsEvaluateDecoded: evaluated by Argo's template engine, every string comparison
+// means what it means for the decoded values, whether they travel plain or inert (as kfp-argo's encoders
+// produce them: whole-value inert, the "not given" marker, an output ending in a newline, text ending in "{"
+// before an empty placeholder).
+func TestConditionStringComparisonsEvaluateDecoded(t *testing.T) {
+	values := []string{"heads", "tails", "", "a{", "heads\n", noneValue, inert("{{x}}"), inert("heads {{x}}"),
+		inert("%%kfpb64:aGVhZHM=%%"), inertAlways("heads\n"), inertBefore("a{"), "{x}"}
+	lits := []string{"heads", "tails", "", "a{", "heads\n", "{{x}}", "heads {{x}}", "%%kfpb64:aGVhZHM=%%", "{x}"}
+	type check struct {
+		cel  string
+		want func(x, y string) bool
+	}
+	var checks []check
+	for _, lit := range lits {
+		quoted := "'" + strings.ReplaceAll(lit, "'", `\'`) + "'"
+		checks = append(checks,
+			check{"inputs.parameter_values['x'] == " + quoted, func(x, _ string) bool { return x == lit }},
+			check{quoted + " != inputs.parameter_values['x']", func(x, _ string) bool { return lit != x }},
+			check{"inputs.parameter_values['y'] != " + quoted, func(_, y string) bool { return y != lit }},
+		)
+	}
+	checks = append(checks, check{"inputs.parameter_values['x'] == inputs.parameter_values['y']", func(x, y string) bool { return x == y }})
+	conds := make([]string, len(checks))
+	for i, c := range checks {
+		conds[i] = c.cel
+	}
+	wf := conditionPipeline(t, conds)
+	for _, xv := range values {
+		for _, yv := range []string{"heads", inert("{{x}}")} {
+			scope := map[string]any{"workflow.parameters.x": xv, "tasks.p.outputs.parameters.y": yv}
+			for i, c := range checks {
+				want := strconv.FormatBool(c.want(decodeInert(xv), decodeInert(yv)))
+				if got := whenOf(t, dagTask(t, wf, fmt.Sprintf("t%d", i)), scope); got != want {
+					t.Errorf("x=%q y=%q: %s = %s, want %s", xv, yv, c.cel, got, want)
+				}
+			}
 		}
 	}
 }
