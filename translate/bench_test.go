@@ -165,7 +165,9 @@ func BenchmarkCorpusSizeVsKFP(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			raw, err := json.Marshal(wf)
+			// What compile prints (and the API server stores), not the Go struct's JSON, which carries empty
+			// fields Kubernetes types marshal for unset structs.
+			raw, err := argo.MarshalFor(wf, "json", argo.V3)
 			if err != nil {
 				b.Fatal(err)
 			}
