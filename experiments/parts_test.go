@@ -32,34 +32,7 @@ func TestPartsAreNotTasks(t *testing.T) {
 	if wf.Annotations[translate.AnnotationDAGParts] == "" {
 		t.Fatal("the compiled workflow has no parts")
 	}
-	templates := map[string]wfv1.Template{}
-	for _, tmpl := range wf.Spec.Templates {
-		templates[tmpl.Name] = tmpl
-	}
-	start := metav1.NewTime(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	wf.Status = wfv1.WorkflowStatus{Phase: wfv1.WorkflowSucceeded, StartedAt: start, FinishedAt: start, Nodes: wfv1.Nodes{}}
-	// Nodes as Argo names them: <parent node>.<task>, boundary = the enclosing DAG node.
-	var walk func(name, tmpl, boundary string) string
-	walk = func(name, tmpl, boundary string) string {
-		n := wfv1.NodeStatus{ID: wf.NodeID(name), Name: name, TemplateName: tmpl, Phase: wfv1.NodeSucceeded, StartedAt: start, FinishedAt: start}
-		if name == wf.Name {
-			n.ID = wf.Name
-		}
-		if boundary != "" {
-			n.BoundaryID = boundary
-		}
-		if d := templates[tmpl].DAG; d != nil {
-			n.Type = wfv1.NodeTypeDAG
-			for _, task := range d.Tasks {
-				n.Children = append(n.Children, walk(name+"."+task.Name, task.Template, n.ID))
-			}
-		} else {
-			n.Type = wfv1.NodeTypePod
-		}
-		wf.Status.Nodes[n.ID] = n
-		return n.ID
-	}
-	walk(wf.Name, wf.Spec.Entrypoint, "")
+	start := succeededNodes(wf)
 
 	run := MapWorkflow(wf, nil, start.Add(time.Minute))
 	rows := map[string]Task{}
@@ -67,8 +40,14 @@ func TestPartsAreNotTasks(t *testing.T) {
 		if strings.HasPrefix(task.Name, "part-") {
 			t.Errorf("part node %s is a row", task.Name)
 		}
-		if _, dup := rows[task.Name]; dup {
-			t.Errorf("task %s twice", task.Name)
+		// A loop has a row for its group, kept here, and one per iteration.
+		if prev, dup := rows[task.Name]; dup {
+			if len(task.Iteration) == 0 && len(prev.Iteration) == 0 {
+				t.Errorf("task %s twice", task.Name)
+			}
+			if len(task.Iteration) > 0 {
+				continue
+			}
 		}
 		rows[task.Name] = task
 	}
@@ -127,7 +106,8 @@ func TestCompressedTaskNames(t *testing.T) {
 // nodes laid out as Argo lays them out (loops as a task group of iterations), every IR task still gets its own
 // row under its IR name, as many times as its loops run it, and no row carries a name the IR does not have.
 func TestSharedDAGTasksKeepTheirIRNames(t *testing.T) {
-	p, err := translate.Load("synthetic.yaml", synthir.Generate(3000, 1))
+	ir := synthir.Generate(3000, 1)
+	p, err := translate.Load("synthetic.yaml", ir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +118,37 @@ func TestSharedDAGTasksKeepTheirIRNames(t *testing.T) {
 	if wf.Annotations[translate.AnnotationSharedDAGs] == "" {
 		t.Fatal("the compiled workflow has no shared DAG templates")
 	}
+	start := succeededNodes(wf)
+
+	// What the IR runs: each task as often as the static loops around it.
+	want, _, err := synthir.Runs(ir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, task := range MapWorkflow(wf, nil, start.Add(time.Minute)).Tasks {
+		got[task.Name]++
+	}
+	for name, n := range want {
+		// A loop has a row for the group and one per iteration.
+		if got[name] != n && !(strings.HasPrefix(name, "for-loop-") && got[name] == n+1) {
+			t.Errorf("IR task %s: %d rows, want %d", name, got[name], n)
+		}
+	}
+	for name, n := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("row %s (%d times) is no IR task", name, n)
+		}
+	}
+	if len(want) < 3000 {
+		t.Errorf("only %d IR tasks", len(want))
+	}
+}
+
+// succeededNodes gives wf the node status of a run in which every task succeeded, laid out as Argo lays it out:
+// nodes named <parent node>.<task>, the boundary the enclosing DAG node, a loop over a static list a task group
+// of iterations named <task>(<i>:<item>). It returns the time every node started and finished.
+func succeededNodes(wf *wfv1.Workflow) metav1.Time {
 	templates := map[string]wfv1.Template{}
 	for _, tmpl := range wf.Spec.Templates {
 		templates[tmpl.Name] = tmpl
@@ -178,49 +189,5 @@ func TestSharedDAGTasksKeepTheirIRNames(t *testing.T) {
 		return id
 	}
 	walk(wf.Name, wf.Spec.Entrypoint, "")
-
-	// What the IR runs: each task as often as the static loops around it.
-	want, loops := map[string]int{}, map[string]bool{}
-	var count func(comp string, times int)
-	count = func(comp string, times int) {
-		c := p.Spec.Components[comp]
-		if comp == "" {
-			c = p.Spec.Root
-		}
-		if c == nil || c.DAG == nil {
-			return
-		}
-		for name, task := range c.DAG.Tasks {
-			n := times
-			if it := task.ParameterIterator; it != nil && it.Items.Raw != "" {
-				var list []any
-				if err := json.Unmarshal([]byte(it.Items.Raw), &list); err != nil {
-					t.Fatalf("task %s: items %q: %v", name, it.Items.Raw, err)
-				}
-				n *= len(list)
-				loops[name] = true
-			}
-			want[name] += n
-			count(task.ComponentRef.Name, n)
-		}
-	}
-	count("", 1)
-	got := map[string]int{}
-	for _, task := range MapWorkflow(wf, nil, start.Add(time.Minute)).Tasks {
-		got[task.Name]++
-	}
-	for name, n := range want {
-		// A loop has a row for the group and one per iteration.
-		if got[name] != n && !(loops[name] && got[name] == n+1) {
-			t.Errorf("IR task %s: %d rows, want %d", name, got[name], n)
-		}
-	}
-	for name, n := range got {
-		if _, ok := want[name]; !ok {
-			t.Errorf("row %s (%d times) is no IR task", name, n)
-		}
-	}
-	if len(want) < 3000 {
-		t.Errorf("only %d IR tasks", len(want))
-	}
+	return start
 }

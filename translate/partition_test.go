@@ -178,22 +178,9 @@ func TestPartitionedRunMatchesWhole(t *testing.T) {
 		t.Fatalf("parts %v, values crossing parts %v: the test needs both kinds", parted.Annotations[AnnotationDAGParts], crossing)
 	}
 	whole, cut := outputs(compileParts(t, ir, 1<<30)), outputs(parted)
-	compared := 0
-	for name, w := range whole {
-		c, ok := cut[name]
-		if !ok || w.skipped || c.skipped || strings.HasPrefix(name, "flip-coin") || strings.HasPrefix(name, "condition-") {
-			continue
-		}
-		for k, v := range w.params {
-			if strings.HasPrefix(k, MetadataParameterPrefix) {
-				continue // names the producing pod
-			}
-			if c.params[k] != v {
-				t.Errorf("%s output %s: %q in parts, %q whole", name, k, c.params[k], v)
-			}
-		}
-		compared++
-	}
+	compared := len(compareRunOutputs(t, "in parts", whole, cut, func(name string) bool {
+		return strings.HasPrefix(name, "flip-coin") || strings.HasPrefix(name, "condition-")
+	}))
 	if compared < 8 {
 		t.Errorf("only %d tasks compared", compared)
 	}
@@ -291,4 +278,25 @@ func kfpExecutorEnv(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	return []string{sdk + ":" + site, "PIP_NO_INDEX=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_ROOT_USER_ACTION=ignore"}
+}
+
+// compareRunOutputs compares the output parameters of every task that ran in both runs (keyed alike, neither
+// skipped, not left out by skip) and returns the keys compared. Artifact metadata is left out: it names the
+// producing pod.
+func compareRunOutputs(t *testing.T, what string, want, got map[string]*runNode, skip func(string) bool) []string {
+	t.Helper()
+	var compared []string
+	for key, w := range want {
+		g, ok := got[key]
+		if !ok || w.skipped || g.skipped || skip(key) {
+			continue
+		}
+		for k, v := range w.params {
+			if !strings.HasPrefix(k, MetadataParameterPrefix) && g.params[k] != v {
+				t.Errorf("%s output %s: %q %s, %q not", key, k, g.params[k], what, v)
+			}
+		}
+		compared = append(compared, key)
+	}
+	return compared
 }

@@ -51,7 +51,8 @@ func TestLargePipeline(t *testing.T) {
 		}
 		tasks, forced = n, true
 	}
-	p, err := translate.Load(fmt.Sprintf("synthetic-%d.yaml", tasks), synthir.Generate(tasks, 1))
+	ir := synthir.Generate(tasks, 1)
+	p, err := translate.Load(fmt.Sprintf("synthetic-%d.yaml", tasks), ir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +156,10 @@ func TestLargePipeline(t *testing.T) {
 	}
 	// The run record names every task by its IR name, also inside DAG templates shared by several sub-DAGs: a
 	// task there runs under another sub-DAG's task names, so a row misnamed would make that name too frequent.
-	most, sure := staticRuns(t, p)
+	most, sure, err := synthir.Runs(ir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	got := map[string]int{}
 	for _, row := range experiments.MapWorkflow(done, nil, time.Now()).Tasks {
 		got[row.Name]++
@@ -170,35 +174,6 @@ func TestLargePipeline(t *testing.T) {
 			t.Errorf("IR task %s: %d rows, want %d (one more for a loop's group)", name, got[name], n)
 		}
 	}
-}
-
-// staticRuns counts how often each IR task runs at most (its static loops' items multiplied) and which run
-// surely (under no condition).
-func staticRuns(t *testing.T, p *translate.Pipeline) (map[string]int, map[string]bool) {
-	t.Helper()
-	most, sure := map[string]int{}, map[string]bool{}
-	var count func(c *translate.ComponentSpec, times int, certain bool)
-	count = func(c *translate.ComponentSpec, times int, certain bool) {
-		if c == nil || c.DAG == nil {
-			return
-		}
-		for name, task := range c.DAG.Tasks {
-			n := times
-			if it := task.ParameterIterator; it != nil && it.Items.Raw != "" {
-				var list []any
-				if err := json.Unmarshal([]byte(it.Items.Raw), &list); err != nil {
-					t.Fatalf("task %s: items %q: %v", name, it.Items.Raw, err)
-				}
-				n *= len(list)
-			}
-			most[name] += n
-			inner := certain && (task.TriggerPolicy == nil || task.TriggerPolicy.Condition == "")
-			sure[name] = inner
-			count(p.Spec.Components[task.ComponentRef.Name], n, inner)
-		}
-	}
-	count(p.Spec.Root, 1, true)
-	return most, sure
 }
 
 func processPID(t *testing.T, name string) int {

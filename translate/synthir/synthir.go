@@ -14,6 +14,7 @@
 package synthir
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand"
 	"strings"
@@ -323,3 +324,53 @@ const (
 	pipBootstrap    = "\nif ! [ -x \"$(command -v pip)\" ]; then\n    python3 -m ensurepip || python3 -m ensurepip --user || apt-get install python3-pip\nfi\n\nPIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install --quiet --no-warn-script-location 'kfp==2.14.3' '--no-deps' 'typing-extensions>=3.7.4,<5; python_version<\"3.9\"' && \"$0\" \"$@\"\n"
 	programLauncher = "program_path=$(mktemp -d)\n\nprintf \"%s\" \"$0\" > \"$program_path/ephemeral_component.py\"\n_KFP_RUNTIME=true python3 -m kfp.dsl.executor_main                         --component_module_path                         \"$program_path/ephemeral_component.py\"                         \"$@\"\n"
 )
+
+// Runs reads a generated pipeline (or any IR of that shape) and says how often each executor or group task runs
+// at most, its static loops' items multiplied, and which run surely: outside every condition. Tests compare run
+// records and node trees against it.
+func Runs(ir []byte) (most map[string]int, sure map[string]bool, err error) {
+	type task struct {
+		ComponentRef      struct{ Name string }       `json:"componentRef"`
+		TriggerPolicy     *struct{ Condition string } `json:"triggerPolicy"`
+		ParameterIterator *struct {
+			Items struct{ Raw string } `json:"items"`
+		} `json:"parameterIterator"`
+	}
+	type component struct {
+		DAG *struct {
+			Tasks map[string]task `json:"tasks"`
+		} `json:"dag"`
+	}
+	var spec struct {
+		Components map[string]component `json:"components"`
+		Root       component            `json:"root"`
+	}
+	if err := yaml.Unmarshal(ir, &spec); err != nil {
+		return nil, nil, err
+	}
+	most, sure = map[string]int{}, map[string]bool{}
+	var count func(c component, times int, certain bool, depth int) error
+	count = func(c component, times int, certain bool, depth int) error {
+		if c.DAG == nil || depth > 50 {
+			return nil
+		}
+		for name, t := range c.DAG.Tasks {
+			n := times
+			if it := t.ParameterIterator; it != nil && it.Items.Raw != "" {
+				var list []any
+				if err := json.Unmarshal([]byte(it.Items.Raw), &list); err != nil {
+					return fmt.Errorf("task %s: items %q: %w", name, it.Items.Raw, err)
+				}
+				n *= len(list)
+			}
+			most[name] += n
+			inner := certain && (t.TriggerPolicy == nil || t.TriggerPolicy.Condition == "")
+			sure[name] = inner
+			if err := count(spec.Components[t.ComponentRef.Name], n, inner, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return most, sure, count(spec.Root, 1, true, 0)
+}

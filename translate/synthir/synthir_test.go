@@ -55,3 +55,20 @@ func TestGenerate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRuns: a loop body's task runs once per item, a condition's task is not sure to run, a root task is.
+func TestRuns(t *testing.T) {
+	most, sure, err := synthir.Runs(synthir.Generate(18, 20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if most["print-item"] != 3 || !sure["print-item"] || most["for-loop-3"] != 3 {
+		t.Errorf("loop: print-item %d (sure %v), for-loop-3 %d; want 3, true, 3", most["print-item"], sure["print-item"], most["for-loop-3"])
+	}
+	if most["process-3"] != 1 || sure["process-3"] || sure["condition-1"] {
+		t.Errorf("condition: process-3 %d (sure %v), condition-1 sure %v; want 1, false, false", most["process-3"], sure["process-3"], sure["condition-1"])
+	}
+	if most["produce"] != 1 || !sure["produce"] {
+		t.Errorf("root: produce %d (sure %v)", most["produce"], sure["produce"])
+	}
+}
