@@ -30,7 +30,7 @@ func yamlObject(raw []byte) (map[string]any, error) {
 		return nil, nil
 	}
 	budget := maxAliasExpansions
-	v, err := nodeValue(doc.Content[0], &budget)
+	v, err := nodeValue(doc.Content[0], &budget, false)
 	if err != nil {
 		return nil, err
 	}
@@ -44,13 +44,17 @@ func yamlObject(raw []byte) (map[string]any, error) {
 	return obj, nil
 }
 
-func nodeValue(n *yaml.Node, budget *int) (any, error) {
+// nodeValue converts n and drops each child from the node tree once converted, so that the tree (several times
+// the size of the text) is not held in full next to the values built from it. Nodes under an anchor are kept:
+// each alias of the anchor converts them again.
+func nodeValue(n *yaml.Node, budget *int, keep bool) (any, error) {
+	keep = keep || n.Anchor != ""
 	switch n.Kind {
 	case yaml.AliasNode:
 		if *budget--; *budget < 0 {
 			return nil, fmt.Errorf("line %d: YAML aliases expand to more than %d values", n.Line, maxAliasExpansions)
 		}
-		return nodeValue(n.Alias, budget)
+		return nodeValue(n.Alias, budget, true)
 	case yaml.MappingNode:
 		obj := make(map[string]any, len(n.Content)/2)
 		lines := make(map[string]int, len(n.Content)/2)
@@ -66,21 +70,27 @@ func nodeValue(n *yaml.Node, budget *int) (any, error) {
 				return nil, fmt.Errorf("line %d: key %q is repeated (first at line %d)", k.Line, k.Value, first)
 			}
 			lines[k.Value] = k.Line
-			v, err := nodeValue(n.Content[i+1], budget)
+			v, err := nodeValue(n.Content[i+1], budget, keep)
 			if err != nil {
 				return nil, err
 			}
 			obj[k.Value] = v
+			if !keep {
+				n.Content[i], n.Content[i+1] = nil, nil
+			}
 		}
 		return obj, nil
 	case yaml.SequenceNode:
 		list := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			v, err := nodeValue(c, budget)
+		for i, c := range n.Content {
+			v, err := nodeValue(c, budget, keep)
 			if err != nil {
 				return nil, err
 			}
 			list = append(list, v)
+			if !keep {
+				n.Content[i] = nil
+			}
 		}
 		return list, nil
 	case yaml.ScalarNode:
