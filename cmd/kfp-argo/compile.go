@@ -145,6 +145,7 @@ func (o *compileOptions) run(cmd *cobra.Command, file string) error {
 	if o.kind != "workflow" && o.kind != "workflowtemplate" && o.kind != "cronworkflow" {
 		return fmt.Errorf("--kind %q: expected workflow, workflowtemplate or cronworkflow", o.kind)
 	}
+	limitMemory()
 	p, err := translate.LoadFile(file)
 	if err != nil {
 		return err
