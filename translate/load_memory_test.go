@@ -4,13 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	yaml "go.yaml.in/yaml/v3"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/kfp-argo/kfp-argo/translate/synthir"
 )
 
 // TestDocumentSlicerIsYAMLReader: the copy-free document split gives utilyaml.YAMLReader's documents and
@@ -121,5 +126,70 @@ func TestDecodeStrictConsumesItsInput(t *testing.T) {
 	}
 	if got := spec.DeploymentSpec.Executors["exec-a"].Container.Command; len(got) != 3 || got[0] != "echo" {
 		t.Errorf("command %q", got)
+	}
+}
+
+// TestSectionsReadAsTheWholeDocument: reading a document entry by entry gives what reading it whole gives, the
+// same values or the same error, on the fixtures, the corpus, a synthetic pipeline and documents made to
+// defeat the cuts.
+func TestSectionsReadAsTheWholeDocument(t *testing.T) {
+	docs := map[string]string{
+		"flow list across a cut":    "a: [1,\nb: 2]\nc: 3\n",
+		"flow map across a cut":     "a: {x: 1,\nb: 2}\n",
+		"quoted across a cut":       "a: 'one\nb: two'\nc: 3\n",
+		"double-quoted across":      "a: \"one\nb: two\"\n",
+		"plain text then a key":     "a: one\nb: two\n",
+		"indented continuation":     "a: one\n  two\nb: |\n  text\n  more\nc: >-\n  folded\n",
+		"block text then a key":     "a: |\nb: 2\n",
+		"anchor used in a later":    "a: &x {y: 1}\nb: *x\n",
+		"anchor used in the same":   "a: {p: &x 1, q: *x}\nb: 2\n",
+		"repeated top-level key":    "a: 1\nb: 2\na: 3\n",
+		"compact list":              "a:\n- 1\n- x: 2\n  y: 3\nb:\n-\n  - 4\n",
+		"comments between":          "# head\na: 1\n# middle\n\nb: 2 # tail\n",
+		"explicit start":            "--- # doc\na: 1\nb: 2\n",
+		"null and bool keys":        "null: 1\ntrue: 2\non: 3\n",
+		"empty values":              "a:\nb:\nc: ~\n",
+		"merge key":                 "a: &x {y: 1}\n<<: *x\n",
+		"tag at the top":            "a: 1\nb: !custom 2\n",
+		"bad indentation after":     "a: 1\n b: 2\nc: 3\n",
+		"a scalar document":         "just text\n",
+		"a list document":           "- a: 1\n- b: 2\n",
+		"no final newline":          "a: 1\nb: 2",
+		"alias bomb across entries": "a0: &a [x, x, x, x, x, x, x, x, x, x]\na1: [*a, *a]\n",
+		"key with tab":              "a:\t1\nb: 2\n",
+		"directive":                 "%YAML 1.2\n---\na: 1\nb: 2\n",
+	}
+	fixtures, err := filepath.Glob(filepath.Join("..", "testdata", "pipelines", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append(fixtures, corpusFiles(t, "valid")...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := documentReader(data)
+		for i := 1; ; i++ {
+			doc, err := r.Read()
+			if err != nil {
+				break
+			}
+			docs[fmt.Sprintf("%s document %d", f, i)] = string(doc)
+		}
+	}
+	docs["synthetic"] = string(synthir.Generate(300, 1))
+	cut := 0
+	for name, doc := range docs {
+		want, wantErr := documentObject([]byte(doc))
+		got, gotErr := yamlObject([]byte(doc))
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %v, %v\nwant %v, %v", name, got, gotErr, want, wantErr)
+		}
+		if len(topLevelSections([]byte(doc))) > 1 {
+			cut++
+		}
+	}
+	if cut < len(docs)/2 {
+		t.Errorf("only %d of %d documents were read entry by entry", cut, len(docs))
 	}
 }
