@@ -13,6 +13,8 @@ import (
 // decodeStrict fills out (a pointer to one of the IR structs) from a generic JSON value (decoded with UseNumber).
 // encoding/json's DisallowUnknownFields reports an unknown field without saying where it is; this walk names the
 // full IR path of every unknown field and wrong type, e.g. root.dag.tasks["train"].inputs.parameters["lr"].
+// It consumes in: each value is dropped from its object or list once decoded, so that the generic tree and
+// the IR built from it are not both held in full (a large spec's generic tree takes several times its text).
 func decodeStrict(in any, out any, path string) error {
 	return decodeValue(in, reflect.ValueOf(out).Elem(), path)
 }
@@ -54,6 +56,7 @@ func decodeValue(in any, v reflect.Value, path string) error {
 			if err := decodeValue(obj[key], v.Field(f.index), joinField(path, key)); err != nil {
 				return err
 			}
+			delete(obj, key)
 		}
 		return nil
 	case reflect.Map:
@@ -68,6 +71,7 @@ func decodeValue(in any, v reflect.Value, path string) error {
 			if err := decodeValue(obj[key], elem, p); err != nil {
 				return err
 			}
+			delete(obj, key)
 			m.SetMapIndex(reflect.ValueOf(key), elem)
 		}
 		v.Set(m)
@@ -86,6 +90,7 @@ func decodeValue(in any, v reflect.Value, path string) error {
 			if err := decodeValue(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
 				return err
 			}
+			list[i] = nil
 		}
 		v.Set(s)
 		return nil

@@ -71,12 +71,13 @@ func Load(name string, data []byte) (*Pipeline, error) {
 		}
 		return Load(name+":"+member, inner)
 	}
+	// The digest first: data is then no longer needed once its documents are parsed.
+	sum := sha256.Sum256(data)
 	p, err := decodeDocuments(data)
 	if err != nil {
 		return nil, inFile(name, err)
 	}
 	p.File = name
-	sum := sha256.Sum256(data)
 	p.Digest = "sha256:" + hex.EncodeToString(sum[:])
 	if err := check(p); err != nil {
 		return nil, inFile(name, err)
@@ -169,7 +170,7 @@ func decodeDocuments(data []byte) (*Pipeline, error) {
 	if !isText(data) {
 		return nil, errors.New("not a pipeline spec: the file is binary, expected YAML or JSON")
 	}
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	reader := documentReader(data)
 	p := &Pipeline{}
 	for doc := 1; ; doc++ {
 		raw, err := reader.Read()
@@ -208,6 +209,47 @@ func decodeDocuments(data []byte) (*Pipeline, error) {
 		return nil, errors.New("not a pipeline spec: the file holds no YAML or JSON document")
 	}
 	return p, nil
+}
+
+// documentReader splits a YAML stream into documents as utilyaml.YAMLReader does. That reader copies every
+// line into a growing buffer (up to twice the file's size, held while the document is parsed); where its line
+// reading changes nothing (no carriage return, a final newline) the documents are taken as slices of data.
+func documentReader(data []byte) interface{ Read() ([]byte, error) } {
+	if bytes.IndexByte(data, '\r') >= 0 || (len(data) > 0 && data[len(data)-1] != '\n') {
+		// utilyaml's line reader turns CRLF into LF and ends the last line with a newline.
+		return utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	}
+	return &documentSlicer{rest: data}
+}
+
+// documentSlicer is utilyaml.YAMLReader's Read on text of whole LF-terminated lines, without copying: a line
+// starting with "---" ends the document before it (a document's first line may be one), and may be followed
+// only by spaces and a comment.
+type documentSlicer struct {
+	rest []byte
+}
+
+func (s *documentSlicer) Read() ([]byte, error) {
+	doc := s.rest[:0]
+	for len(s.rest) > 0 {
+		end := bytes.IndexByte(s.rest, '\n') + 1 // every line ends with a newline (documentReader)
+		line := s.rest[:end]
+		s.rest = s.rest[end:]
+		if bytes.HasPrefix(line, []byte("---")) {
+			if trimmed := strings.TrimSpace(string(line[3:])); trimmed != "" && trimmed[0] != '#' {
+				return nil, fmt.Errorf("invalid Yaml document separator: %s", trimmed)
+			}
+			if len(doc) > 0 {
+				return doc, nil
+			}
+		}
+		doc = doc[:len(doc)+len(line)]
+	}
+	s.rest = nil // data is not held once the last document is returned
+	if len(doc) > 0 {
+		return doc, nil
+	}
+	return nil, io.EOF
 }
 
 // docError keeps the IR path of an error but says which document it is in when that is not the first.

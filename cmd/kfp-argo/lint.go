@@ -103,6 +103,7 @@ version) and admission judge it; nothing is stored.`,
 // pipeline is checked, not a run: what a run must be given gets a stand-in (required input artifacts a
 // location, and for a CronWorkflow, whose runs start unattended, required parameters a value of their type).
 func (o *lintOptions) lint(ctx context.Context, file string, target argo.Version, send func(context.Context, []byte) error) (warnings []string, err error) {
+	limitMemory()
 	p, err := translate.LoadFile(file)
 	if err != nil {
 		return nil, err

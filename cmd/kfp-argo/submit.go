@@ -189,7 +189,9 @@ func (o *submitOptions) workflow(cmd *cobra.Command, file string, flags *pflag.F
 	if err != nil {
 		return nil, err
 	}
-	if err := argo.ValidateWorkflow(wf); err != nil {
+	check := *wf
+	check.Spec = translate.WithScriptStandIns(wf.Spec)
+	if err := argo.ValidateWorkflow(&check); err != nil {
 		return nil, fmt.Errorf("%s: the compiled workflow is invalid, which is a kfp-argo bug; please report it: %w", file, err)
 	}
 	warn, err := translate.RunSizeWarning(wf)
