@@ -29,7 +29,7 @@ func TestTutorial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin, err := kfpArgoBinary()
+	bin, err := env.cli.Binary()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kfp-argo/kfp-argo/test/e2e/cluster"
+	"github.com/kfp-argo/kfp-argo/test/e2e/harness"
 )
 
 // netnsEnv marks the re-executed test binary inside its own network
@@ -39,6 +40,7 @@ var env struct {
 	argo    argoclient.Interface
 	ns      string
 	s3      *cluster.S3
+	cli     *harness.CLI
 }
 
 func TestMain(m *testing.M) {
@@ -130,6 +132,7 @@ func run(m *testing.M) int {
 	env.cluster, env.ns, env.s3 = c, c.Namespace(), c.S3()
 	env.kube = kubernetes.NewForConfigOrDie(c.RESTConfig())
 	env.argo = argoclient.NewForConfigOrDie(c.RESTConfig())
+	env.cli = harness.NewCLI(c, 8*time.Minute)
 
 	code := m.Run()
 	if code != 0 {
