@@ -4,12 +4,9 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -21,8 +18,7 @@ import (
 // written (its manifests and its kfp-argo commands, in order) and checks what each command's comment
 // promises, so the recipe cannot go stale.
 func TestSlowAndFailingRecipes(t *testing.T) {
-	_, here, _, _ := runtime.Caller(0)
-	doc, err := os.ReadFile(filepath.Join(filepath.Dir(here), "..", "..", "docs", "e2e.md"))
+	doc, err := os.ReadFile(filepath.Join(repoRoot(), "docs", "e2e.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,13 +58,7 @@ func TestSlowAndFailingRecipes(t *testing.T) {
 			}
 		}
 		stdout, stderr, err := env.cli.Run(t, args...)
-		code := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("%s: %v", c, err)
-		}
+		code := exitCode(t, c, err)
 		t.Logf("$ %s\n%s%s(exit %d)", c, stdout, stderr, code)
 		switch i {
 		case 0: // submit slow.yaml -r slow-1: RUNNING until stopped
