@@ -20,14 +20,9 @@ func (s *StandIn) provision(ctx context.Context, pvc *corev1.PersistentVolumeCla
 	if pvc.Spec.VolumeName != "" || pvc.DeletionTimestamp != nil {
 		return
 	}
-	s.mu.Lock()
-	if s.provisioned[pvc.UID] {
-		s.mu.Unlock()
+	if !s.first(s.provisioned, pvc.UID) {
 		return
 	}
-	s.provisioned[pvc.UID] = true
-	s.mu.Unlock()
-
 	// Never mounted: pods don't run.
 	pv, err := cluster.BindClaim(ctx, s.kube, pvc, provisionerName, "/kfp-argo-e2e/"+string(pvc.UID))
 	if err != nil {
