@@ -9,10 +9,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -93,18 +91,9 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: starting the stand-in:", err)
 		return 1
 	}
-	// Ctrl-C or a CI cancel: stop the cluster (its processes would die with
-	// this binary anyway) so that its directories go too. The stand-in's
-	// watches end first, or the apiserver waits for them before exiting.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		got := <-sig
-		fmt.Fprintf(os.Stderr, "e2e: %v: stopping the cluster\n", got)
-		cancel()
-		_ = c.Stop()
-		os.Exit(130)
-	}()
+	// The stand-in's watches end first, or the apiserver waits for them
+	// before exiting.
+	harness.StopOnSignal("e2e", c, cancel)
 	env.cluster, env.standin, env.ns = c, s, c.Namespace()
 	env.kube = kubernetes.NewForConfigOrDie(c.RESTConfig())
 	env.dynamic = dynamic.NewForConfigOrDie(c.RESTConfig())

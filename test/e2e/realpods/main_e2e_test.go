@@ -121,14 +121,7 @@ func run(m *testing.M) int {
 	}
 	defer c.Stop()
 	fmt.Fprintf(os.Stderr, "realpods: cluster with a real node up in %.1fs\n", time.Since(began).Seconds())
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		got := <-sig
-		fmt.Fprintf(os.Stderr, "realpods: %v: stopping the cluster\n", got)
-		_ = c.Stop()
-		os.Exit(130)
-	}()
+	harness.StopOnSignal("realpods", c, nil)
 	env.cluster, env.ns, env.s3 = c, c.Namespace(), c.S3()
 	env.kube = kubernetes.NewForConfigOrDie(c.RESTConfig())
 	env.argo = argoclient.NewForConfigOrDie(c.RESTConfig())
