@@ -4,32 +4,24 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"hash/fnv"
-	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	corev1 "k8s.io/api/core/v1"
-	apierr "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kfp-argo/kfp-argo/test/e2e/cluster"
+	"github.com/kfp-argo/kfp-argo/test/e2e/corpus"
+	"github.com/kfp-argo/kfp-argo/test/e2e/harness"
 	"github.com/kfp-argo/kfp-argo/test/e2e/standin"
 	"github.com/kfp-argo/kfp-argo/translate"
 )
-
-// corpusEnv names a KFP IR corpus other than ../shared/kfp-ir/valid.
-const corpusEnv = "KFP_IR_CORPUS"
 
 // mustSucceed are corpus pipelines whose run is asserted in detail: they
 // must reach Succeeded and at least one output must be seen to flow from a
@@ -91,52 +83,12 @@ var knownIssues = map[string]string{}
 // listOfDicts is what the list-dict-maker components return.
 const listOfDicts = `[{"a": 1, "b": 2}, {"a": 2, "b": 3}, {"a": 3, "b": 4}]`
 
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv(corpusEnv)
-	if dir == "" {
-		root, err := cluster.RepoRoot()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(root, "..", "shared", "kfp-ir", "valid")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("KFP IR corpus not found at %s (set %s): %v", dir, corpusEnv, err)
-	}
-	return dir
-}
-
-// corpusFiles lists the pipeline files under dir, relative to it.
-func corpusFiles(t *testing.T, dir string, exts ...string) []string {
-	t.Helper()
-	var files []string
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		for _, e := range exts {
-			if strings.HasSuffix(path, e) {
-				rel, _ := filepath.Rel(dir, path)
-				files = append(files, rel)
-				break
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(files)
-	return files
-}
-
 // TestCorpusDryRun compiles every corpus pipeline and submits each that
 // compiles with a server-side dry run: the apiserver, with Argo's full CRD
 // schemas, must accept all of them.
 func TestCorpusDryRun(t *testing.T) {
-	dir := corpusDir(t)
-	files := corpusFiles(t, dir, ".yaml", ".yml", ".json", ".zip", ".tar.gz")
+	dir := corpus.Dir(t)
+	files := corpus.Files(t, dir, ".yaml", ".yml", ".json", ".zip", ".tar.gz")
 	compiled, accepted := 0, 0
 	var notCompiled []string
 	for _, f := range files {
@@ -145,7 +97,7 @@ func TestCorpusDryRun(t *testing.T) {
 			notCompiled = append(notCompiled, fmt.Sprintf("%s: load: %v", f, err))
 			continue
 		}
-		wf, err := translate.Compile(p, translate.Options{Parameters: sampleParameters(p), InputArtifacts: sampleInputArtifacts(p)})
+		wf, err := translate.Compile(p, translate.Options{Parameters: corpus.SampleParameters(p), InputArtifacts: sampleInputArtifacts(p)})
 		if err != nil {
 			notCompiled = append(notCompiled, fmt.Sprintf("%s: %v", f, err))
 			continue
@@ -173,8 +125,8 @@ func TestCorpusDryRun(t *testing.T) {
 // parameter and artifact flow: whatever a producer pod reported must be what
 // the consumer pod was given.
 func TestCorpusRun(t *testing.T) {
-	dir := corpusDir(t)
-	files := corpusFiles(t, dir, ".yaml")
+	dir := corpus.Dir(t)
+	files := corpus.Files(t, dir, ".yaml")
 
 	type run struct {
 		file   string
@@ -195,12 +147,10 @@ func TestCorpusRun(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		b := make([]byte, 3)
-		_, _ = rand.Read(b)
 		wf, err := translate.Compile(p, translate.Options{
-			Name:           "corpus-" + hex.EncodeToString(b),
+			Name:           harness.NewName("corpus"),
 			NoCache:        true, // every run must create its pods
-			Parameters:     sampleParameters(p),
+			Parameters:     corpus.SampleParameters(p),
 			InputArtifacts: sampleInputArtifacts(p),
 		})
 		if err != nil {
@@ -231,16 +181,9 @@ func TestCorpusRun(t *testing.T) {
 	}
 
 	// Pipelines that mount an existing claim get its name from a string
-	// parameter, which sampleParameters sets to "e2e".
-	existing := &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{Name: "e2e"},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany},
-			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
-		},
-	}
-	if _, err := env.kube.CoreV1().PersistentVolumeClaims(env.ns).Create(context.Background(), existing, metav1.CreateOptions{}); err != nil && !apierr.IsAlreadyExists(err) {
-		t.Fatalf("claim e2e: %v", err)
+	// parameter, which corpus.SampleParameters sets to its name.
+	if err := corpus.EnsureClaim(context.Background(), env.kube, env.ns); err != nil {
+		t.Fatal(err)
 	}
 
 	// A few at a time: all at once would measure the machine, not the
@@ -274,8 +217,8 @@ func TestCorpusRun(t *testing.T) {
 			continue
 		}
 		if exp, ok := expected[r.file]; ok {
-			if r.done.Status.Phase != exp.phase || !nodeMessageContains(r.done, exp.message) {
-				r.issues = append(r.issues, fmt.Sprintf("want %s with %q, got %s", exp.phase, exp.message, describe(r.done)))
+			if r.done.Status.Phase != exp.phase || !harness.NodeMessageContains(r.done, exp.message) {
+				r.issues = append(r.issues, fmt.Sprintf("want %s with %q, got %s", exp.phase, exp.message, harness.Describe(r.done)))
 				continue
 			}
 			asExpected++
@@ -283,7 +226,7 @@ func TestCorpusRun(t *testing.T) {
 			continue
 		}
 		if r.done.Status.Phase != wfv1.WorkflowSucceeded {
-			r.issues = append(r.issues, describe(r.done))
+			r.issues = append(r.issues, harness.Describe(r.done))
 			continue
 		}
 		asExpected++
@@ -310,36 +253,11 @@ func TestCorpusRun(t *testing.T) {
 	t.Logf("corpus: %d pipelines compiled and submitted, %d ran to the expected phase on the real controller", len(runs), asExpected)
 }
 
-func nodeMessageContains(wf *wfv1.Workflow, s string) bool {
-	for _, n := range wf.Status.Nodes {
-		if strings.Contains(n.Message, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// pollDone is waitDone for goroutines: it returns nil instead of failing.
+// pollDone is waitDone for goroutines: instead of failing it returns the
+// workflow as last read (nil if never), which has not completed.
 func pollDone(ctx context.Context, name string, timeout time.Duration) *wfv1.Workflow {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	var last *wfv1.Workflow
-	for {
-		wf, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, name, metav1.GetOptions{})
-		if err == nil {
-			last = wf
-			if wf.Status.Phase.Completed() {
-				return wf
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return last
-		case <-tick.C:
-		}
-	}
+	wf, _ := harness.WaitDone(ctx, env.argo.ArgoprojV1alpha1().Workflows(env.ns), name, timeout)
+	return wf
 }
 
 var (
@@ -480,35 +398,6 @@ func distinctValue(typ, seed string) string {
 	default:
 		return fmt.Sprintf("v%d", n)
 	}
-}
-
-// sampleParameters gives every root input without a default a value of its
-// type, so the workflow can run.
-func sampleParameters(p *translate.Pipeline) map[string]any {
-	out := map[string]any{}
-	if p.Spec.Root == nil || p.Spec.Root.InputDefinitions == nil {
-		return out
-	}
-	for name, ps := range p.Spec.Root.InputDefinitions.Parameters {
-		if ps.DefaultValue != nil || ps.IsOptional {
-			continue
-		}
-		switch ps.ParameterType {
-		case "NUMBER_INTEGER":
-			out[name] = 3
-		case "NUMBER_DOUBLE":
-			out[name] = 1.5
-		case "BOOLEAN":
-			out[name] = true
-		case "LIST":
-			out[name] = []any{"a", "b"}
-		case "STRUCT":
-			out[name] = map[string]any{"k": "v"}
-		default:
-			out[name] = "e2e"
-		}
-	}
-	return out
 }
 
 // sampleInputArtifacts locates every required root input artifact in a

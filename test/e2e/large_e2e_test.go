@@ -20,6 +20,7 @@ import (
 	"github.com/kfp-argo/kfp-argo/argo"
 	"github.com/kfp-argo/kfp-argo/experiments"
 	"github.com/kfp-argo/kfp-argo/test/e2e/cluster"
+	"github.com/kfp-argo/kfp-argo/test/e2e/harness"
 	"github.com/kfp-argo/kfp-argo/test/e2e/standin"
 	"github.com/kfp-argo/kfp-argo/translate"
 	"github.com/kfp-argo/kfp-argo/translate/synthir"
@@ -56,7 +57,7 @@ func TestLargePipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wf, err := translate.Compile(p, translate.Options{Name: newName("large"), NoCache: true})
+	wf, err := translate.Compile(p, translate.Options{Name: harness.NewName("large"), NoCache: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func TestLargePipeline(t *testing.T) {
 	t.Logf("Argo %s: %s; %s in %.0fs, %d nodes, %d pods, %d skipped nodes (conditions not taken); workflow-controller CPU %.1fs, kube-apiserver CPU %.1fs (user+system)",
 		target.Release(), shape, done.Status.Phase, elapsed.Seconds(), len(done.Status.Nodes), pods, skipped, cpu1-cpu0, api1-api0)
 	if done.Status.Phase != wfv1.WorkflowSucceeded {
-		t.Fatalf("want Succeeded: %s", describe(done))
+		t.Fatalf("want Succeeded: %s", harness.Describe(done))
 	}
 	// Conditions skip some tasks and loops run others three times: the stand-in must have served exactly the
 	// pods the controller reports, and a large share of the tasks must have run.

@@ -10,6 +10,7 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
 	"github.com/kfp-argo/kfp-argo/experiments"
+	"github.com/kfp-argo/kfp-argo/test/e2e/harness"
 	"github.com/kfp-argo/kfp-argo/test/e2e/standin"
 	"github.com/kfp-argo/kfp-argo/translate"
 	"github.com/kfp-argo/kfp-argo/translate/synthir"
@@ -23,7 +24,7 @@ func TestLargePipelineParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wf, err := translate.Compile(p, translate.Options{Name: newName("large"), NoCache: true})
+	wf, err := translate.Compile(p, translate.Options{Name: harness.NewName("large"), NoCache: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func TestLargePipelineParts(t *testing.T) {
 	done := waitDone(t, wf.Name, 15*time.Minute)
 	t.Logf("%s: %s in %.1fs, %d nodes", done.Name, done.Status.Phase, time.Since(began).Seconds(), len(done.Status.Nodes))
 	if done.Status.Phase != wfv1.WorkflowSucceeded {
-		t.Fatalf("workflow %s", describe(done))
+		t.Fatalf("workflow %s", harness.Describe(done))
 	}
 	got := handled(done.Name)
 	checked := 0

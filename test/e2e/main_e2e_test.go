@@ -7,15 +7,10 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,6 +25,7 @@ import (
 
 	"github.com/kfp-argo/kfp-argo/argo"
 	"github.com/kfp-argo/kfp-argo/test/e2e/cluster"
+	"github.com/kfp-argo/kfp-argo/test/e2e/harness"
 	"github.com/kfp-argo/kfp-argo/test/e2e/standin"
 )
 
@@ -43,6 +39,7 @@ var (
 		dynamic dynamic.Interface
 		argo    argoclient.Interface
 		ns      string
+		cli     *harness.CLI
 	}
 	behaviours sync.Map // workflow name -> standin.Func
 )
@@ -94,22 +91,14 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: starting the stand-in:", err)
 		return 1
 	}
-	// Ctrl-C or a CI cancel: stop the cluster (its processes would die with
-	// this binary anyway) so that its directories go too. The stand-in's
-	// watches end first, or the apiserver waits for them before exiting.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		got := <-sig
-		fmt.Fprintf(os.Stderr, "e2e: %v: stopping the cluster\n", got)
-		cancel()
-		_ = c.Stop()
-		os.Exit(130)
-	}()
+	// The stand-in's watches end first, or the apiserver waits for them
+	// before exiting.
+	harness.StopOnSignal("e2e", c, cancel)
 	env.cluster, env.standin, env.ns = c, s, c.Namespace()
 	env.kube = kubernetes.NewForConfigOrDie(c.RESTConfig())
 	env.dynamic = dynamic.NewForConfigOrDie(c.RESTConfig())
 	env.argo = argoclient.NewForConfigOrDie(c.RESTConfig())
+	env.cli = harness.NewCLI(c, 4*time.Minute)
 
 	code := m.Run()
 	if code != 0 {
@@ -146,20 +135,12 @@ func parseWorkflow(t *testing.T, doc string) *wfv1.Workflow {
 	return &wf
 }
 
-// newName is prefix plus a random suffix: tests name their workflows
-// themselves so that they know the name before any pod exists.
-func newName(prefix string) string {
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	return prefix + "-" + hex.EncodeToString(b)
-}
-
 // submit names the workflow (unless it has a name), registers its
 // behaviour before the controller can create a pod, and creates it.
 func submit(t *testing.T, wf *wfv1.Workflow, prefix string, behave standin.Func) *wfv1.Workflow {
 	t.Helper()
 	if wf.Name == "" {
-		wf.Name = newName(prefix)
+		wf.Name = harness.NewName(prefix)
 	}
 	wf.GenerateName = ""
 	if wf.Spec.ActiveDeadlineSeconds == nil {
@@ -212,38 +193,11 @@ func createWorkflow(ctx context.Context, wf *wfv1.Workflow, opts metav1.CreateOp
 // waitDone polls the workflow until it completes and returns it.
 func waitDone(t *testing.T, name string, timeout time.Duration) *wfv1.Workflow {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	var last *wfv1.Workflow
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		wf, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, name, metav1.GetOptions{})
-		if err == nil {
-			last = wf
-			if wf.Status.Phase.Completed() {
-				return wf
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("workflow %s not done after %s: %s", name, timeout, describe(last))
-		case <-tick.C:
-		}
+	wf, err := harness.WaitDone(context.Background(), env.argo.ArgoprojV1alpha1().Workflows(env.ns), name, timeout)
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-// describe summarizes a workflow's status for failure messages.
-func describe(wf *wfv1.Workflow) string {
-	if wf == nil {
-		return "(never read)"
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "phase %q message %q", wf.Status.Phase, wf.Status.Message)
-	for _, n := range wf.Status.Nodes {
-		fmt.Fprintf(&b, "\n  node %s (%s, %s) %s %q", n.DisplayName, n.Type, n.TemplateName, n.Phase, n.Message)
-	}
-	return b.String()
+	return wf
 }
 
 // nodesByDisplayName groups a workflow's nodes by display name.

@@ -21,6 +21,7 @@ import (
 	"github.com/kfp-argo/kfp-argo/experiments"
 	"github.com/kfp-argo/kfp-argo/pipelines"
 	"github.com/kfp-argo/kfp-argo/syncer"
+	"github.com/kfp-argo/kfp-argo/test/e2e/harness"
 )
 
 // TestPipelinesAndRecurringRuns (issue #17): pipeline versions as WorkflowTemplates, runs of them, and a
@@ -29,7 +30,7 @@ import (
 // sync controller alone, and outlive the recurring run.
 func TestPipelinesAndRecurringRuns(t *testing.T) {
 	ctx := context.Background()
-	pipe, exp, rr := newName("pipe"), newName("rr-exp"), newName("every-minute")
+	pipe, exp, rr := harness.NewName("pipe"), harness.NewName("rr-exp"), harness.NewName("every-minute")
 	src, err := os.ReadFile(filepath.Join(repoRoot(), "testdata", "pipelines", "python-io.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +46,7 @@ func TestPipelinesAndRecurringRuns(t *testing.T) {
 	}
 	mustCLI := func(args ...string) string {
 		t.Helper()
-		out, errOut, err := cli(t, args...)
+		out, errOut, err := env.cli.Run(t, args...)
 		if err != nil {
 			t.Fatalf("kfp-argo %s: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
 		}
@@ -210,7 +211,7 @@ func TestPipelinesAndRecurringRuns(t *testing.T) {
 			t.Errorf("record %s after the recurring run's deletion: %v %v", name, r.State, err)
 		}
 	}
-	if out, _, err := cli(t, "pipeline", "delete", pipe, "--version", "v1"); err != nil || !strings.Contains(out, "deleted") {
+	if out, _, err := env.cli.Run(t, "pipeline", "delete", pipe, "--version", "v1"); err != nil || !strings.Contains(out, "deleted") {
 		t.Errorf("delete v1 once no recurring run uses it: %v %s", err, out)
 	}
 }

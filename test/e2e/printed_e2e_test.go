@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kfp-argo/kfp-argo/argo"
+	"github.com/kfp-argo/kfp-argo/test/e2e/corpus"
 )
 
 // TestPrintedCorpusServerDryRun sends what users send: every corpus pipeline as `kfp-argo compile` prints it
@@ -21,8 +22,8 @@ import (
 // v4.0.7's, whose CEL rules it enforces, and the manifests are printed with --argo-version v4): none may be
 // rejected.
 func TestPrintedCorpusServerDryRun(t *testing.T) {
-	dir := corpusDir(t)
-	files := corpusFiles(t, dir, ".yaml", ".yml", ".json", ".zip", ".tar.gz")
+	dir := corpus.Dir(t)
+	files := corpus.Files(t, dir, ".yaml", ".yml", ".json", ".zip", ".tar.gz")
 	paths := make([]string, len(files))
 	for i, f := range files {
 		paths[i] = filepath.Join(dir, f)
@@ -30,7 +31,7 @@ func TestPrintedCorpusServerDryRun(t *testing.T) {
 	target := env.cluster.Argo()
 	for _, kind := range []string{"workflow", "workflowtemplate", "cronworkflow"} {
 		for _, format := range []string{"yaml", "json"} {
-			out, stderr, err := cli(t, append([]string{"lint", "--server", "--kind", kind, "-o", format, "--argo-version", target.Flag()}, paths...)...)
+			out, stderr, err := env.cli.Run(t, append([]string{"lint", "--server", "--kind", kind, "-o", format, "--argo-version", target.Flag()}, paths...)...)
 			ok := 0
 			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 				if strings.HasSuffix(line, ": ok") {
@@ -50,7 +51,7 @@ func TestPrintedCorpusServerDryRun(t *testing.T) {
 // TestPrintedManifestWithoutMaxAgeRejected shows that the check above can fail: the printed bytes of a cached
 // pipeline with memoize.maxAge removed (what compile printed before) are rejected by the full CRDs, as users saw.
 func TestPrintedManifestWithoutMaxAgeRejected(t *testing.T) {
-	bin, err := kfpArgoBinary()
+	bin, err := env.cli.Binary()
 	if err != nil {
 		t.Fatal(err)
 	}

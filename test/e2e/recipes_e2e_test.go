@@ -4,12 +4,9 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -21,8 +18,7 @@ import (
 // written (its manifests and its kfp-argo commands, in order) and checks what each command's comment
 // promises, so the recipe cannot go stale.
 func TestSlowAndFailingRecipes(t *testing.T) {
-	_, here, _, _ := runtime.Caller(0)
-	doc, err := os.ReadFile(filepath.Join(filepath.Dir(here), "..", "..", "docs", "e2e.md"))
+	doc, err := os.ReadFile(filepath.Join(repoRoot(), "docs", "e2e.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,14 +57,8 @@ func TestSlowAndFailingRecipes(t *testing.T) {
 				args[j] = filepath.Join(dir, a)
 			}
 		}
-		stdout, stderr, err := cli(t, args...)
-		code := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("%s: %v", c, err)
-		}
+		stdout, stderr, err := env.cli.Run(t, args...)
+		code := exitCode(t, c, err)
 		t.Logf("$ %s\n%s%s(exit %d)", c, stdout, stderr, code)
 		switch i {
 		case 0: // submit slow.yaml -r slow-1: RUNNING until stopped
@@ -81,11 +71,11 @@ func TestSlowAndFailingRecipes(t *testing.T) {
 				t.Fatalf("%s: exit %d", c, code)
 			}
 			state("slow-1", experiments.StateCanceled, 0)
-			if _, stderr, err := cli(t, "run", "retry", "slow-1"); err != nil {
+			if _, stderr, err := env.cli.Run(t, "run", "retry", "slow-1"); err != nil {
 				t.Fatalf("run retry slow-1: %v %s", err, stderr)
 			}
 			state("slow-1", experiments.StateRunning, 1)
-			if _, stderr, err := cli(t, "run", "terminate", "slow-1"); err != nil {
+			if _, stderr, err := env.cli.Run(t, "run", "terminate", "slow-1"); err != nil {
 				t.Errorf("run terminate slow-1: %v %s", err, stderr)
 			}
 			state("slow-1", experiments.StateCanceled, 1)
@@ -95,7 +85,7 @@ func TestSlowAndFailingRecipes(t *testing.T) {
 				t.Errorf("%s: exit %d, last line of the output %q; the doc says exit 1 and %q", c, code, lines[len(lines)-1], hint)
 			}
 			// The command it names shows the task's pod (kwok: which says it is simulated).
-			if _, stderr, err := cli(t, "run", "logs", "failing-1", "--task", "main"); err == nil || !strings.Contains(stderr, "simulated") {
+			if _, stderr, err := env.cli.Run(t, "run", "logs", "failing-1", "--task", "main"); err == nil || !strings.Contains(stderr, "simulated") {
 				t.Errorf("run logs failing-1 --task main: %v %s; want the one-line simulated-pod answer", err, stderr)
 			}
 			state("failing-1", experiments.StateFailed, 0)

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,41 +21,13 @@ import (
 
 	"github.com/kfp-argo/kfp-argo/argo"
 	"github.com/kfp-argo/kfp-argo/experiments"
+	"github.com/kfp-argo/kfp-argo/test/e2e/corpus"
+	"github.com/kfp-argo/kfp-argo/test/e2e/harness"
 	"github.com/kfp-argo/kfp-argo/test/e2e/standin"
 )
 
 // The run and experiment commands against the real control plane: the kfp-argo binary is built once and
 // driven as a user would, with --kubeconfig and -n; records are then read through the experiments package.
-
-// kfpArgoBinary builds cmd/kfp-argo into the cluster's work directory, which Stop removes.
-var kfpArgoBinary = sync.OnceValues(func() (string, error) {
-	_, here, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(here), "..", "..")
-	bin := filepath.Join(env.cluster.WorkDir(), "kfp-argo")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/kfp-argo")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/kfp-argo: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-// cli runs kfp-argo against the e2e cluster and returns stdout, stderr and the error of a non-zero exit.
-func cli(t *testing.T, args ...string) (string, string, error) {
-	t.Helper()
-	bin, err := kfpArgoBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, append(args, "--kubeconfig", env.cluster.Kubeconfig(), "-n", env.ns)...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG=")
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err = cmd.Run()
-	return out.String(), errOut.String(), err
-}
 
 func e2eRuns(t *testing.T) *experiments.Runs {
 	t.Helper()
@@ -66,20 +36,6 @@ func e2eRuns(t *testing.T) *experiments.Runs {
 		t.Fatal(err)
 	}
 	return experiments.NewRuns(experiments.NewStore(c.Kube.CoreV1().ConfigMaps(env.ns)), c.Workflows())
-}
-
-func corpusFile(t *testing.T, rel string) string {
-	t.Helper()
-	dir := os.Getenv("KFP_IR_CORPUS")
-	if dir == "" {
-		_, here, _, _ := runtime.Caller(0)
-		dir = filepath.Join(filepath.Dir(here), "..", "..", "..", "shared", "kfp-ir", "valid")
-	}
-	p := filepath.Join(dir, rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("corpus pipeline %s not available: %v", rel, err)
-	}
-	return p
 }
 
 // capture writes a finished Workflow, as the API server returned it, to $KFP_ARGO_E2E_CAPTURE/<name>.yaml:
@@ -125,10 +81,10 @@ func states(r experiments.Run) string {
 // TestRunSucceeds submits a corpus pipeline into an experiment and waits: the record ends SUCCEEDED with a
 // SUCCEEDED row per IR task, pods named, and the parameters given with -p.
 func TestRunSucceeds(t *testing.T) {
-	file := corpusFile(t, "critical/two_step_pipeline_containerized.yaml")
-	name := newName("ok")
+	file := corpus.File(t, "critical/two_step_pipeline_containerized.yaml")
+	name := harness.NewName("ok")
 	began := time.Now()
-	out, stderr, err := cli(t, "submit", file, "-e", "e2e runs", "-r", name, "-p", "text=hello {{workflow.name}}", "--wait", "-o", "json")
+	out, stderr, err := env.cli.Run(t, "submit", file, "-e", "e2e runs", "-r", name, "-p", "text=hello {{workflow.name}}", "--wait", "-o", "json")
 	if err != nil {
 		t.Fatalf("submit --wait: %v\n%s", err, stderr)
 	}
@@ -164,7 +120,7 @@ func TestRunSucceeds(t *testing.T) {
 			}
 		}
 	}
-	out, _, err = cli(t, "run", "list", "-e", "e2e runs", "-o", "name")
+	out, _, err = env.cli.Run(t, "run", "list", "-e", "e2e runs", "-o", "name")
 	if err != nil || !strings.Contains(out, "run/"+name+"\n") {
 		t.Errorf("run list -e: %q %v", out, err)
 	}
@@ -174,8 +130,8 @@ func TestRunSucceeds(t *testing.T) {
 // TestRunFailsThenRetry: a task exits 3, `submit --wait` exits non-zero and the record is FAILED with the
 // task's error; `run retry` runs it again as attempt 2, which succeeds.
 func TestRunFailsThenRetry(t *testing.T) {
-	file := corpusFile(t, "critical/two_step_pipeline_containerized.yaml")
-	name := newName("fail")
+	file := corpus.File(t, "critical/two_step_pipeline_containerized.yaml")
+	name := harness.NewName("fail")
 	var attempt atomic.Int32
 	attempt.Store(1)
 	behaviours.Store(name, standin.Func(func(task standin.Task) standin.Result {
@@ -185,12 +141,12 @@ func TestRunFailsThenRetry(t *testing.T) {
 		return standin.Result{}
 	}))
 	t.Cleanup(func() { behaviours.Delete(name) })
-	_, stderr, err := cli(t, "submit", file, "-e", "e2e runs", "-r", name, "--wait")
+	_, stderr, err := env.cli.Run(t, "submit", file, "-e", "e2e runs", "-r", name, "--wait")
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || !strings.Contains(stderr, "ended FAILED") {
 		t.Fatalf("submit --wait of a failing run: %v, stderr %q", err, stderr)
 	}
-	out, _, err := cli(t, "run", "get", name, "-o", "json")
+	out, _, err := env.cli.Run(t, "run", "get", name, "-o", "json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,14 +158,14 @@ func TestRunFailsThenRetry(t *testing.T) {
 
 	attempt.Store(2)
 	began := time.Now()
-	if out, stderr, err := cli(t, "run", "retry", name); err != nil {
+	if out, stderr, err := env.cli.Run(t, "run", "retry", name); err != nil {
 		t.Fatalf("run retry: %v %s %s", err, out, stderr)
 	}
-	if _, stderr, err := cli(t, "run", "watch", name, "--wait"); err != nil {
+	if _, stderr, err := env.cli.Run(t, "run", "watch", name, "--wait"); err != nil {
 		t.Fatalf("run watch --wait after retry: %v %s", err, stderr)
 	}
 	t.Logf("retry to SUCCEEDED: %.1fs", time.Since(began).Seconds())
-	out, _, err = cli(t, "run", "get", name, "-o", "json")
+	out, _, err = env.cli.Run(t, "run", "get", name, "-o", "json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,14 +177,14 @@ func TestRunFailsThenRetry(t *testing.T) {
 
 // TestRunTerminate: terminating a running run ends it CANCELED, its running task CANCELED too.
 func TestRunTerminate(t *testing.T) {
-	file := corpusFile(t, "critical/two_step_pipeline_containerized.yaml")
-	name := newName("term")
+	file := corpus.File(t, "critical/two_step_pipeline_containerized.yaml")
+	name := harness.NewName("term")
 	behaviours.Store(name, standin.Func(func(task standin.Task) standin.Result {
 		return standin.Result{Runtime: 5 * time.Minute}
 	}))
 	t.Cleanup(func() { behaviours.Delete(name) })
 	// --no-cache: with caching on, the tasks would be memoization hits of TestRunSucceeds and end at once.
-	if _, stderr, err := cli(t, "submit", file, "-r", name, "-e", "e2e runs", "--no-cache"); err != nil {
+	if _, stderr, err := env.cli.Run(t, "submit", file, "-r", name, "-e", "e2e runs", "--no-cache"); err != nil {
 		t.Fatalf("submit: %v %s", err, stderr)
 	}
 	runs := e2eRuns(t)
@@ -242,7 +198,7 @@ func TestRunTerminate(t *testing.T) {
 		}
 		terminated = true
 		go func() {
-			if out, stderr, err := cli(t, "run", "terminate", name); err != nil || !strings.Contains(out, "terminated") {
+			if out, stderr, err := env.cli.Run(t, "run", "terminate", name); err != nil || !strings.Contains(out, "terminated") {
 				t.Errorf("run terminate: %v %q %q", err, out, stderr)
 			}
 		}()
@@ -267,11 +223,11 @@ func TestRunTerminate(t *testing.T) {
 // TestCompareMetrics: two runs of one experiment with different parameters and Metrics reported through
 // the kfp-argo-meta-<artifact> parameters; compare shows both side by side.
 func TestCompareMetrics(t *testing.T) {
-	file := corpusFile(t, "essential/lightweight_python_functions_with_outputs.yaml")
-	exp := newName("cmp")
+	file := corpus.File(t, "essential/lightweight_python_functions_with_outputs.yaml")
+	exp := harness.NewName("cmp")
 	var names []string
 	for i, acc := range []string{"0.81", "0.93"} {
-		name := newName(fmt.Sprintf("cmp%d", i))
+		name := harness.NewName(fmt.Sprintf("cmp%d", i))
 		names = append(names, name)
 		behaviours.Store(name, standin.Func(func(task standin.Task) standin.Result {
 			out := map[string]string{}
@@ -284,12 +240,12 @@ func TestCompareMetrics(t *testing.T) {
 		}))
 		t.Cleanup(func() { behaviours.Delete(name) })
 		// --no-cache: the metrics task's inputs are the same in both runs, so the second would be a cache hit.
-		if _, stderr, err := cli(t, "submit", file, "--no-cache", "-e", exp, "-r", name, "-p", fmt.Sprintf("first_message=m%d", i),
+		if _, stderr, err := env.cli.Run(t, "submit", file, "--no-cache", "-e", exp, "-r", name, "-p", fmt.Sprintf("first_message=m%d", i),
 			"-p", "second_message=b", "-p", "first_number=1", "-p", "second_number=2", "--wait"); err != nil {
 			t.Fatalf("submit %s: %v %s", name, err, stderr)
 		}
 	}
-	out, stderr, err := cli(t, "run", "compare", "-e", exp, "-o", "json")
+	out, stderr, err := env.cli.Run(t, "run", "compare", "-e", exp, "-o", "json")
 	if err != nil {
 		t.Fatalf("compare: %v %s", err, stderr)
 	}
@@ -315,16 +271,16 @@ func TestCompareMetrics(t *testing.T) {
 	if m == nil || m.Values[0].Value != "0.81" || m.Values[1].Value != "0.93" || !m.Differs {
 		t.Errorf("metric row %+v; metrics %+v", m, c.Metrics)
 	}
-	if _, stderr, err := cli(t, "experiment", "archive", exp); err != nil {
+	if _, stderr, err := env.cli.Run(t, "experiment", "archive", exp); err != nil {
 		t.Fatalf("archive: %v %s", err, stderr)
 	}
-	if out, _, _ := cli(t, "run", "list", "-e", exp, "-o", "name"); out != "" {
+	if out, _, _ := env.cli.Run(t, "run", "list", "-e", exp, "-o", "name"); out != "" {
 		t.Errorf("archived experiment's runs listed: %q", out)
 	}
-	if _, stderr, err := cli(t, "experiment", "delete", exp); err == nil || !strings.Contains(stderr, "has 2 runs: delete them first or use --with-runs") {
+	if _, stderr, err := env.cli.Run(t, "experiment", "delete", exp); err == nil || !strings.Contains(stderr, "has 2 runs: delete them first or use --with-runs") {
 		t.Errorf("delete with runs: %v %q", err, stderr)
 	}
-	if out, stderr, err := cli(t, "experiment", "delete", exp, "--with-runs"); err != nil || strings.Count(out, "deleted") != 3 {
+	if out, stderr, err := env.cli.Run(t, "experiment", "delete", exp, "--with-runs"); err != nil || strings.Count(out, "deleted") != 3 {
 		t.Errorf("delete --with-runs: %v %q %q", err, out, stderr)
 	}
 	// Foreground deletion: each Workflow goes once its pods are gone.
@@ -341,7 +297,7 @@ func TestCompareMetrics(t *testing.T) {
 func TestConcurrentRecordUpdates(t *testing.T) {
 	runs := e2eRuns(t)
 	ctx := context.Background()
-	name := newName("conc")
+	name := harness.NewName("conc")
 	if _, err := runs.Store.CreateRun(ctx, experiments.Run{Name: name, Experiment: "e2e concurrency"}); err != nil {
 		t.Fatal(err)
 	}
@@ -380,9 +336,9 @@ func TestConcurrentRecordUpdates(t *testing.T) {
 
 // TestServerDryRunSubmit: --dry-run=server has the API server check the compiled Workflow; nothing stays.
 func TestServerDryRunSubmit(t *testing.T) {
-	file := corpusFile(t, "critical/two_step_pipeline_containerized.yaml")
-	name := newName("dry")
-	out, stderr, err := cli(t, "submit", file, "-r", name, "--dry-run=server", "-o", "name")
+	file := corpus.File(t, "critical/two_step_pipeline_containerized.yaml")
+	name := harness.NewName("dry")
+	out, stderr, err := env.cli.Run(t, "submit", file, "-r", name, "--dry-run=server", "-o", "name")
 	if err != nil || out != "workflow/"+name+"\n" {
 		t.Fatalf("dry run: %v %q %q", err, out, stderr)
 	}

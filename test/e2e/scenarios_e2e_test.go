@@ -14,6 +14,8 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kfp-argo/kfp-argo/test/e2e/corpus"
+	"github.com/kfp-argo/kfp-argo/test/e2e/harness"
 	"github.com/kfp-argo/kfp-argo/test/e2e/standin"
 	"github.com/kfp-argo/kfp-argo/translate"
 )
@@ -25,7 +27,7 @@ import (
 type scenario struct {
 	name   string
 	file   string
-	params map[string]any // on top of sampleParameters
+	params map[string]any // on top of corpus.SampleParameters
 	// outputs by IR task name, then output name.
 	outputs map[string]map[string]string
 	// fail gives the exit code of an IR task's attempt (0: succeed).
@@ -46,7 +48,7 @@ type scenarioRun struct {
 }
 
 func TestScenarios(t *testing.T) {
-	dir := corpusDir(t)
+	dir := corpus.Dir(t)
 	scenarios := []scenario{
 		{
 			name: "flip-coin heads", file: "critical/flip_coin.yaml",
@@ -213,7 +215,7 @@ func runScenario(t *testing.T, path string, sc scenario) {
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	params := sampleParameters(p)
+	params := corpus.SampleParameters(p)
 	for k, v := range sc.params {
 		params[k] = v
 	}
@@ -225,7 +227,7 @@ func runScenario(t *testing.T, path string, sc scenario) {
 		t.Fatalf("compile: %v", err)
 	}
 	r := &scenarioRun{ran: map[string][]standin.Handled{}, irName: irTaskNames(p, wf)}
-	name := newName("sc")
+	name := harness.NewName("sc")
 	wf.Name = name
 	r.watcher = watchPods(t, func(p *corev1.Pod) bool {
 		return p.Labels["workflows.argoproj.io/workflow"] == name
@@ -257,7 +259,7 @@ func runScenario(t *testing.T, path string, sc scenario) {
 	})
 	done := waitDone(t, r.wf.Name, 3*time.Minute)
 	if done.Status.Phase != sc.wantPhase {
-		t.Fatalf("want %s, got %s", sc.wantPhase, describe(done))
+		t.Fatalf("want %s, got %s", sc.wantPhase, harness.Describe(done))
 	}
 	for _, h := range handled(done.Name) {
 		for _, x := range h {

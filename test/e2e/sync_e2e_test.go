@@ -41,6 +41,7 @@ import (
 	"github.com/kfp-argo/kfp-argo/argo"
 	"github.com/kfp-argo/kfp-argo/experiments"
 	"github.com/kfp-argo/kfp-argo/syncer"
+	"github.com/kfp-argo/kfp-argo/test/e2e/harness"
 	"github.com/kfp-argo/kfp-argo/test/e2e/standin"
 )
 
@@ -336,8 +337,8 @@ func TestSyncChaos(t *testing.T) {
 	p := &syncProcess{t: t, kube: kube, argo: wfc, opts: syncer.Options{
 		Namespace: env.ns, Workers: 4, Resync: 3 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, lease: newName("sync-chaos")} // the Lease through the ServiceAccount's RBAC too
-	bin, err := kfpArgoBinary() // built before the clock starts
+	}, lease: harness.NewName("sync-chaos")} // the Lease through the ServiceAccount's RBAC too
+	bin, err := env.cli.Binary() // built before the clock starts
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +377,7 @@ func TestSyncChaos(t *testing.T) {
 		case i == 13:
 			o, via = "big", true
 		}
-		plan = append(plan, planned{name: newName(fmt.Sprintf("sync%02d", i)), outcome: o, viaCLI: via})
+		plan = append(plan, planned{name: harness.NewName(fmt.Sprintf("sync%02d", i)), outcome: o, viaCLI: via})
 	}
 	t.Cleanup(func() {
 		for _, pl := range plan {
@@ -497,7 +498,7 @@ func TestSyncChaos(t *testing.T) {
 				if crng.IntN(2) == 0 {
 					args = []string{"run", "get", plan[crng.IntN(len(plan))].name, "-o", "json"}
 				}
-				_, stderr, err := cli(t, args...)
+				_, stderr, err := env.cli.Run(t, args...)
 				cliCalls.Add(1)
 				if err != nil && !strings.Contains(stderr, "not found") {
 					cliErrors.Add(1)
@@ -658,7 +659,7 @@ func TestSyncChaos(t *testing.T) {
 	// until the first check: watch two more resync periods, then read through the CLI once more.
 	if len(bad) == 0 {
 		time.Sleep(2 * p.opts.Resync)
-		if _, stderr, err := cli(t, "run", "list", "-e", experiment, "-o", "name"); err != nil {
+		if _, stderr, err := env.cli.Run(t, "run", "list", "-e", experiment, "-o", "name"); err != nil {
 			t.Errorf("run list: %v %s", err, stderr)
 		}
 		bad = check()
@@ -786,7 +787,7 @@ func TestSyncFinalizer(t *testing.T) {
 		wf, err := wfs.Get(ctx, name, metav1.GetOptions{})
 		return err == nil && containsString(wf.Finalizers, syncer.Finalizer)
 	}
-	long, short := newName("fin-del"), newName("fin-ok")
+	long, short := harness.NewName("fin-del"), harness.NewName("fin-ok")
 	submitRun(long, 2*time.Minute)
 	submitRun(short, 300*time.Millisecond)
 	waitUntil(t, 60*time.Second, long+" has the finalizer", func() bool { return hasFinalizer(long) })
@@ -826,11 +827,11 @@ func containsString(list []string, s string) bool {
 // record, holds the Lease with --leader-elect, and exits 0 on SIGTERM.
 func TestSyncBinary(t *testing.T) {
 	ctx := context.Background()
-	bin, err := kfpArgoBinary()
+	bin, err := env.cli.Binary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	lease := newName("sync-lease")
+	lease := harness.NewName("sync-lease")
 	cmd := exec.Command(bin, "sync", "--kubeconfig", env.cluster.Kubeconfig(), "-n", env.ns, "--metrics-addr", "127.0.0.1:0",
 		"--leader-elect", "--leader-elect-name", lease, "--resync", "10s", "--log-format", "json")
 	cmd.Env = append(os.Environ(), "KUBECONFIG=")
@@ -896,7 +897,7 @@ func TestSyncBinary(t *testing.T) {
 		return err == nil && l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != ""
 	})
 	// A bare labelled Workflow gets its record from the binary.
-	name := newName("sync-bin")
+	name := harness.NewName("sync-bin")
 	wf := parseWorkflow(t, syncWorkflow)
 	wf.Name = name
 	wf.Labels = map[string]string{experiments.LabelRun: name}

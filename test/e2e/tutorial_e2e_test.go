@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -22,14 +21,13 @@ import (
 // same words, where numbers (ages, durations, times) may differ. So the tutorial cannot go stale.
 // KFP_ARGO_TUTORIAL_UPDATE=1 rewrites the tutorial's outputs with what the commands printed (review the diff).
 func TestTutorial(t *testing.T) {
-	_, here, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(here), "..", "..")
+	root := repoRoot()
 	doc := filepath.Join(root, "docs", "tutorial.md")
 	text, err := os.ReadFile(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin, err := kfpArgoBinary()
+	bin, err := env.cli.Binary()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,13 +54,7 @@ func TestTutorial(t *testing.T) {
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err = cmd.Run()
 		cancel()
-		code := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("%s: %v", s.command, err)
-		}
+		code := exitCode(t, s.command, err)
 		got := strings.TrimRight(out.String(), "\n")
 		if code != s.exit {
 			t.Errorf("$ %s\nexit code %d, the tutorial says %d\n%s", s.command, code, s.exit, got)
@@ -139,6 +131,20 @@ func tutorialSteps(doc string) []tutorialStep {
 		}
 	}
 	return steps
+}
+
+// exitCode is the exit code of command, which ran with err; the test fails if
+// it did not run to an exit.
+func exitCode(t *testing.T, command string, err error) int {
+	t.Helper()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", command, err)
+	}
+	return 0
 }
 
 // splitCommand splits a command line as sh would for plain words and '...' / "..." quotes.

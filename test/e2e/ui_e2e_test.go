@@ -32,6 +32,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kfp-argo/kfp-argo/experiments"
+	"github.com/kfp-argo/kfp-argo/test/e2e/corpus"
+	"github.com/kfp-argo/kfp-argo/test/e2e/harness"
 	"github.com/kfp-argo/kfp-argo/test/e2e/standin"
 )
 
@@ -73,7 +75,7 @@ func screenshotDir(t *testing.T) string {
 // startUI runs `kfp-argo ui` on a free loopback port and returns its base URL and process.
 func startUI(t testing.TB, extra ...string) (string, *exec.Cmd) {
 	t.Helper()
-	bin, err := kfpArgoBinary()
+	bin, err := env.cli.Binary()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,13 +316,13 @@ func waitRun(t *testing.T, name string, ok func(experiments.Run) bool) experimen
 
 func TestUI(t *testing.T) {
 	chromiumPath(t)
-	vis := corpusFile(t, "metrics_visualization_v2.yaml")
-	lw := corpusFile(t, "essential/lightweight_python_functions_with_outputs.yaml")
-	expA := newName("ui-classifiers")
-	expB := newName("ui sweep " + xssPayload)
+	vis := corpus.File(t, "metrics_visualization_v2.yaml")
+	lw := corpus.File(t, "essential/lightweight_python_functions_with_outputs.yaml")
+	expA := harness.NewName("ui-classifiers")
+	expB := harness.NewName("ui sweep " + xssPayload)
 	names := map[string]string{}
 	for _, k := range []string{"good", "better", "failed", "running", "canceled", "xss"} {
-		names[k] = newName("ui-" + k)
+		names[k] = harness.NewName("ui-" + k)
 	}
 	behave := map[string]standin.Func{
 		"good":     classification(0.1, false, 0),
@@ -338,7 +340,7 @@ func TestUI(t *testing.T) {
 		}
 	})
 	submit := func(k string, args ...string) error {
-		_, stderr, err := cli(t, append([]string{"submit"}, args...)...)
+		_, stderr, err := env.cli.Run(t, append([]string{"submit"}, args...)...)
 		if err != nil {
 			return fmt.Errorf("submit %s: %v %s", k, err, stderr)
 		}
@@ -362,10 +364,10 @@ func TestUI(t *testing.T) {
 	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _, _ = cli(t, "run", "terminate", names["running"]) })
+	t.Cleanup(func() { _, _, _ = env.cli.Run(t, "run", "terminate", names["running"]) })
 	running := func(r experiments.Run) bool { return r.TaskCounts()[experiments.StateRunning] > 0 }
 	waitRun(t, names["canceled"], running)
-	if _, stderr, err := cli(t, "run", "terminate", names["canceled"]); err != nil {
+	if _, stderr, err := env.cli.Run(t, "run", "terminate", names["canceled"]); err != nil {
 		t.Fatalf("terminate: %v %s", err, stderr)
 	}
 	waitRun(t, names["canceled"], func(r experiments.Run) bool { return r.State == experiments.StateCanceled })
@@ -520,7 +522,7 @@ func TestUI(t *testing.T) {
 
 	// The report, opened by a browser without any network.
 	report := filepath.Join(t.TempDir(), "report.html")
-	if _, stderr, err := cli(t, "run", "report", names["good"], names["better"], "-o", report); err != nil {
+	if _, stderr, err := env.cli.Run(t, "run", "report", names["good"], names["better"], "-o", report); err != nil {
 		t.Fatalf("run report: %v %s", err, stderr)
 	}
 	off := newBrowser(t, true)
@@ -604,7 +606,7 @@ func recordVersions(t *testing.T) map[string]string {
 // BenchmarkUIRunsPage1000: the runs page of an experiment with 1,000 runs, served by the kfp-argo binary
 // from the real API server; reports the UI process's peak RSS.
 func BenchmarkUIRunsPage1000(b *testing.B) {
-	exp := newName("ui-bench")
+	exp := harness.NewName("ui-bench")
 	cfg := env.cluster.RESTConfig()
 	cfg.QPS, cfg.Burst = 500, 1000
 	c, err := kubernetes.NewForConfig(cfg)

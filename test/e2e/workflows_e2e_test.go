@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/kfp-argo/kfp-argo/test/e2e/harness"
 	"github.com/kfp-argo/kfp-argo/test/e2e/standin"
 )
 
@@ -101,7 +102,7 @@ spec:
 // with a `when` that is false and a withItems fan-out under parallelism 2.
 func TestDAG(t *testing.T) {
 	wf := parseWorkflow(t, dagWorkflow)
-	name := newName("dag")
+	name := harness.NewName("dag")
 	wf.Name = name
 	watcher := watchPods(t, func(p *corev1.Pod) bool {
 		return p.Labels["workflows.argoproj.io/workflow"] == name
@@ -122,7 +123,7 @@ func TestDAG(t *testing.T) {
 	done := waitDone(t, wf.Name, 2*time.Minute)
 	t.Logf("%s: %s in %.1fs", done.Name, done.Status.Phase, time.Since(began).Seconds())
 	if done.Status.Phase != wfv1.WorkflowSucceeded {
-		t.Fatalf("workflow %s", describe(done))
+		t.Fatalf("workflow %s", harness.Describe(done))
 	}
 
 	got := handled(done.Name)
@@ -178,11 +179,11 @@ spec:
 	wf = submit(t, wf, "fail", nil)
 	done := waitDone(t, wf.Name, 2*time.Minute)
 	if done.Status.Phase != wfv1.WorkflowFailed {
-		t.Fatalf("want Failed, got %s", describe(done))
+		t.Fatalf("want Failed, got %s", harness.Describe(done))
 	}
 	boom := nodesByDisplayName(done)["boom"]
 	if len(boom) != 1 || boom[0].Phase != wfv1.NodeFailed || !strings.Contains(boom[0].Message, "exit code 3") {
-		t.Errorf("node boom: want Failed with %q, got %s", "exit code 3", describe(done))
+		t.Errorf("node boom: want Failed with %q, got %s", "exit code 3", harness.Describe(done))
 	}
 	if _, ran := handled(done.Name)["after"]; ran {
 		t.Errorf("task `after` ran after its dependency failed")
@@ -226,7 +227,7 @@ spec:
 	})
 	done := waitDone(t, wf.Name, 2*time.Minute)
 	if done.Status.Phase != wfv1.WorkflowSucceeded {
-		t.Fatalf("want Succeeded, got %s", describe(done))
+		t.Fatalf("want Succeeded, got %s", harness.Describe(done))
 	}
 	got := handled(done.Name)
 	var attempts []int
@@ -249,7 +250,7 @@ spec:
 		}
 	}
 	if failed != 2 || succeeded != 1 {
-		t.Errorf("flaky pods: %d failed, %d succeeded; want 2 and 1: %s", failed, succeeded, describe(done))
+		t.Errorf("flaky pods: %d failed, %d succeeded; want 2 and 1: %s", failed, succeeded, harness.Describe(done))
 	}
 	if use := got["use"]; len(use) != 1 || use[0].Task.Inputs["in"] != "third-time" {
 		t.Errorf("use: %+v, want one run with in=third-time", use)

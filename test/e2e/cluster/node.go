@@ -15,10 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	storagev1 "k8s.io/api/storage/v1"
-	apierr "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -653,8 +649,8 @@ func (c *Cluster) provisionVolumes(ctx context.Context, cs *clients) {
 				if pvc.Spec.VolumeName != "" || pvc.DeletionTimestamp != nil || done[string(pvc.UID)] {
 					continue
 				}
-				if err := c.provisionVolume(ctx, cs, pvc); err != nil {
-					c.opts.Logf("cluster: volume for claim %s: %v", pvc.Name, err)
+				if _, err := BindClaim(ctx, cs.kube, pvc, provisionerName, filepath.Join(c.node.dir, "volumes", string(pvc.UID))); err != nil {
+					c.opts.Logf("cluster: %v", err)
 					continue
 				}
 				done[string(pvc.UID)] = true
@@ -669,54 +665,3 @@ func (c *Cluster) provisionVolumes(ctx context.Context, cs *clients) {
 }
 
 const provisionerName = "kfp-argo-e2e.invalid/hostpath"
-
-func (c *Cluster) provisionVolume(ctx context.Context, cs *clients, pvc *corev1.PersistentVolumeClaim) error {
-	class := ""
-	if pvc.Spec.StorageClassName != nil {
-		class = *pvc.Spec.StorageClassName
-	}
-	if class != "" {
-		immediate := storagev1.VolumeBindingImmediate
-		_, err := cs.kube.StorageV1().StorageClasses().Create(ctx, &storagev1.StorageClass{
-			ObjectMeta: metav1.ObjectMeta{Name: class}, Provisioner: provisionerName, VolumeBindingMode: &immediate,
-		}, metav1.CreateOptions{})
-		if err != nil && !apierr.IsAlreadyExists(err) {
-			return err
-		}
-	}
-	size, ok := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
-	if !ok {
-		size = resource.MustParse("1Gi")
-	}
-	modes := pvc.Spec.AccessModes
-	if len(modes) == 0 {
-		modes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}
-	}
-	dir := filepath.Join(c.node.dir, "volumes", string(pvc.UID))
-	hostPathType := corev1.HostPathDirectoryOrCreate
-	pv := &corev1.PersistentVolume{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        "e2e-pv-" + string(pvc.UID),
-			Annotations: map[string]string{"pv.kubernetes.io/provisioned-by": provisionerName},
-		},
-		Spec: corev1.PersistentVolumeSpec{
-			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: size},
-			AccessModes:                   modes,
-			StorageClassName:              class,
-			VolumeMode:                    pvc.Spec.VolumeMode,
-			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
-			ClaimRef: &corev1.ObjectReference{
-				Kind: "PersistentVolumeClaim", APIVersion: "v1",
-				Namespace: pvc.Namespace, Name: pvc.Name, UID: pvc.UID,
-			},
-			PersistentVolumeSource: corev1.PersistentVolumeSource{
-				HostPath: &corev1.HostPathVolumeSource{Path: dir, Type: &hostPathType},
-			},
-		},
-	}
-	_, err := cs.kube.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{})
-	if apierr.IsAlreadyExists(err) {
-		err = nil
-	}
-	return err
-}

@@ -159,39 +159,7 @@ spec:
       operator: 'In'
       values: ['0']
   next:
-    statusTemplate: |
-      {{ $now := Now }}
-      conditions:
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: Initialized
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "False"
-        type: Ready
-        reason: PodCompleted
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "False"
-        type: ContainersReady
-        reason: PodCompleted
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: PodScheduled
-      containerStatuses:
-      {{ range .spec.containers }}
-      - image: {{ .image | Quote }}
-        name: {{ .name | Quote }}
-        ready: false
-        restartCount: 0
-        started: false
-        state:
-          terminated:
-            exitCode: 0
-            reason: Completed
-            startedAt: {{ $now | Quote }}
-            finishedAt: {{ $now | Quote }}
-      {{ end }}
-      phase: Succeeded
----
+` + podEndedStatus + `---
 # Any other exit code: main terminates with it, every other container with
 # 0 (a non-zero wait would make Argo report Error instead of the task's
 # failure).
@@ -216,45 +184,7 @@ spec:
       operator: 'NotIn'
       values: ['0']
   next:
-    statusTemplate: |
-      {{ $now := Now }}
-      {{ $code := index .metadata.labels "e2e.kwok/exit-code" }}
-      conditions:
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: Initialized
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "False"
-        type: Ready
-        reason: PodFailed
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "False"
-        type: ContainersReady
-        reason: PodFailed
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: PodScheduled
-      containerStatuses:
-      {{ range .spec.containers }}
-      - image: {{ .image | Quote }}
-        name: {{ .name | Quote }}
-        ready: false
-        restartCount: 0
-        started: false
-        state:
-          terminated:
-            {{ if eq .name "main" }}
-            exitCode: {{ $code }}
-            reason: Error
-            {{ else }}
-            exitCode: 0
-            reason: Completed
-            {{ end }}
-            startedAt: {{ $now | Quote }}
-            finishedAt: {{ $now | Quote }}
-      {{ end }}
-      phase: Failed
----
+` + podEndedStatus + `---
 # Deleted pods go away at once, finalizers or not: nothing runs that would
 # need to clean up.
 apiVersion: kwok.x-k8s.io/v1alpha1
@@ -273,4 +203,48 @@ spec:
     finalizers:
       empty: true
     delete: true
+`
+
+// podEndedStatus is the status the pod-succeeded and pod-failed stages give a
+// pod: every container terminated, main with the pod's exit code and the
+// others with 0, and the pod Succeeded for 0, else Failed.
+const podEndedStatus = `    statusTemplate: |
+      {{ $now := Now }}
+      {{ $code := index .metadata.labels "e2e.kwok/exit-code" }}
+      {{ $reason := "PodFailed" }}{{ if eq $code "0" }}{{ $reason = "PodCompleted" }}{{ end }}
+      conditions:
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "True"
+        type: Initialized
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "False"
+        type: Ready
+        reason: {{ $reason }}
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "False"
+        type: ContainersReady
+        reason: {{ $reason }}
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "True"
+        type: PodScheduled
+      containerStatuses:
+      {{ range .spec.containers }}
+      - image: {{ .image | Quote }}
+        name: {{ .name | Quote }}
+        ready: false
+        restartCount: 0
+        started: false
+        state:
+          terminated:
+            {{ if and (eq .name "main") (ne $code "0") }}
+            exitCode: {{ $code }}
+            reason: Error
+            {{ else }}
+            exitCode: 0
+            reason: Completed
+            {{ end }}
+            startedAt: {{ $now | Quote }}
+            finishedAt: {{ $now | Quote }}
+      {{ end }}
+      phase: {{ if eq $code "0" }}Succeeded{{ else }}Failed{{ end }}
 `

@@ -3,15 +3,11 @@
 package realpods
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,41 +16,10 @@ import (
 
 	"github.com/kfp-argo/kfp-argo/experiments"
 	"github.com/kfp-argo/kfp-argo/test/e2e/cluster"
+	"github.com/kfp-argo/kfp-argo/test/e2e/corpus"
+	"github.com/kfp-argo/kfp-argo/test/e2e/harness"
 	"github.com/kfp-argo/kfp-argo/translate"
 )
-
-// kfpArgoBinary builds cmd/kfp-argo once into the cluster's work directory
-// (the module cache is warm: this runs without network).
-var kfpArgoBinary = sync.OnceValues(func() (string, error) {
-	root, err := cluster.RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(env.cluster.WorkDir(), "kfp-argo")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/kfp-argo")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/kfp-argo: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-// cli runs kfp-argo against the cluster as a user would.
-func cli(t *testing.T, args ...string) (string, string, error) {
-	t.Helper()
-	bin, err := kfpArgoBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, append(args, "--kubeconfig", env.cluster.Kubeconfig(), "-n", env.ns)...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG=")
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err = cmd.Run()
-	return out.String(), errOut.String(), err
-}
 
 // realRun is one corpus pipeline submitted with `kfp-argo submit --wait`
 // and run on real pods: its run record, its finished Workflow, and readers
@@ -69,16 +34,16 @@ type realRun struct {
 // wantOK false expects the run (and `submit --wait`) to fail.
 func submitReal(t *testing.T, file string, wantOK bool, args ...string) *realRun {
 	t.Helper()
-	return submitRealPath(t, filepath.Join(corpusDir(t), file), wantOK, args...)
+	return submitRealPath(t, filepath.Join(corpus.Dir(t), file), wantOK, args...)
 }
 
 // submitRealPath is submitReal for a pipeline file anywhere.
 func submitRealPath(t *testing.T, path string, wantOK bool, args ...string) *realRun {
 	t.Helper()
 	file := filepath.Base(path)
-	name := newName("a")
+	name := harness.NewName("a")
 	began := time.Now()
-	out, stderr, err := cli(t, append([]string{"submit", path, "-r", name, "--wait", "-o", "json"}, args...)...)
+	out, stderr, err := env.cli.Run(t, append([]string{"submit", path, "-r", name, "--wait", "-o", "json"}, args...)...)
 	if wantOK && err != nil {
 		t.Fatalf("submit --wait %s: %v\n%s\n%s", file, err, stderr, out)
 	}
@@ -123,7 +88,7 @@ func (r *realRun) node(task string) wfv1.NodeStatus {
 	r.t.Helper()
 	ns := r.nodes(task)
 	if len(ns) != 1 {
-		r.t.Fatalf("%s: %d pod nodes for task %q, want 1: %s", r.wf.Name, len(ns), task, describe(r.wf))
+		r.t.Fatalf("%s: %d pod nodes for task %q, want 1: %s", r.wf.Name, len(ns), task, harness.Describe(r.wf))
 	}
 	return ns[0]
 }
@@ -365,7 +330,7 @@ func TestAssertedPipelines(t *testing.T) {
 			r := submitReal(t, a.file, a.ok, append([]string{"--no-cache"}, a.args...)...)
 			a.check(r)
 			if t.Failed() {
-				t.Logf("workflow: %s", describe(r.wf))
+				t.Logf("workflow: %s", harness.Describe(r.wf))
 			}
 		})
 	}
@@ -389,7 +354,7 @@ func TestCachedTask(t *testing.T) {
 	}
 	second.wantParam("core-comp", "Output", "foo")
 	if second.wf.Status.Phase != wfv1.WorkflowSucceeded {
-		t.Errorf("second run %s", describe(second.wf))
+		t.Errorf("second run %s", harness.Describe(second.wf))
 	}
 }
 
@@ -400,17 +365,13 @@ func TestCachedTask(t *testing.T) {
 // the condition true, and `train-2` reads the second.
 func TestImporter(t *testing.T) {
 	ctx := context.Background()
-	p, err := translate.LoadFile(filepath.Join(corpusDir(t), "pipeline_with_importer.yaml"))
+	p, err := translate.LoadFile(filepath.Join(corpus.Dir(t), "pipeline_with_importer.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := newName("importer")
-	first, second := "inputs/"+name+"/shakespeare1.txt", "inputs/"+name+"/shakespeare2.txt"
-	for key, text := range map[string]string{first: "To be, or not to be", second: "All the world's a stage"} {
-		if err := env.s3.Put(ctx, key, []byte(text)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	name := harness.NewName("importer")
+	first := putInput(ctx, t, name, "shakespeare1.txt", "To be, or not to be")
+	second := putInput(ctx, t, name, "shakespeare2.txt", "All the world's a stage")
 	imp := p.Spec.Root.DAG.Tasks["importer"]
 	if imp == nil || imp.Inputs == nil || imp.Inputs.Parameters["uri"] == nil || imp.Inputs.Parameters["uri"].RuntimeValue == nil {
 		t.Fatalf("pipeline_with_importer.yaml: no constant uri on task importer")
@@ -433,13 +394,7 @@ func TestImporter(t *testing.T) {
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
-	done, err := runWorkflow(ctx, wf, 5*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if done.Status.Phase != wfv1.WorkflowSucceeded {
-		t.Fatalf("want Succeeded: %s%s", describe(done), failedLogs(done))
-	}
+	done := runSucceeded(ctx, t, wf)
 	r := &realRun{t: t, wf: done}
 	r.wantParam("train", "scalar", "123")
 	r.wantLog("train", "Dataset: To be, or not to be")

@@ -17,10 +17,11 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	apierr "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kfp-argo/kfp-argo/test/e2e/cluster"
+	"github.com/kfp-argo/kfp-argo/test/e2e/corpus"
+	"github.com/kfp-argo/kfp-argo/test/e2e/harness"
 	"github.com/kfp-argo/kfp-argo/translate"
 )
 
@@ -141,37 +142,18 @@ func workflowImages(wf *wfv1.Workflow) []string {
 	return out
 }
 
-// sampleParameters gives every required pipeline parameter a value of its
-// type.
+// sampleParameters is corpus.SampleParameters, and a status document for
+// a status input without a default, optional or not: a component with a
+// status input compiled on its own gets none, and KFP's executor needs one
+// (None crashes it), as an exit task would get.
 func sampleParameters(p *translate.Pipeline) map[string]any {
-	out := map[string]any{}
+	out := corpus.SampleParameters(p)
 	if p.Spec.Root == nil || p.Spec.Root.InputDefinitions == nil {
 		return out
 	}
 	for name, ps := range p.Spec.Root.InputDefinitions.Parameters {
 		if ps.ParameterType == "TASK_FINAL_STATUS" && ps.DefaultValue == nil {
-			// A component with a status input compiled on its own: KFP's
-			// executor needs a status document (None crashes it), as an
-			// exit task would get.
 			out[name] = map[string]any{"state": "SUCCEEDED", "pipelineJobResourceName": "e2e", "pipelineTaskName": name, "error": map[string]any{}}
-			continue
-		}
-		if ps.DefaultValue != nil || ps.IsOptional {
-			continue
-		}
-		switch ps.ParameterType {
-		case "NUMBER_INTEGER":
-			out[name] = 3
-		case "NUMBER_DOUBLE":
-			out[name] = 1.5
-		case "BOOLEAN":
-			out[name] = true
-		case "LIST":
-			out[name] = []any{"a", "b"}
-		case "STRUCT":
-			out[name] = map[string]any{"k": "v"}
-		default:
-			out[name] = "e2e"
 		}
 	}
 	return out
@@ -325,16 +307,8 @@ func userContainers(ucs []wfv1.UserContainer) []corev1.Container {
 // all the corpus's YAML files ran for real, listing every other one with
 // the reason.
 func TestCorpusReal(t *testing.T) {
-	dir := corpusDir(t)
-	var files []string
-	_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".yaml") {
-			rel, _ := filepath.Rel(dir, path)
-			files = append(files, rel)
-		}
-		return nil
-	})
-	sort.Strings(files)
+	dir := corpus.Dir(t)
+	files := corpus.Files(t, dir, ".yaml")
 	have, unserved := localImages(t)
 	full := os.Getenv(fullEnv) == "1"
 	subset := map[string]bool{}
@@ -354,7 +328,7 @@ func TestCorpusReal(t *testing.T) {
 		}
 		// Named after the pipeline, as the CLI names runs: components may
 		// check the job name placeholder (pipeline_with_placeholders).
-		wf, err := translate.Compile(p, translate.Options{Name: newName(pipelineName(p)), NoCache: true, Parameters: sampleParameters(p)})
+		wf, err := translate.Compile(p, translate.Options{Name: harness.NewName(pipelineName(p)), NoCache: true, Parameters: sampleParameters(p)})
 		if err != nil {
 			r.reason = "does not compile: " + firstLine(err.Error())
 			continue
@@ -389,17 +363,10 @@ func TestCorpusReal(t *testing.T) {
 	}
 
 	// Pipelines that mount an existing claim get its name from a string
-	// parameter, which sampleParameters sets to "e2e"; the harness's
-	// provisioner binds it to a host directory.
-	claim := &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{Name: "e2e"},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany},
-			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
-		},
-	}
-	if _, err := env.kube.CoreV1().PersistentVolumeClaims(env.ns).Create(context.Background(), claim, metav1.CreateOptions{}); err != nil && !apierr.IsAlreadyExists(err) {
-		t.Fatalf("claim e2e: %v", err)
+	// parameter, which corpus.SampleParameters sets to its name; the
+	// cluster's provisioner binds it to a host directory.
+	if err := corpus.EnsureClaim(context.Background(), env.kube, env.ns); err != nil {
+		t.Fatal(err)
 	}
 
 	// Two at a time: a Python pod takes most of a core for a second or two.
@@ -429,7 +396,7 @@ func TestCorpusReal(t *testing.T) {
 					r.offline = "needs PyPI (no network here): " + strings.Join(pkgs, ", ")
 					return
 				}
-				if nodeMessageContains(done, "GCS storage.NewClient") {
+				if harness.NodeMessageContains(done, "GCS storage.NewClient") {
 					r.offline = "reads a gs:// artifact (Google Cloud Storage; no network here)"
 					return
 				}
@@ -437,7 +404,7 @@ func TestCorpusReal(t *testing.T) {
 					r.offline = fmt.Sprintf("runs %q, which no image has (a placeholder in an SDK test spec)", prog)
 					return
 				}
-				r.reason = fmt.Sprintf("want %s: %s%s", want, describe(done), logs)
+				r.reason = fmt.Sprintf("want %s: %s%s", want, harness.Describe(done), logs)
 				return
 			}
 			r.ok = true
@@ -482,15 +449,6 @@ func missingProgram(logs string) string {
 		}
 	}
 	return ""
-}
-
-func nodeMessageContains(wf *wfv1.Workflow, sub string) bool {
-	for _, n := range wf.Status.Nodes {
-		if strings.Contains(n.Message, sub) {
-			return true
-		}
-	}
-	return false
 }
 
 // pipelineName is the pipeline's name as a DNS label prefix.

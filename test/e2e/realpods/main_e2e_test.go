@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kfp-argo/kfp-argo/test/e2e/cluster"
+	"github.com/kfp-argo/kfp-argo/test/e2e/harness"
 )
 
 // netnsEnv marks the re-executed test binary inside its own network
@@ -39,6 +40,7 @@ var env struct {
 	argo    argoclient.Interface
 	ns      string
 	s3      *cluster.S3
+	cli     *harness.CLI
 }
 
 func TestMain(m *testing.M) {
@@ -119,17 +121,11 @@ func run(m *testing.M) int {
 	}
 	defer c.Stop()
 	fmt.Fprintf(os.Stderr, "realpods: cluster with a real node up in %.1fs\n", time.Since(began).Seconds())
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		got := <-sig
-		fmt.Fprintf(os.Stderr, "realpods: %v: stopping the cluster\n", got)
-		_ = c.Stop()
-		os.Exit(130)
-	}()
+	harness.StopOnSignal("realpods", c, nil)
 	env.cluster, env.ns, env.s3 = c, c.Namespace(), c.S3()
 	env.kube = kubernetes.NewForConfigOrDie(c.RESTConfig())
 	env.argo = argoclient.NewForConfigOrDie(c.RESTConfig())
+	env.cli = harness.NewCLI(c, 8*time.Minute)
 
 	code := m.Run()
 	if code != 0 {

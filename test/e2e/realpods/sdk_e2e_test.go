@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kfp-argo/kfp-argo/test/e2e/cluster"
+	"github.com/kfp-argo/kfp-argo/test/e2e/harness"
 	"github.com/kfp-argo/kfp-argo/translate"
 )
 
@@ -140,7 +141,7 @@ func TestSDKFixturesOnRealPods(t *testing.T) {
 			r := submitRealPath(t, sdkFixture(t, a.file), a.ok, append([]string{"--no-cache"}, a.args...)...)
 			a.check(r)
 			if t.Failed() {
-				t.Logf("workflow: %s", describe(r.wf))
+				t.Logf("workflow: %s", harness.Describe(r.wf))
 			}
 		})
 	}
@@ -150,11 +151,8 @@ func TestSDKFixturesOnRealPods(t *testing.T) {
 // command line of one template shared by two tasks, resolved by the controller for real pods.
 func TestRunPlaceholdersOnRealPods(t *testing.T) {
 	ctx := context.Background()
-	name := newName("placeholders")
-	key := "inputs/" + name + "/in.txt"
-	if err := env.s3.Put(ctx, key, []byte("imported")); err != nil {
-		t.Fatal(err)
-	}
+	name := harness.NewName("placeholders")
+	key := putInput(ctx, t, name, "in.txt", "imported")
 	raw, err := os.ReadFile(sdkFixture(t, "run-placeholders.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -169,13 +167,7 @@ func TestRunPlaceholdersOnRealPods(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done, err := runWorkflow(ctx, wf, 5*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if done.Status.Phase != wfv1.WorkflowSucceeded {
-		t.Fatalf("want Succeeded: %s%s", describe(done), failedLogs(done))
-	}
+	done := runSucceeded(ctx, t, wf)
 	created := done.CreationTimestamp.UTC().Format(time.RFC3339)
 	ids := map[string]bool{}
 	for _, task := range []string{"show", "show-2"} {
@@ -207,12 +199,9 @@ func TestRunPlaceholdersOnRealPods(t *testing.T) {
 // Workflow made from the template supplies the artifact as an argument, and the task reads it.
 func TestWorkflowTemplateInputArtifact(t *testing.T) {
 	ctx := context.Background()
-	name := newName("wt-art")
-	key := "inputs/" + name + "/data.csv"
-	if err := env.s3.Put(ctx, key, []byte("3")); err != nil {
-		t.Fatal(err)
-	}
-	bin, err := kfpArgoBinary()
+	name := harness.NewName("wt-art")
+	key := putInput(ctx, t, name, "data.csv", "3")
+	bin, err := env.cli.Binary()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,13 +225,7 @@ func TestWorkflowTemplateInputArtifact(t *testing.T) {
 				ArtifactLocation: wfv1.ArtifactLocation{S3: &wfv1.S3Artifact{Key: key}}}}},
 		},
 	}
-	done, err := runWorkflow(ctx, run, 5*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if done.Status.Phase != wfv1.WorkflowSucceeded {
-		t.Fatalf("want Succeeded: %s%s", describe(done), failedLogs(done))
-	}
+	done := runSucceeded(ctx, t, run)
 	if got := outputParam(t, podNode(t, done, "count"), "summary"); got != "rows: 3" {
 		t.Errorf("count summary = %q, want %q", got, "rows: 3")
 	}
@@ -254,11 +237,8 @@ func TestWorkflowTemplateInputArtifact(t *testing.T) {
 // model's resourceName through a metadata placeholder.
 func TestImporterURIFromParameterOnRealPods(t *testing.T) {
 	ctx := context.Background()
-	name := newName("imp-param")
-	key := "inputs/" + name + "/data.csv"
-	if err := env.s3.Put(ctx, key, []byte("a,b,c")); err != nil {
-		t.Fatal(err)
-	}
+	name := harness.NewName("imp-param")
+	key := putInput(ctx, t, name, "data.csv", "a,b,c")
 	p, err := translate.LoadFile(sdkFixture(t, "importer-runtime-uri.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -269,13 +249,7 @@ func TestImporterURIFromParameterOnRealPods(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done, err := runWorkflow(ctx, wf, 5*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if done.Status.Phase != wfv1.WorkflowSucceeded {
-		t.Fatalf("want Succeeded: %s%s", describe(done), failedLogs(done))
-	}
+	done := runSucceeded(ctx, t, wf)
 	r := &realRun{t: t, wf: done}
 	r.wantParam("describe", "model_name", "projects/p/locations/us-central1/models/42")
 	r.wantLog("describe", "5")

@@ -4,57 +4,29 @@ package realpods
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kfp-argo/kfp-argo/test/e2e/cluster"
+	"github.com/kfp-argo/kfp-argo/test/e2e/corpus"
+	"github.com/kfp-argo/kfp-argo/test/e2e/harness"
 	"github.com/kfp-argo/kfp-argo/translate"
 )
-
-// corpusEnv names a KFP IR corpus other than ../shared/kfp-ir/valid.
-const corpusEnv = "KFP_IR_CORPUS"
-
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv(corpusEnv)
-	if dir == "" {
-		root, err := cluster.RepoRoot()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(root, "..", "shared", "kfp-ir", "valid")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("KFP IR corpus not found at %s (set %s): %v", dir, corpusEnv, err)
-	}
-	return dir
-}
-
-func newName(prefix string) string {
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	return prefix + "-" + hex.EncodeToString(b)
-}
 
 // compileCorpus compiles one corpus file with caching off (every run must
 // create its pods) unless cache is set.
 func compileCorpus(t testing.TB, rel string, opts translate.Options) *wfv1.Workflow {
 	t.Helper()
-	p, err := translate.LoadFile(filepath.Join(corpusDir(t), rel))
+	p, err := translate.LoadFile(filepath.Join(corpus.Dir(t), rel))
 	if err != nil {
 		t.Fatalf("%s: %v", rel, err)
 	}
 	if opts.Name == "" {
-		opts.Name = newName("real")
+		opts.Name = harness.NewName("real")
 	}
 	wf, err := translate.Compile(p, opts)
 	if err != nil {
@@ -72,40 +44,32 @@ func runWorkflow(ctx context.Context, wf *wfv1.Workflow, timeout time.Duration) 
 	if _, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Create(ctx, wf, metav1.CreateOptions{}); err != nil {
 		return nil, fmt.Errorf("create %s: %w", wf.Name, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	var last *wfv1.Workflow
-	for {
-		w, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, wf.Name, metav1.GetOptions{})
-		if err == nil {
-			last = w
-			if w.Status.Phase.Completed() {
-				return w, nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return last, fmt.Errorf("workflow %s not done after %s: %s", wf.Name, timeout, describe(last))
-		case <-tick.C:
-		}
-	}
+	return harness.WaitDone(ctx, env.argo.ArgoprojV1alpha1().Workflows(env.ns), wf.Name, timeout)
 }
 
-// describe summarizes a workflow's status for failure messages.
-func describe(wf *wfv1.Workflow) string {
-	if wf == nil {
-		return "(never read)"
+// runSucceeded runs the workflow and fails the test, with the logs of its
+// failed pods, unless it Succeeded.
+func runSucceeded(ctx context.Context, t *testing.T, wf *wfv1.Workflow) *wfv1.Workflow {
+	t.Helper()
+	done, err := runWorkflow(ctx, wf, 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "phase %q message %q", wf.Status.Phase, wf.Status.Message)
-	for _, n := range wf.Status.Nodes {
-		if n.Type == wfv1.NodeTypePod || n.Phase != wfv1.NodeSucceeded {
-			fmt.Fprintf(&b, "\n  node %s (%s, %s) %s %q", n.DisplayName, n.Type, n.TemplateName, n.Phase, n.Message)
-		}
+	if done.Status.Phase != wfv1.WorkflowSucceeded {
+		t.Fatalf("want Succeeded: %s%s", harness.Describe(done), failedLogs(done))
 	}
-	return b.String()
+	return done
+}
+
+// putInput stores an input file of run name in the artifact bucket and
+// returns its key, inputs/<name>/<file>.
+func putInput(ctx context.Context, t *testing.T, name, file, content string) string {
+	t.Helper()
+	key := "inputs/" + name + "/" + file
+	if err := env.s3.Put(ctx, key, []byte(content)); err != nil {
+		t.Fatal(err)
+	}
+	return key
 }
 
 // podNode returns the pod node of the task whose display name is name.
@@ -116,7 +80,7 @@ func podNode(t *testing.T, wf *wfv1.Workflow, name string) wfv1.NodeStatus {
 			return n
 		}
 	}
-	t.Fatalf("workflow %s: no pod node %q: %s", wf.Name, name, describe(wf))
+	t.Fatalf("workflow %s: no pod node %q: %s", wf.Name, name, harness.Describe(wf))
 	return wfv1.NodeStatus{}
 }
 
@@ -150,7 +114,7 @@ func TestSmoke(t *testing.T) {
 	}
 	t.Logf("3-task Python pipeline %s: %s in %.1fs", done.Name, done.Status.Phase, time.Since(began).Seconds())
 	if done.Status.Phase != wfv1.WorkflowSucceeded {
-		t.Fatalf("want Succeeded: %s", describe(done))
+		t.Fatalf("want Succeeded: %s", harness.Describe(done))
 	}
 	// Defaults a=2, b=5: add-numbers(a, 3)=5, add-numbers-2(5, b)=10,
 	// add-numbers-3(10, 7)=17.
@@ -174,7 +138,7 @@ func BenchmarkThreeTaskPipeline(b *testing.B) {
 			b.Fatal(err)
 		}
 		if done.Status.Phase != wfv1.WorkflowSucceeded {
-			b.Fatalf("want Succeeded: %s", describe(done))
+			b.Fatalf("want Succeeded: %s", harness.Describe(done))
 		}
 	}
 }

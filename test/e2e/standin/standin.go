@@ -258,6 +258,19 @@ func (s *StandIn) HandledFor(workflow string) []Handled {
 	return out
 }
 
+// first marks uid in set and says whether it was not marked yet: informers
+// deliver an object again on every update, and each pod is to be handled,
+// each claim provisioned, once.
+func (s *StandIn) first(set map[types.UID]bool, uid types.UID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if set[uid] {
+		return false
+	}
+	set[uid] = true
+	return true
+}
+
 func (s *StandIn) maybeHandle(ctx context.Context, pod *corev1.Pod) {
 	if pod.Annotations[annotationNodeID] == "" || pod.DeletionTimestamp != nil {
 		return
@@ -265,13 +278,9 @@ func (s *StandIn) maybeHandle(ctx context.Context, pod *corev1.Pod) {
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		return
 	}
-	s.mu.Lock()
-	if s.seen[pod.UID] {
-		s.mu.Unlock()
+	if !s.first(s.seen, pod.UID) {
 		return
 	}
-	s.seen[pod.UID] = true
-	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
