@@ -641,30 +641,28 @@ func newRow(wf *wfv1.Workflow, nodes wfv1.Nodes, n *wfv1.NodeStatus, tries []*wf
 type dagKinds struct{ parts, shared map[string]bool }
 
 func readDAGKinds(wf *wfv1.Workflow) dagKinds {
-	k := dagKinds{parts: map[string]bool{}, shared: map[string]bool{}}
-	for annotation, set := range map[string]map[string]bool{translate.AnnotationDAGParts: k.parts, translate.AnnotationSharedDAGs: k.shared} {
-		var list []string
-		if raw := wf.Annotations[annotation]; raw != "" && json.Unmarshal([]byte(raw), &list) == nil {
-			for _, name := range list {
-				set[name] = true
-			}
-		}
+	return dagKinds{
+		parts:  translate.TemplateSet(wf.Annotations, translate.AnnotationDAGParts),
+		shared: translate.TemplateSet(wf.Annotations, translate.AnnotationSharedDAGs),
 	}
-	return k
+}
+
+// enclosing is the DAG node a node with this boundary belongs to, parts left out.
+func (k dagKinds) enclosing(nodes wfv1.Nodes, boundaryID string) (wfv1.NodeStatus, bool) {
+	b, ok := nodes[boundaryID]
+	for ok && k.parts[b.TemplateName] {
+		b, ok = nodes[b.BoundaryID]
+	}
+	return b, ok
 }
 
 // lookupTaskName finds a node's entry in AnnotationTaskNames: "<DAG template>/<task>" for tasks of
 // sub-pipelines (one task name can occur in several templates), the plain Argo task name in the root DAG, and
 // for a task inside a shared DAG template its path from the nearest DAG template that is not shared,
 // "<template>/<calling task>/.../<task>" (parts left out, also between a shared template and its tasks). A
-// missing entry is not an error: the row keeps the
-// Argo task name.
+// missing entry is not an error: the row keeps the Argo task name.
 func lookupTaskName(wf *wfv1.Workflow, names map[string]translate.TaskRef, dags dagKinds, nodes wfv1.Nodes, n *wfv1.NodeStatus, base string) (translate.TaskRef, bool) {
-	owner, ok := nodes[n.BoundaryID]
-	for ok && dags.parts[owner.TemplateName] {
-		owner, ok = nodes[owner.BoundaryID]
-	}
-	if ok && dags.shared[owner.TemplateName] {
+	if owner, ok := dags.enclosing(nodes, n.BoundaryID); ok && dags.shared[owner.TemplateName] {
 		path, ok := sharedPath(wf, dags, nodes, &owner, 0)
 		if !ok {
 			return translate.TaskRef{}, false
@@ -688,14 +686,8 @@ func sharedPath(wf *wfv1.Workflow, dags dagKinds, nodes wfv1.Nodes, b *wfv1.Node
 	if depth > 64 {
 		return "", false
 	}
-	call, _ := splitIteration(relativeName(wf, nodes, b))
-	if i := strings.IndexByte(call, '('); i > 0 {
-		call = call[:i] // a retry attempt, "task(1)"
-	}
-	parent, ok := nodes[b.BoundaryID]
-	for ok && dags.parts[parent.TemplateName] {
-		parent, ok = nodes[parent.BoundaryID]
-	}
+	call, _ := splitIteration(relativeName(wf, nodes, b)) // also "task(1)", a retry attempt
+	parent, ok := dags.enclosing(nodes, b.BoundaryID)
 	if !ok || parent.TemplateName == "" {
 		return "", false
 	}

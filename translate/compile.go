@@ -246,21 +246,8 @@ func (c *compiler) compile() (*wfv1.Workflow, error) {
 		return nil, err
 	}
 	wf.Annotations[AnnotationTaskNames] = refs
-	if len(parts) > 0 {
-		sort.Strings(parts)
-		list, err := json.Marshal(parts)
-		if err != nil {
-			return nil, err
-		}
-		wf.Annotations[AnnotationDAGParts] = string(list)
-	}
-	if len(shared) > 0 {
-		list, err := json.Marshal(shared)
-		if err != nil {
-			return nil, err
-		}
-		wf.Annotations[AnnotationSharedDAGs] = string(list)
-	}
+	setTemplateList(wf, AnnotationDAGParts, parts)
+	setTemplateList(wf, AnnotationSharedDAGs, shared)
 	if err := checkObjectLimits(wf); err != nil {
 		return nil, err
 	}

@@ -20,6 +20,32 @@ const maxTemplates = 200
 // by its path instead, "<DAG template>/<calling task>/.../<task>" in AnnotationTaskNames.
 const AnnotationSharedDAGs = "kfp-argo.io/shared-dags"
 
+// setTemplateList writes an annotation that lists template names (AnnotationDAGParts, AnnotationSharedDAGs) as
+// a sorted JSON list; none, no annotation.
+func setTemplateList(wf *wfv1.Workflow, annotation string, names []string) {
+	if len(names) == 0 {
+		return
+	}
+	sorted := append([]string(nil), names...)
+	sort.Strings(sorted)
+	// A list of strings always marshals.
+	list, _ := json.Marshal(sorted)
+	wf.Annotations[annotation] = string(list)
+}
+
+// TemplateSet reads an annotation written by setTemplateList; absent or unreadable, it is empty (a Workflow
+// from elsewhere, or an older kfp-argo).
+func TemplateSet(annotations map[string]string, annotation string) map[string]bool {
+	set := map[string]bool{}
+	var list []string
+	if raw := annotations[annotation]; raw != "" && json.Unmarshal([]byte(raw), &list) == nil {
+		for _, name := range list {
+			set[name] = true
+		}
+	}
+	return set
+}
+
 // shareShapes keeps a workflow within maxTemplates templates. The KFP SDK gives every condition, loop body and
 // sub-pipeline call its own DAG component, so a large pipeline has hundreds of DAG templates that differ only in
 // the names of their tasks and inputs (condition-7 runs process-12 then process-13, condition-9 runs process-20

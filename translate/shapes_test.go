@@ -58,18 +58,8 @@ func newIRNamer(t *testing.T, wf *wfv1.Workflow) irNamer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := irNamer{wf: wf, refs: refs, parts: map[string]bool{}, shared: map[string]bool{}, byName: map[string]*wfv1.Template{}}
-	for annotation, set := range map[string]map[string]bool{AnnotationDAGParts: n.parts, AnnotationSharedDAGs: n.shared} {
-		var list []string
-		if raw := wf.Annotations[annotation]; raw != "" {
-			if err := json.Unmarshal([]byte(raw), &list); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for _, name := range list {
-			set[name] = true
-		}
-	}
+	n := irNamer{wf: wf, refs: refs, byName: map[string]*wfv1.Template{},
+		parts: TemplateSet(wf.Annotations, AnnotationDAGParts), shared: TemplateSet(wf.Annotations, AnnotationSharedDAGs)}
 	for i := range wf.Spec.Templates {
 		n.byName[wf.Spec.Templates[i].Name] = &wf.Spec.Templates[i]
 	}
