@@ -115,9 +115,11 @@ type compiler struct {
 	collect        map[string]map[string]string // producer task path -> output artifact -> collected key prefix
 	taskRefs       map[string]TaskRef
 	runtimeScripts map[string]bool // runtime script parameters the templates use
-	maxDAGTasks    int             // tasks per DAG template before it is partitioned (tests make it small)
-	maxTemplates   int             // templates before DAGs of the same shape are shared (tests make it small)
-	store          *artifactStore  // nil: the repository is not known
+	// artifactWrapper: a Python template's contract lists artifacts, so the wrapper carries its artifact half.
+	artifactWrapper bool
+	maxDAGTasks     int            // tasks per DAG template before it is partitioned (tests make it small)
+	maxTemplates    int            // templates before DAGs of the same shape are shared (tests make it small)
+	store           *artifactStore // nil: the repository is not known
 }
 
 // scope is what a DAG template knows: its component, IR path, and how each of its inputs is referenced.

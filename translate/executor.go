@@ -40,10 +40,15 @@ var (
 	launcherSource string
 	//go:embed runtime/wrapper.py
 	wrapperSource string
+	//go:embed runtime/wrapper_artifacts.py
+	wrapperArtifactsSource string
 
-	// The scripts go into the workflow once (runtimeparams.go): comments and blank lines are left in the sources.
-	launcherScript = stripComments(launcherSource)
-	wrapperScript  = stripComments(wrapperSource)
+	// The scripts go into the workflow once (runtimeparams.go): comments and blank lines are left in the sources,
+	// and the Python's indentation is one space a level. The wrapper comes in two builds: with its artifact half
+	// (before the rest, which calls it) for workflows where a Python component has artifacts, and without.
+	launcherScript         = stripComments(launcherSource)
+	wrapperScript          = compactPython(wrapperSource)
+	wrapperArtifactsScript = compactPython(wrapperArtifactsSource + wrapperSource)
 )
 
 // stripComments drops full-line comments and blank lines; neither script has multi-line strings.
@@ -59,6 +64,18 @@ func stripComments(src string) string {
 	return strings.Join(out, "\n") + "\n"
 }
 
+// compactPython drops what stripComments drops and shortens each indentation level from four spaces to one. The
+// wrapper has no multi-line strings and indents by four; lines continued inside brackets may indent otherwise,
+// where Python ignores indentation (TestCompactPythonKeepsTheCode compares the syntax trees).
+func compactPython(src string) string {
+	lines := strings.Split(strings.TrimSuffix(stripComments(src), "\n"), "\n")
+	for i, line := range lines {
+		body := strings.TrimLeft(line, " ")
+		lines[i] = strings.Repeat(" ", (len(line)-len(body))/4) + body
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
 // metricsSchemas are artifact types whose content is their metadata: they may have no file, as in KFP.
 var metricsSchemas = map[string]bool{
 	"system.Metrics":                     true,
@@ -66,16 +83,17 @@ var metricsSchemas = map[string]bool{
 	"system.SlicedClassificationMetrics": true,
 }
 
-// contract is the static half of the ExecutorInput and the file layout, read by the Python wrapper.
+// contract is what the Python wrapper cannot derive: the pod's root folder and the inputs and outputs with
+// their types and paths. The wrapper builds the static half of the ExecutorInput from it (output files, output
+// artifacts), the executor output file (<root>/task/executor_output.json) and the folders to create; an input's
+// value comes in KFP_ARGO_IN_<n> or KFP_ARGO_AM_<n>, n its place in Parameters or Artifacts. It travels in every
+// Python template, so it holds nothing derivable.
 type contract struct {
-	ExecutorInput      map[string]any    `json:"executorInput"`
-	Parameters         []contractParam   `json:"parameters,omitempty"`
-	Artifacts          []contractArt     `json:"artifacts,omitempty"`
-	OutputParameters   []contractOutParm `json:"outputParameters,omitempty"`
-	OutputArtifacts    []contractOutArt  `json:"outputArtifacts,omitempty"`
-	ExecutorOutputFile string            `json:"executorOutputFile"`
-	InputsRoot         string            `json:"inputsRoot"`
-	Mkdirs             []string          `json:"mkdirs"`
+	Root             string            `json:"root"`
+	Parameters       []contractParam   `json:"parameters,omitempty"`
+	Artifacts        []contractArt     `json:"artifacts,omitempty"`
+	OutputParameters []contractOutParm `json:"outputParameters,omitempty"`
+	OutputArtifacts  []contractOutArt  `json:"outputArtifacts,omitempty"`
 	// TokenArgs are the indexes of the command-line items (the component's command, then its args) where
 	// kfp-argo put the ExecutorInput or artifact-list tokens: the wrapper replaces tokens there only, never in
 	// values (which carry "%%kfp" only in inert form anyway).
@@ -85,13 +103,11 @@ type contract struct {
 type contractParam struct {
 	Name string `json:"name"`
 	Type string `json:"type"`
-	Env  string `json:"env"`
 }
 
 type contractArt struct {
 	Name          string `json:"name"`
 	Path          string `json:"path"`
-	MetaEnv       string `json:"metaEnv"`
 	SchemaTitle   string `json:"schemaTitle"`
 	SchemaVersion string `json:"schemaVersion,omitempty"`
 	List          bool   `json:"list,omitempty"`
@@ -104,11 +120,12 @@ type contractOutParm struct {
 }
 
 type contractOutArt struct {
-	Name        string `json:"name"`
-	URIEnv      string `json:"uriEnv,omitempty"`
-	Path        string `json:"path"`
-	MetaPath    string `json:"metaPath"`
-	SchemaTitle string `json:"schemaTitle"`
+	Name          string `json:"name"`
+	URIEnv        string `json:"uriEnv,omitempty"`
+	Path          string `json:"path"`
+	MetaPath      string `json:"metaPath"`
+	SchemaTitle   string `json:"schemaTitle"`
+	SchemaVersion string `json:"schemaVersion,omitempty"`
 }
 
 // containerTemplate returns the name of the template that runs a container component, creating it on first
@@ -183,15 +200,11 @@ func (c *compiler) buildContainer(name, compName string, comp *ComponentSpec, ct
 			python = true
 		}
 	}
-	ct := contract{
-		ExecutorInput:      map[string]any{},
-		ExecutorOutputFile: executorOutputFile,
-		InputsRoot:         podRoot + "/artifacts/in/",
-	}
+	ct := contract{Root: podRoot}
 	mkdirs := map[string]bool{}
 	var env []apiv1.EnvVar
 
-	for i, n := range sortedMapKeys(in.Parameters) {
+	for _, n := range sortedMapKeys(in.Parameters) {
 		def := in.Parameters[n]
 		p, err := templateInput(n, def)
 		if err != nil {
@@ -199,8 +212,8 @@ func (c *compiler) buildContainer(name, compName string, comp *ComponentSpec, ct
 		}
 		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, p)
 		if python {
-			envName := fmt.Sprintf("KFP_ARGO_IN_%d", i)
-			ct.Parameters = append(ct.Parameters, contractParam{Name: n, Type: def.ParameterType, Env: envName})
+			envName := fmt.Sprintf("KFP_ARGO_IN_%d", len(ct.Parameters))
+			ct.Parameters = append(ct.Parameters, contractParam{Name: n, Type: def.ParameterType})
 			env = append(env, apiv1.EnvVar{Name: envName, Value: "{{inputs.parameters." + p.Name + "}}"})
 		}
 	}
@@ -208,7 +221,7 @@ func (c *compiler) buildContainer(name, compName string, comp *ComponentSpec, ct
 		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, wfv1.Parameter{Name: taskNameParameter})
 	}
 	var modelMounts []apiv1.VolumeMount
-	for i, n := range sortedMapKeys(in.Artifacts) {
+	for _, n := range sortedMapKeys(in.Artifacts) {
 		def := in.Artifacts[n]
 		path := inArtifact(n)
 		if def.IsArtifactList {
@@ -242,22 +255,19 @@ func (c *compiler) buildContainer(name, compName string, comp *ComponentSpec, ct
 		}
 		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, mp)
 		if python {
-			envName := fmt.Sprintf("KFP_ARGO_AM_%d", i)
-			ct.Artifacts = append(ct.Artifacts, contractArt{Name: n, Path: path, MetaEnv: envName, SchemaTitle: def.ArtifactType.SchemaTitle, SchemaVersion: def.ArtifactType.SchemaVersion, List: def.IsArtifactList})
+			envName := fmt.Sprintf("KFP_ARGO_AM_%d", len(ct.Artifacts))
+			ct.Artifacts = append(ct.Artifacts, contractArt{Name: n, Path: path, SchemaTitle: def.ArtifactType.SchemaTitle, SchemaVersion: def.ArtifactType.SchemaVersion, List: def.IsArtifactList})
 			env = append(env, apiv1.EnvVar{Name: envName, Value: "{{inputs.parameters." + mp.Name + "}}"})
 		}
 	}
-	outParams := map[string]any{}
 	var outFiles []string
 	for _, n := range sortedMapKeys(out.Parameters) {
 		def := out.Parameters[n]
 		outFiles = append(outFiles, def.ParameterType+":"+paramFile(n))
 		tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{Name: paramName(n), ValueFrom: &wfv1.ValueFrom{Path: paramFile(n)}})
 		mkdirs[podRoot+"/parameters"] = true
-		outParams[n] = map[string]any{"outputFile": paramFile(n)}
 		ct.OutputParameters = append(ct.OutputParameters, contractOutParm{Name: n, Type: def.ParameterType, Path: paramFile(n)})
 	}
-	outArts := map[string]any{}
 	outURIs := map[string]string{}
 	var metaFiles []string
 	for _, n := range sortedMapKeys(out.Artifacts) {
@@ -292,32 +302,13 @@ func (c *compiler) buildContainer(name, compName string, comp *ComponentSpec, ct
 		mkdirs[podRoot+"/meta"] = true
 		metaFiles = append(metaFiles, metaFile(n)+"|"+uri)
 		outURIs[n] = uri
-		outArts[n] = map[string]any{"artifacts": []any{map[string]any{
-			"name":     n,
-			"uri":      outArtifact(n),
-			"metadata": map[string]any{},
-			"type":     map[string]any{"schemaTitle": def.ArtifactType.SchemaTitle, "schemaVersion": def.ArtifactType.SchemaVersion},
-		}}}
-		oc := contractOutArt{Name: n, Path: outArtifact(n), MetaPath: metaFile(n), SchemaTitle: def.ArtifactType.SchemaTitle}
+		oc := contractOutArt{Name: n, Path: outArtifact(n), MetaPath: metaFile(n), SchemaTitle: def.ArtifactType.SchemaTitle, SchemaVersion: def.ArtifactType.SchemaVersion}
 		if uri != "" && python {
 			oc.URIEnv = fmt.Sprintf("KFP_ARGO_OUT_URI_%d", len(ct.OutputArtifacts))
 			env = append(env, apiv1.EnvVar{Name: oc.URIEnv, Value: uri})
 		}
 		ct.OutputArtifacts = append(ct.OutputArtifacts, oc)
 	}
-	outputs := map[string]any{"outputFile": executorOutputFile}
-	if len(outParams) > 0 {
-		outputs["parameters"] = outParams
-	}
-	if len(outArts) > 0 {
-		outputs["artifacts"] = outArts
-	}
-	ct.ExecutorInput["outputs"] = outputs
-	if python {
-		// Pythonic artifacts are written straight into the task root (dsl.get_uri()): it must exist.
-		mkdirs[taskRoot] = true
-	}
-	ct.Mkdirs = sortedMapKeys(mkdirs)
 
 	resolve := c.templateResolver(comp, python, modelCars, outURIs, ep)
 	present := func(n string) (bool, error) { return given[n], nil }
@@ -372,6 +363,9 @@ func (c *compiler) buildContainer(name, compName string, comp *ComponentSpec, ct
 		if len(decodeEnv) > 0 {
 			env = append(env, apiv1.EnvVar{Name: "KFP_ARGO_DECODE_ENV", Value: strings.Join(decodeEnv, " ")})
 		}
+		if len(ct.Artifacts) > 0 || len(ct.OutputArtifacts) > 0 {
+			c.artifactWrapper = true
+		}
 		container.Command = append([]string{"python3", "-c", c.runtimeScript(WrapperParameter)}, command...)
 		container.Args = args
 	case len(command) > 0:
@@ -380,7 +374,7 @@ func (c *compiler) buildContainer(name, compName string, comp *ComponentSpec, ct
 		for _, kv := range []struct {
 			name   string
 			values []string
-		}{{"KFP_ARGO_MKDIRS", ct.Mkdirs}, {"KFP_ARGO_META_FILES", metaFiles}, {"KFP_ARGO_DECODE_ENV", decodeEnv}, {"KFP_ARGO_OUT_PARAMS", outFiles}} {
+		}{{"KFP_ARGO_MKDIRS", sortedMapKeys(mkdirs)}, {"KFP_ARGO_META_FILES", metaFiles}, {"KFP_ARGO_DECODE_ENV", decodeEnv}, {"KFP_ARGO_OUT_PARAMS", outFiles}} {
 			if len(kv.values) > 0 {
 				env = append(env, apiv1.EnvVar{Name: kv.name, Value: strings.Join(kv.values, " ")})
 			}

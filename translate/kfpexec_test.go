@@ -388,3 +388,40 @@ func TestKFPExecutorTrickyValues(t *testing.T) {
 		}
 	}
 }
+
+// TestKFPExecutorEnvWithBraces: an environment variable of a Python component whose value holds "{{" travels
+// inert past Argo, and the component, run by KFP's executor, reads the text it was given.
+func TestKFPExecutorEnvWithBraces(t *testing.T) {
+	sdk := kfpSDK(t)
+	p, err := LoadFile(filepath.Join("..", "testdata", "pipelines", "kfp-executor-contract.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctr := p.Spec.DeploymentSpec.Executors["exec-echo-text"].Container
+	ctr.Env = append(ctr.Env, EnvVar{Name: "GREETING", Value: "hello {{world}}"})
+	for i, a := range ctr.Command {
+		ctr.Command[i] = strings.ReplaceAll(a, "    return text\n", "    import os\n    return os.environ['GREETING']\n")
+	}
+	wf, err := Compile(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := argo.ValidateWorkflow(wf); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	tmpl := renderTask(t, wf, dagTask(t, wf, "echo-message"), globals(wf, nil), nil)
+	if got := envValue(tmpl.Container.Env, "GREETING"); strings.Contains(got, "{{") {
+		t.Fatalf("GREETING reaches Argo as %q", got)
+	}
+	if code, log := runPod(t, tmpl.Container, dir, sdk); code != 0 {
+		t.Fatalf("exit %d: %s", code, log)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "parameters", "Output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := DecodeValue(strings.TrimSuffix(string(data), "\n")); got != "hello {{world}}" {
+		t.Errorf("the component read GREETING as %q (file %q)", got, data)
+	}
+}

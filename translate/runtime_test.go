@@ -382,7 +382,7 @@ func TestMemoizeKey(t *testing.T) {
 }
 
 func TestRuntimeScriptsHaveNoArgoTags(t *testing.T) {
-	for name, s := range map[string]string{"launcher": launcherScript, "wrapper": wrapperScript, "wrapper program": wrapperProgram} {
+	for name, s := range map[string]string{"launcher": launcherScript, "wrapper": wrapperScript, "wrapper program": wrapperProgram, "wrapper with artifacts": wrapperArtifactsScript, "its program": wrapperArtifactsProgram} {
 		if strings.Contains(s, "{{") {
 			t.Errorf("%s script contains {{, which Argo would evaluate", name)
 		}

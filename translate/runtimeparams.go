@@ -2,8 +2,7 @@ package translate
 
 import (
 	"bytes"
-	"compress/zlib"
-	"encoding/base64"
+	"compress/flate"
 	"strings"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -38,8 +37,12 @@ func (c *compiler) runtimeArguments(args []wfv1.Parameter) ([]wfv1.Parameter, er
 			return nil, pathErrorf("root.inputDefinitions.parameters", "input %q: names starting with %q are kfp-argo's own workflow parameters; rename the input", a.Name, RuntimeParameterPrefix)
 		}
 	}
+	wrapper := wrapperProgram
+	if c.artifactWrapper {
+		wrapper = wrapperArtifactsProgram
+	}
 	for _, s := range []struct{ name, script, what string }{
-		{WrapperParameter, wrapperProgram, "Python wrapper"},
+		{WrapperParameter, wrapper, "Python wrapper"},
 		{LauncherParameter, launcherScript, "container launcher"},
 	} {
 		if !c.runtimeScripts[s.name] {
@@ -54,14 +57,21 @@ func (c *compiler) runtimeArguments(args []wfv1.Parameter) ([]wfv1.Parameter, er
 	return args, nil
 }
 
-// wrapperProgram is what `python3 -c` runs: the wrapper, zlib-compressed and base64-encoded, run with exec in
-// the same __main__ module, so the code that runs is the wrapper byte for byte. It is 40% of the wrapper's
-// size, and base64 needs no escaping in JSON or YAML.
-var wrapperProgram = compressedPython(wrapperScript)
+// wrapperProgram is what `python3 -c` runs: the wrapper, compressed (raw deflate) and base85-encoded, run with
+// exec in the same __main__ module, so the code that runs is the wrapper byte for byte. It is a third of the
+// wrapper's size. Python's base85 alphabet (RFC 1924) holds five characters that JSON escapes or Argo reads
+// ("&", "<", ">", "{", "}") and "%", which starts kfp-argo's own markers; they travel as characters outside the
+// alphabet that need no escaping in JSON or YAML (",", ".", "/", ":", "[", "]"), and the program maps them back.
+var (
+	wrapperProgram          = compressedPython(wrapperScript)
+	wrapperArtifactsProgram = compressedPython(wrapperArtifactsScript)
+)
+
+const b85Unsafe, b85Safe = "&<>{}%", ",./:[]"
 
 func compressedPython(src string) string {
 	var buf bytes.Buffer
-	w, err := zlib.NewWriterLevel(&buf, zlib.BestCompression)
+	w, err := flate.NewWriter(&buf, flate.BestCompression)
 	if err == nil {
 		_, err = w.Write([]byte(src))
 	}
@@ -72,7 +82,29 @@ func compressedPython(src string) string {
 		// Writing to a bytes.Buffer with a valid level cannot fail.
 		panic(err)
 	}
-	return "import base64,zlib;exec(zlib.decompress(base64.b64decode('" + base64.StdEncoding.EncodeToString(buf.Bytes()) + "')))"
+	safe := strings.NewReplacer(b85Unsafe[0:1], b85Safe[0:1], b85Unsafe[1:2], b85Safe[1:2], b85Unsafe[2:3], b85Safe[2:3],
+		b85Unsafe[3:4], b85Safe[3:4], b85Unsafe[4:5], b85Safe[4:5], b85Unsafe[5:6], b85Safe[5:6])
+	return "import base64,zlib;exec(zlib.decompress(base64.b85decode('" + safe.Replace(base85(buf.Bytes())) +
+		"'.translate(str.maketrans('" + b85Safe + "','" + b85Unsafe + "'))),-15))"
+}
+
+// base85 is Python's base64.b85encode (RFC 1924 alphabet, no padding): each 4 bytes become 5 digits, most
+// significant first; a last group of n bytes is padded with zeros and gives its first n+1 digits.
+func base85(data []byte) string {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~"
+	var out strings.Builder
+	for i := 0; i < len(data); i += 4 {
+		var group [4]byte
+		n := copy(group[:], data[i:])
+		v := uint32(group[0])<<24 | uint32(group[1])<<16 | uint32(group[2])<<8 | uint32(group[3])
+		var digits [5]byte
+		for d := 4; d >= 0; d-- {
+			digits[d] = alphabet[v%85]
+			v /= 85
+		}
+		out.Write(digits[:n+1])
+	}
+	return out.String()
 }
 
 // scriptStandIn is what a runtime script parameter holds in the copy of a workflow that Argo's validator checks.

@@ -2,10 +2,11 @@ package translate
 
 import (
 	"bytes"
-	"compress/zlib"
-	"encoding/base64"
+	"compress/flate"
 	"encoding/json"
+	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -36,7 +37,7 @@ func TestRuntimeScriptsOncePerWorkflow(t *testing.T) {
 		}
 		args := map[string]int{}
 		for _, a := range wf.Spec.Arguments.Parameters {
-			if a.Value != nil && (a.Value.String() == wrapperProgram || a.Value.String() == launcherScript) {
+			if a.Value != nil && (a.Value.String() == wrapperProgram || a.Value.String() == wrapperArtifactsProgram || a.Value.String() == launcherScript) {
 				args[a.Value.String()]++
 				if !IsRuntimeParameter(a.Name) {
 					t.Errorf("%s: argument %q holds a runtime script but is not a runtime parameter", f, a.Name)
@@ -52,7 +53,7 @@ func TestRuntimeScriptsOncePerWorkflow(t *testing.T) {
 				continue
 			}
 			for _, s := range tmpl.Container.Command {
-				if s == wrapperProgram || s == launcherScript {
+				if s == wrapperProgram || s == wrapperArtifactsProgram || s == launcherScript {
 					t.Errorf("%s: template %s carries a %d-byte command item", f, tmpl.Name, len(s))
 				}
 			}
@@ -61,6 +62,9 @@ func TestRuntimeScriptsOncePerWorkflow(t *testing.T) {
 			switch {
 			case len(rendered) >= 3 && rendered[0] == "python3" && rendered[1] == "-c":
 				want = wrapperProgram
+				if rendered[2] == wrapperArtifactsProgram {
+					want = wrapperArtifactsProgram
+				}
 			case len(rendered) >= 4 && rendered[0] == "sh" && rendered[1] == "-c" && rendered[3] == "kfp-argo":
 				want = launcherScript
 			default:
@@ -75,8 +79,8 @@ func TestRuntimeScriptsOncePerWorkflow(t *testing.T) {
 			uses[want]++
 		}
 	}
-	if uses[wrapperProgram] == 0 || uses[launcherScript] == 0 {
-		t.Errorf("wrapper used %d times, launcher %d times: the test covers neither", uses[wrapperProgram], uses[launcherScript])
+	if uses[wrapperProgram] == 0 || uses[wrapperArtifactsProgram] == 0 || uses[launcherScript] == 0 {
+		t.Errorf("wrapper used %d times, with artifacts %d times, launcher %d times: the test misses one", uses[wrapperProgram], uses[wrapperArtifactsProgram], uses[launcherScript])
 	}
 }
 
@@ -93,39 +97,166 @@ func TestRuntimeParameterNameTaken(t *testing.T) {
 	}
 }
 
-// TestWrapperProgramRunsTheWrapper: the compressed program python3 runs decodes to the wrapper byte for byte,
-// and python3 itself, decoding it as the program does, gets the same bytes.
+// TestWrapperProgramRunsTheWrapper: each build of the compressed program python3 runs decodes to its wrapper
+// byte for byte, decoded here as the program says and by python3 itself; the encoded text needs no escaping in
+// JSON and holds nothing Argo or kfp-argo's markers read.
 func TestWrapperProgramRunsTheWrapper(t *testing.T) {
-	const prefix, suffix = "import base64,zlib;exec(zlib.decompress(base64.b64decode('", "')))"
-	if !strings.HasPrefix(wrapperProgram, prefix) || !strings.HasSuffix(wrapperProgram, suffix) {
-		t.Fatalf("program %.80q…", wrapperProgram)
+	const prefix = "import base64,zlib;exec(zlib.decompress(base64.b85decode('"
+	const suffix = "'.translate(str.maketrans('" + b85Safe + "','" + b85Unsafe + "'))),-15))"
+	for name, build := range map[string]struct{ program, script string }{
+		"plain":          {wrapperProgram, wrapperScript},
+		"with artifacts": {wrapperArtifactsProgram, wrapperArtifactsScript},
+	} {
+		t.Run(name, func(t *testing.T) {
+			encoded, ok := strings.CutPrefix(build.program, prefix)
+			encoded, ok2 := strings.CutSuffix(encoded, suffix)
+			if !ok || !ok2 {
+				t.Fatalf("program %.80q…", build.program)
+			}
+			for _, r := range encoded {
+				if strings.ContainsRune(b85Unsafe+"\"'\\ ", r) || r < 0x21 || r > 0x7e {
+					t.Fatalf("encoded text holds %q", r)
+				}
+			}
+			if quoted, _ := json.Marshal(encoded); len(quoted) != len(encoded)+2 {
+				t.Errorf("JSON escapes the encoded wrapper: %d bytes for %d", len(quoted), len(encoded))
+			}
+			raw, err := fromBase85(strings.NewReplacer(",", "&", ".", "<", "/", ">", ":", "{", "[", "}", "]", "%").Replace(encoded))
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(src) != build.script {
+				t.Errorf("the program decodes to %d bytes that are not the wrapper (%d bytes)", len(src), len(build.script))
+			}
+			needTool(t, "python3")
+			probe := strings.Replace(build.program, "exec(", "sys.stdout.buffer.write(", 1)
+			out, err := exec.Command("python3", "-c", "import sys;"+probe).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != build.script {
+				t.Errorf("python3 decodes %d bytes that are not the wrapper", len(out))
+			}
+			if len(build.program) > len(build.script)*3/5 {
+				t.Errorf("program %d bytes for a %d-byte wrapper", len(build.program), len(build.script))
+			}
+		})
 	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(strings.TrimPrefix(wrapperProgram, prefix), suffix))
-	if err != nil {
-		t.Fatal(err)
+}
+
+// fromBase85 decodes RFC 1924 base85 as Python's b85decode does, written from the RFC independently of base85.
+func fromBase85(s string) ([]byte, error) {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~"
+	var out []byte
+	for i := 0; i < len(s); i += 5 {
+		chunk := s[i:min(i+5, len(s))]
+		n := len(chunk) - 1
+		var v uint64
+		for j := 0; j < 5; j++ {
+			d := 84 // padding as b85decode pads: with the highest digit
+			if j < len(chunk) {
+				if d = strings.IndexByte(alphabet, chunk[j]); d < 0 {
+					return nil, fmt.Errorf("%q is not a base85 digit", chunk[j])
+				}
+			}
+			v = v*85 + uint64(d)
+		}
+		if v > 0xffffffff {
+			return nil, fmt.Errorf("group %q overflows", chunk)
+		}
+		out = append(out, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+		if n < 4 {
+			out = out[:len(out)-4+n]
+		}
 	}
-	r, err := zlib.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(src) != wrapperScript {
-		t.Errorf("the program decodes to %d bytes that are not the wrapper (%d bytes)", len(src), len(wrapperScript))
-	}
+	return out, nil
+}
+
+// TestCompactPythonKeepsTheCode: the one-space indentation of both wrapper builds parses, in python3, to the
+// same syntax tree as the sources.
+func TestCompactPythonKeepsTheCode(t *testing.T) {
 	needTool(t, "python3")
-	probe := strings.Replace(wrapperProgram, "exec(", "sys.stdout.buffer.write(", 1)
-	out, err := exec.Command("python3", "-c", "import sys;"+probe).Output()
+	for name, pair := range map[string][2]string{
+		"plain":          {wrapperSource, wrapperScript},
+		"with artifacts": {wrapperArtifactsSource + wrapperSource, wrapperArtifactsScript},
+	} {
+		dir := t.TempDir()
+		for i, src := range pair {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprint(i)), []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, err := exec.Command("python3", "-c", `import ast,sys
+a,b=(ast.dump(ast.parse(open(f).read())) for f in sys.argv[1:])
+print("same" if a==b else "differ")`, filepath.Join(dir, "0"), filepath.Join(dir, "1")).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "same" {
+			t.Errorf("%s: %s %v", name, out, err)
+		}
+		if len(pair[1]) >= len(stripComments(pair[0])) {
+			t.Errorf("%s: not compacted", name)
+		}
+	}
+}
+
+// TestArtifactHalfWhereNeeded: the wrapper a workflow carries has its artifact half exactly when a Python
+// template's contract lists artifacts (without it, such a template would fail at run time), over the fixtures
+// and the corpus; both builds occur.
+func TestArtifactHalfWhereNeeded(t *testing.T) {
+	fixtures, err := filepath.Glob(filepath.Join("..", "testdata", "pipelines", "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(out) != wrapperScript {
-		t.Errorf("python3 decodes %d bytes that are not the wrapper", len(out))
+	seen := map[bool]int{}
+	for _, f := range append(fixtures, corpusFiles(t, "valid")...) {
+		p, err := LoadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wf, err := Compile(p, corpusOptions(p))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		program := ""
+		for _, a := range wf.Spec.Arguments.Parameters {
+			if a.Name == WrapperParameter {
+				program = a.Value.String()
+			}
+		}
+		needs := false
+		for _, tmpl := range wf.Spec.Templates {
+			if tmpl.Container == nil {
+				continue
+			}
+			for _, e := range tmpl.Container.Env {
+				if e.Name != "KFP_ARGO_CONTRACT" {
+					continue
+				}
+				v, _ := DecodeValue(e.Value)
+				var ct contract
+				if err := json.Unmarshal([]byte(v), &ct); err != nil {
+					t.Fatalf("%s: %s: %v", f, tmpl.Name, err)
+				}
+				needs = needs || len(ct.Artifacts) > 0 || len(ct.OutputArtifacts) > 0
+			}
+		}
+		if program == "" {
+			continue
+		}
+		want := wrapperProgram
+		if needs {
+			want = wrapperArtifactsProgram
+		}
+		if program != want {
+			t.Errorf("%s: contracts with artifacts: %v; the wrapper is the other build", f, needs)
+		}
+		seen[needs]++
 	}
-	if len(wrapperProgram) > len(wrapperScript)/2 {
-		t.Errorf("program %d bytes for a %d-byte wrapper", len(wrapperProgram), len(wrapperScript))
+	if seen[true] == 0 || seen[false] == 0 {
+		t.Errorf("builds seen: %v", seen)
 	}
 }
 
@@ -136,7 +267,7 @@ func TestWrapperProgramRunsTheWrapper(t *testing.T) {
 // parameters at once. And the validator accepts the workflow and its stand-in copy alike, and rejects a broken
 // one with the same message.
 func TestScriptStandInsValidateAlike(t *testing.T) {
-	for name, s := range map[string]string{"wrapper": wrapperProgram, "launcher": launcherScript, "stand-in": scriptStandIn} {
+	for name, s := range map[string]string{"wrapper": wrapperProgram, "wrapper with artifacts": wrapperArtifactsProgram, "launcher": launcherScript, "stand-in": scriptStandIn} {
 		if strings.Contains(s, "{{") || strings.Contains(s, "}}") {
 			t.Fatalf("the %s holds {{ or }}: a stand-in for it could change what Argo's validator sees", name)
 		}
