@@ -60,14 +60,15 @@ func (c *compiler) runtimeArguments(args []wfv1.Parameter) ([]wfv1.Parameter, er
 // wrapperProgram is what `python3 -c` runs: the wrapper, compressed (raw deflate) and base85-encoded, run with
 // exec in the same __main__ module, so the code that runs is the wrapper byte for byte. It is a third of the
 // wrapper's size. Python's base85 alphabet (RFC 1924) holds five characters that JSON escapes or Argo reads
-// ("&", "<", ">", "{", "}") and "%", which starts kfp-argo's own markers; they travel as characters outside the
-// alphabet that need no escaping in JSON or YAML (",", ".", "/", ":", "[", "]"), and the program maps them back.
+// ("&", "<", ">", "{", "}"), "%", which starts kfp-argo's own markers, and "$", which the kubelet expands in a
+// command item ("$$" becomes "$"); they travel as characters outside the alphabet that need no escaping in JSON
+// or YAML (",", ".", "/", ":", "[", "]", " "), and the program maps them back.
 var (
 	wrapperProgram          = compressedPython(wrapperScript)
 	wrapperArtifactsProgram = compressedPython(wrapperArtifactsScript)
 )
 
-const b85Unsafe, b85Safe = "&<>{}%", ",./:[]"
+const b85Unsafe, b85Safe = "&<>{}%$", ",./:[] "
 
 func compressedPython(src string) string {
 	var buf bytes.Buffer
@@ -82,8 +83,11 @@ func compressedPython(src string) string {
 		// Writing to a bytes.Buffer with a valid level cannot fail.
 		panic(err)
 	}
-	safe := strings.NewReplacer(b85Unsafe[0:1], b85Safe[0:1], b85Unsafe[1:2], b85Safe[1:2], b85Unsafe[2:3], b85Safe[2:3],
-		b85Unsafe[3:4], b85Safe[3:4], b85Unsafe[4:5], b85Safe[4:5], b85Unsafe[5:6], b85Safe[5:6])
+	pairs := make([]string, 0, 2*len(b85Unsafe))
+	for i := range b85Unsafe {
+		pairs = append(pairs, b85Unsafe[i:i+1], b85Safe[i:i+1])
+	}
+	safe := strings.NewReplacer(pairs...)
 	return "import base64,zlib;exec(zlib.decompress(base64.b85decode('" + safe.Replace(base85(buf.Bytes())) +
 		"'.translate(str.maketrans('" + b85Safe + "','" + b85Unsafe + "'))),-15))"
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -114,14 +115,14 @@ func TestWrapperProgramRunsTheWrapper(t *testing.T) {
 				t.Fatalf("program %.80q…", build.program)
 			}
 			for _, r := range encoded {
-				if strings.ContainsRune(b85Unsafe+"\"'\\ ", r) || r < 0x21 || r > 0x7e {
+				if strings.ContainsRune(b85Unsafe+"\"'\\", r) || r < 0x20 || r > 0x7e {
 					t.Fatalf("encoded text holds %q", r)
 				}
 			}
 			if quoted, _ := json.Marshal(encoded); len(quoted) != len(encoded)+2 {
 				t.Errorf("JSON escapes the encoded wrapper: %d bytes for %d", len(quoted), len(encoded))
 			}
-			raw, err := fromBase85(strings.NewReplacer(",", "&", ".", "<", "/", ">", ":", "{", "[", "}", "]", "%").Replace(encoded))
+			raw, err := fromBase85(strings.NewReplacer(",", "&", ".", "<", "/", ">", ":", "{", "[", "}", "]", "%", " ", "$").Replace(encoded))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -378,5 +379,73 @@ func walkStrings(v any, key string, f func(key, s string)) {
 		}
 	case string:
 		f(key, x)
+	}
+}
+
+// kubeletExpand applies to s what the kubelet does to every command and args item and env value before the
+// container starts (Kubernetes' "third_party/forked/golang/expansion", as documented for Container.command):
+// "$$" becomes "$", and "$(NAME)" becomes NAME's value where defined reports one, else stays as it is.
+func kubeletExpand(s string, defined func(name string) (string, bool)) string {
+	var out strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 == len(s) {
+			out.WriteByte(s[i])
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			out.WriteByte('$')
+			i++
+		case '(':
+			end := strings.IndexByte(s[i+2:], ')')
+			if end < 0 {
+				out.WriteString("$(")
+				i++
+				continue
+			}
+			name := s[i+2 : i+2+end]
+			if v, ok := defined(name); ok {
+				out.WriteString(v)
+			} else {
+				out.WriteString("$(" + name + ")")
+			}
+			i += 2 + end
+		default:
+			out.WriteByte('$')
+		}
+	}
+	return out.String()
+}
+
+// TestRuntimeScriptsSurviveKubeletExpansion: the scripts reach the container as a command item, which the
+// kubelet expands before the process starts; what runs must be the script byte for byte. The wrapper programs
+// stay as they are even with every name defined: their encoded text holds no "$" (the base85 alphabet has one;
+// a "$$" in the artifact build became "$" on a real kubelet and broke every Python component with artifacts),
+// and the one "$" of the mapping back is followed by a quote. The launcher's own "$(...)" are shell command substitutions:
+// expanded with every name that Kubernetes' classic rule for environment variable names allows defined (the
+// names kfp-argo, Argo and the SDK give containers), it stays as it is.
+func TestRuntimeScriptsSurviveKubeletExpansion(t *testing.T) {
+	classic := regexp.MustCompile(`^[-._a-zA-Z][-._a-zA-Z0-9]*$`)
+	for name, script := range map[string]string{"wrapper": wrapperProgram, "wrapper with artifacts": wrapperArtifactsProgram} {
+		if got := kubeletExpand(script, func(string) (string, bool) { return "X", true }); got != script {
+			t.Errorf("%s: the kubelet changes it", name)
+		}
+	}
+	if got := kubeletExpand(launcherScript, func(n string) (string, bool) { return "X", classic.MatchString(n) }); got != launcherScript {
+		t.Errorf("launcher: the kubelet changes it")
+	}
+}
+
+func TestKubeletExpand(t *testing.T) {
+	env := func(n string) (string, bool) {
+		return map[string]string{"A": "1", "B_C": "2"}[n], n == "A" || n == "B_C"
+	}
+	for in, want := range map[string]string{
+		"$$": "$", "$$(A)": "$(A)", "$(A)": "1", "x$(B_C)y": "x2y", "$(D)": "$(D)", "$(A": "$(A", "a$b": "a$b",
+		"$": "$", "$$$": "$$", "$(A)$(A)": "11", "$((n - 1))": "$((n - 1))",
+	} {
+		if got := kubeletExpand(in, env); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
 	}
 }
