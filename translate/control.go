@@ -143,14 +143,14 @@ func (c *compiler) operand(sc scope, t *TaskSpec, comp *ComponentSpec, name stri
 // travels, so `==` and `!=` may skip decoding (which costs ~250 bytes of manifest per comparison). A value
 // travels inert (starts with "%%kfpb64:") only when kfp-argo's encoders (inert, inertBefore/joinInert, the
 // wrapper's and launcher's enc) made it so, and then it never equals such a literal, raw or decoded:
-//   - the literal holds no "{{" or "%%kfp": raw, an inert value starts with "%%kfp"; decoded, a value
-//     encoded because it held "{{" or "%%kfp" still does;
+//   - the literal holds no "{{", "%%kfp", "$$" or "$(": raw, an inert value starts with "%%kfp"; decoded, a
+//     value encoded because it held one of them still does;
 //   - it is not empty: the "not given" marker decodes to "";
 //   - it does not end in a newline: the wrapper and launcher encode an output ending in one;
 //   - it does not end in "{": inertBefore and joinInert encode text ending in "{" that a placeholder follows,
 //     and an empty placeholder value leaves exactly that text encoded.
 func rawComparable(lit string) bool {
-	return lit != "" && !needsInert(lit) && !strings.HasSuffix(lit, "\n") && !strings.HasSuffix(lit, "{")
+	return lit != "" && !needsInertValue(lit) && !strings.HasSuffix(lit, "\n") && !strings.HasSuffix(lit, "{")
 }
 
 // exprRef turns Argo reference text such as {{inputs.parameters.x}} into an expr-lang reference.

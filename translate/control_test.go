@@ -206,6 +206,8 @@ func TestConditionStringComparisonsSkipDecoding(t *testing.T) {
 		{`inputs.parameter_values['x'] == ''`, `(` + dec(x) + ` == "")`},
 		{`inputs.parameter_values['x'] != 'a{'`, `(` + dec(x) + ` != "a\u007b")`},
 		{"inputs.parameter_values['y'] == 'heads\n'", `(` + dec(y) + ` == "heads\u000a")`},
+		{`inputs.parameter_values['x'] == 'a$$b'`, `(` + dec(x) + ` == "a$$b")`},
+		{`inputs.parameter_values['x'] == '^a$'`, `(` + dec(x) + ` == "^a$")`},
 		// Anything but a STRING input against a string literal keeps the decoded form.
 		{`inputs.parameter_values['x'] == inputs.parameter_values['y']`, `(` + dec(x) + ` == ` + dec(y) + `)`},
 		{`inputs.parameter_values['x'] < 'm'`, `(` + dec(x) + ` < "m")`},
@@ -233,8 +235,10 @@ func TestConditionStringComparisonsSkipDecoding(t *testing.T) {
 // before an empty placeholder).
 func TestConditionStringComparisonsEvaluateDecoded(t *testing.T) {
 	values := []string{"heads", "tails", "", "a{", "heads\n", noneValue, inert("{{x}}"), inert("heads {{x}}"),
-		inert("%%kfpb64:aGVhZHM=%%"), inertAlways("heads\n"), inertBefore("a{"), "{x}"}
-	lits := []string{"heads", "tails", "", "a{", "heads\n", "{{x}}", "heads {{x}}", "%%kfpb64:aGVhZHM=%%", "{x}"}
+		inert("%%kfpb64:aGVhZHM=%%"), inertAlways("heads\n"), inertBefore("a{"), "{x}", inert("a$$b"), inert("^a$"),
+		inert("$(HOME)"), "a$b"}
+	lits := []string{"heads", "tails", "", "a{", "heads\n", "{{x}}", "heads {{x}}", "%%kfpb64:aGVhZHM=%%", "{x}", "a$$b",
+		"^a$", "$(HOME)", "a$b"}
 	type check struct {
 		cel  string
 		want func(x, y string) bool

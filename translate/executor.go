@@ -333,7 +333,7 @@ func (c *compiler) buildContainer(name, compName string, comp *ComponentSpec, ct
 		if !envName.MatchString(e.Name) {
 			return tmpl, pathErrorf(fmt.Sprintf("%s.env[%d].name", ep, i), "%q: an environment variable name must be a C identifier ([A-Za-z_][A-Za-z0-9_]*)", e.Name)
 		}
-		v := inert(e.Value)
+		v := inertText(e.Value)
 		if v != e.Value {
 			decodeEnv = append(decodeEnv, e.Name)
 		}

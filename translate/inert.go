@@ -28,12 +28,38 @@ func needsInert(s string) bool {
 	return strings.Contains(s, "{{") || strings.Contains(s, "%%kfp")
 }
 
-// inert returns s in a form Argo cannot evaluate; the pod side decodes it back.
+// kubeletExpands reports a value that the kubelet could change in a command or args item or an env value,
+// alone or with the text around it in the item: it reduces "$$" to "$" and replaces "$(NAME)" with the value
+// of a variable the container defines. A value that starts with "$" or "(" or ends in "$" could form either
+// with the text next to it.
+func kubeletExpands(s string) bool {
+	return strings.Contains(s, "$$") || strings.Contains(s, "$(") || strings.HasPrefix(s, "$") ||
+		strings.HasPrefix(s, "(") || strings.HasSuffix(s, "$")
+}
+
+// needsInertValue reports a value (a parameter, constant, output or kfp-argo's own data) that must travel
+// inert: besides what Argo evaluates, what the kubelet would expand, because KFP's launcher puts values into the
+// command after the container started, where no kubelet reads them.
+func needsInertValue(s string) bool {
+	return needsInert(s) || kubeletExpands(s)
+}
+
+// inert returns the value s in a form neither Argo nor the kubelet changes; the pod side decodes it back.
 func inert(s string) string {
+	if !needsInertValue(s) {
+		return s
+	}
+	return inertAlways(s)
+}
+
+// inertText is inert for the component's own text (its command and args around placeholders, its env values):
+// under KFP that text is in the pod's spec, where the kubelet expands it, so only what Argo would evaluate is
+// encoded and the kubelet reads the rest as it would under KFP.
+func inertText(s string) string {
 	if !needsInert(s) {
 		return s
 	}
-	return inertPrefix + base64.StdEncoding.EncodeToString([]byte(s)) + inertSuffix
+	return inertAlways(s)
 }
 
 // inertAlways encodes s even when it holds no "{{" by itself: for a piece that forms "{{" with what follows.
@@ -48,7 +74,7 @@ func inertBefore(s string) string {
 	if strings.HasSuffix(s, "{") {
 		return inertAlways(s)
 	}
-	return inert(s)
+	return inertText(s)
 }
 
 // joinInert appends the next piece of a Concat: pieces are inert or tags each, but a literal "{" at the end

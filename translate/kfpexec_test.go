@@ -113,6 +113,12 @@ func TestKFPExecutorContract(t *testing.T) {
 	t.Run("pythonic artifact output", func(t *testing.T) {
 		r.expect(t, "read-pythonic", "Output", "pythonic")
 	})
+	t.Run("values the kubelet would expand", func(t *testing.T) {
+		const want = "cost $$5; $(KFP_ARGO_POD) $(HOSTNAME) ends in $"
+		r.expect(t, "dollar-container", "text", want)
+		r.expect(t, "echo-dollar", "Output", want)
+		r.expect(t, "read-dollar", "text", want)
+	})
 }
 
 // TestKFPExecutorURIs: with the repository known (--artifact-store), components see each artifact's real URI,

@@ -84,7 +84,7 @@ func resolveText(s string, resolve resolveFunc) (string, error) {
 		b.WriteString(out)
 		s = s[i+j+2:]
 	}
-	b.WriteString(inert(s))
+	b.WriteString(inertText(s))
 	return b.String(), nil
 }
 

@@ -31,6 +31,8 @@ var tricky = []string{
 	"{{=1+1}}",
 	"{{inputs.parameters.message}} and %%kfpb64:AA==%%",
 	"",
+	// The kubelet's expansion of command items and env values: "$$" and names the container defines.
+	"cost $$5; $(KFP_ARGO_POD) $(KFP_ARGO_CONTRACT) $(HOSTNAME) $(",
 }
 
 func compileFixture(t *testing.T, name string, opts Options) *wfv1.Workflow {
@@ -131,7 +133,8 @@ func renderTask(t *testing.T, wf *wfv1.Workflow, task wfv1.DAGTask, g common.Par
 	return tmpl
 }
 
-// runPod runs a rendered container's command with its environment, paths moved from /tmp/kfp into dir.
+// runPod runs a rendered container's command with its environment, paths moved from /tmp/kfp into dir, as the
+// kubelet starts it.
 func runPod(t *testing.T, ctr *apiv1.Container, dir string, extraEnv ...string) (int, string) {
 	t.Helper()
 	blob, err := json.Marshal(ctr)
@@ -142,12 +145,20 @@ func runPod(t *testing.T, ctr *apiv1.Container, dir string, extraEnv ...string) 
 	if err := json.Unmarshal([]byte(strings.ReplaceAll(string(blob), podRoot, dir)), &moved); err != nil {
 		t.Fatal(err)
 	}
-	argv := append(append([]string(nil), moved.Command...), moved.Args...)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOSTNAME=pod-test"}, extraEnv...)
+	// The kubelet expands each env value with the variables defined before it, then command and args with all.
+	defined := map[string]string{}
+	lookup := func(name string) (string, bool) { v, ok := defined[name]; return v, ok }
+	var env []string
 	for _, e := range moved.Env {
-		cmd.Env = append(cmd.Env, e.Name+"="+e.Value)
+		defined[e.Name] = kubeletExpand(e.Value, lookup)
+		env = append(env, e.Name+"="+defined[e.Name])
 	}
+	var argv []string
+	for _, item := range append(append([]string(nil), moved.Command...), moved.Args...) {
+		argv = append(argv, kubeletExpand(item, lookup))
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(append([]string{"PATH=" + os.Getenv("PATH"), "HOSTNAME=pod-test"}, extraEnv...), env...)
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return ee.ExitCode(), string(out)
@@ -298,13 +309,49 @@ func TestPythonContractExitCode(t *testing.T) {
 	}
 }
 
+// kubeletExpand applies to s what the kubelet does to every command and args item and env value before the
+// container starts (Kubernetes' "third_party/forked/golang/expansion", as documented for Container.command):
+// "$$" becomes "$", and "$(NAME)" becomes NAME's value where defined reports one, else stays as it is.
+func kubeletExpand(s string, defined func(name string) (string, bool)) string {
+	var out strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 == len(s) {
+			out.WriteByte(s[i])
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			out.WriteByte('$')
+			i++
+		case '(':
+			end := strings.IndexByte(s[i+2:], ')')
+			if end < 0 {
+				out.WriteString("$(")
+				i++
+				continue
+			}
+			name := s[i+2 : i+2+end]
+			if v, ok := defined(name); ok {
+				out.WriteString(v)
+			} else {
+				out.WriteString("$(" + name + ")")
+			}
+			i += 2 + end
+		default:
+			out.WriteByte('$')
+		}
+	}
+	return out.String()
+}
+
 // TestUserTextIsNotEvaluated: braces in pipeline parameter values (-p at compile time and at submit time), in
 // constants and in component text reach the container verbatim after Argo rendered everything.
 func TestUserTextIsNotEvaluated(t *testing.T) {
 	needTool(t, "sh")
 	needTool(t, "base64")
 	for _, text := range tricky {
-		t.Run(strings.ReplaceAll(text, "\n", `\n`), func(t *testing.T) {
+		// The name is the temporary folder's, which is in the command; a "$" there would be the kubelet's.
+		t.Run(strings.NewReplacer("\n", `\n`, "$", "S").Replace(text), func(t *testing.T) {
 			wf := compileFixture(t, "container-io.yaml", Options{Parameters: map[string]any{"text": text}})
 			dir := t.TempDir()
 			write := renderTask(t, wf, dagTask(t, wf, "write"), globals(wf, nil), nil)

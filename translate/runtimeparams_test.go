@@ -382,41 +382,6 @@ func walkStrings(v any, key string, f func(key, s string)) {
 	}
 }
 
-// kubeletExpand applies to s what the kubelet does to every command and args item and env value before the
-// container starts (Kubernetes' "third_party/forked/golang/expansion", as documented for Container.command):
-// "$$" becomes "$", and "$(NAME)" becomes NAME's value where defined reports one, else stays as it is.
-func kubeletExpand(s string, defined func(name string) (string, bool)) string {
-	var out strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 == len(s) {
-			out.WriteByte(s[i])
-			continue
-		}
-		switch s[i+1] {
-		case '$':
-			out.WriteByte('$')
-			i++
-		case '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				out.WriteString("$(")
-				i++
-				continue
-			}
-			name := s[i+2 : i+2+end]
-			if v, ok := defined(name); ok {
-				out.WriteString(v)
-			} else {
-				out.WriteString("$(" + name + ")")
-			}
-			i += 2 + end
-		default:
-			out.WriteByte('$')
-		}
-	}
-	return out.String()
-}
-
 // TestRuntimeScriptsSurviveKubeletExpansion: the scripts reach the container as a command item, which the
 // kubelet expands before the process starts; what runs must be the script byte for byte. The wrapper programs
 // stay as they are even with every name defined: their encoded text holds no "$" (the base85 alphabet has one;

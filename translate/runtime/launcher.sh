@@ -3,8 +3,9 @@
 # double braces in every value), creates the folders of output files, then runs the component's own command:
 # exec'd when it has no output parameters, so that exit code and signals are its own; otherwise as a child whose
 # signals it forwards and whose exit code it returns, and after a zero exit it puts each output parameter file in
-# the canonical encoding (BOOLEAN as true/false; inert when the text holds double braces, looks inert, or ends
-# in a newline, which argoexec would trim).
+# the canonical encoding (BOOLEAN as true/false; inert when the text holds double braces, looks inert, ends
+# in a newline, which argoexec would trim, or could be expanded by the kubelet in a consumer: see inert.go).
+# The script itself is a command item that the kubelet expands: it holds no "$$", and its "$(" are shell's.
 kfp_decode() {
   s=$1; out=
   while :; do
@@ -82,7 +83,7 @@ for e in $outs; do
     esac
   fi
   case $v in
-  *'{'{* | *'%%kfp'* | *"$nl") v=%%kfpb64:$(printf '%s' "$v" | base64 | tr -d '\n')%% ;;
+  *'{'{* | *'%%kfp'* | *"$nl" | *\$\$* | *\$\(* | \$* | \(* | *\$) v=%%kfpb64:$(printf '%s' "$v" | base64 | tr -d '\n')%% ;;
   esac
   printf '%s' "$v" > "$f" || exit 1
 done

@@ -16,9 +16,10 @@ def dec(s):
 
 
 def enc(s):
-    # Inert when Argo would evaluate the text, when it looks like an inert value itself, and when it ends in a
-    # newline, which argoexec trims from every output file it reads.
-    if "{" + "{" in s or "%%kfp" in s or s.endswith("\n"):
+    # Inert when Argo would evaluate the text, when it looks like an inert value itself, when it ends in a
+    # newline, which argoexec trims from every output file it reads, and when the kubelet could expand it in the
+    # consumer's command or env ("$$", "$(", or a "$" or "(" at an end that meets the text around it).
+    if "{" + "{" in s or "%%kfp" in s or s.endswith("\n") or "$$" in s or "$(" in s or s.startswith(("$", "(")) or s.endswith("$"):
         return "%%kfpb64:" + base64.b64encode(s.encode("utf-8")).decode("ascii") + "%%"
     return s
 

@@ -88,6 +88,11 @@ var sdkAsserted = []struct {
 			r.wantParam("greet-py-2", "Output", "hello None")
 		},
 	},
+	{ // A value the kubelet would expand in a command or env ("$$", "$(NAME)", a "$" at the end) reaches
+		// KFP's executor as it was given.
+		"optional-inputs.yaml", []string{"-p", "suffix=$$ $(HOSTNAME) $(KFP_ARGO_CONTRACT) $"}, true,
+		func(r *realRun) { r.wantParam("greet-py", "Output", "hello '$$ $(HOSTNAME) $(KFP_ARGO_CONTRACT) $'") },
+	},
 	{ // Metadata KFP's executor wrote, read by a container through metadata placeholders and by Python.
 		"python-metadata-to-container.yaml", nil, true,
 		func(r *realRun) {
