@@ -218,7 +218,14 @@ build_python() {
 
 start=$SECONDS
 fetch_debs "${fetched[@]}"
-build_python &
+# The build's outcome is a file, not wait's status: bash forgets a finished
+# background job's status when a later child gets the same pid, and with
+# pid_max 32768 the Go builds below can go round (wait then says "not a child").
+rm -f "$work/python.ok"
+(
+	build_python
+	touch "$work/python.ok"
+) &
 python_pid=$!
 
 mkdir -p "$work/bin"
@@ -323,7 +330,11 @@ if ! have jq; then
 	pack jq -rootfs "$r" -tag docker.io/jetbrainsinfra/jq:latest -cmd '["/bin/sh"]' -env "$path_env"
 fi
 
-wait "$python_pid"
+wait "$python_pid" 2>/dev/null || true
+if [[ ! -f "$work/python.ok" ]]; then
+	log "the Python root file system was not built"
+	exit 1
+fi
 if ! have python; then
 	cp "$work/python-packages.txt" "$dir/python-packages.txt"
 	# Every Python image name of the corpus: Python 3.11 serves them all.
