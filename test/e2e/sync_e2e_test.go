@@ -610,10 +610,14 @@ func TestSyncChaos(t *testing.T) {
 		if _, ok := wantState[pl.outcome]; !ok || pl.outcome == "delete" {
 			continue
 		}
-		waitUntil(t, 150*time.Second, pl.name+" completed", func() bool {
+		var last *wfv1.Workflow
+		waitUntilDescribed(t, 150*time.Second, pl.name+" completed", func() bool {
 			wf, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, pl.name, metav1.GetOptions{})
+			if err == nil {
+				last = wf
+			}
 			return err == nil && wf.Status.Phase.Completed()
-		})
+		}, func() string { return harness.Describe(last) + describePods(ctx, pl.name, last) })
 	}
 	endChaos()
 	t.Logf("workflows done in %.1fs; controller started %d times (%d binaries killed with SIGKILL); %d CLI calls (%d failed)",
@@ -743,13 +747,41 @@ func TestSyncChaos(t *testing.T) {
 
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	waitUntilDescribed(t, timeout, what, cond, func() string { return "" })
+}
+
+// waitUntilDescribed is waitUntil that says, on a timeout, what describe reports then.
+func waitUntilDescribed(t *testing.T, timeout time.Duration, what string, cond func() bool, describe func() string) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+			t.Fatalf("timed out after %v waiting for %s\n%s", timeout, what, describe())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// describePods lists the pods of a workflow name with their phase, deletion and owner, so that a timeout shows
+// whether a pod of an earlier Workflow of that name is still there.
+func describePods(ctx context.Context, workflow string, wf *wfv1.Workflow) string {
+	pods, err := env.kube.CoreV1().Pods(env.ns).List(ctx, metav1.ListOptions{LabelSelector: "workflows.argoproj.io/workflow=" + workflow})
+	if err != nil {
+		return "\n  pods: " + err.Error()
+	}
+	var b strings.Builder
+	for _, p := range pods.Items {
+		owner := "none"
+		for _, o := range p.OwnerReferences {
+			owner = string(o.UID)
+			if wf != nil && o.UID == wf.UID {
+				owner = "this Workflow"
+			}
+		}
+		fmt.Fprintf(&b, "\n  pod %s %s deleting=%v owner=%s created=%s", p.Name, p.Status.Phase, p.DeletionTimestamp != nil,
+			owner, p.CreationTimestamp.Format(time.RFC3339))
+	}
+	return b.String()
 }
 
 // TestSyncFinalizer: in finalizer mode (with the finalizer Role) a running Workflow carries the finalizer; a
