@@ -20,6 +20,7 @@ package standin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"path/filepath"
@@ -43,6 +44,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/cache"
@@ -144,6 +146,9 @@ type StandIn struct {
 	// and a GET per pod of a large workflow (megabytes) would load the
 	// apiserver more than the controller under test does.
 	workflows wflisters.WorkflowNamespaceLister
+	// pods and claims say whether what a retried call serves still exists.
+	pods   corelisters.PodLister
+	claims corelisters.PersistentVolumeClaimLister
 
 	mu          sync.Mutex
 	seen        map[types.UID]bool
@@ -163,12 +168,6 @@ type decompressedNodes struct {
 // Start begins serving pods in the background; it returns once its pod
 // informer has synced. Cancel ctx to stop it, then Wait.
 func Start(ctx context.Context, cfg *rest.Config, opts Options) (*StandIn, error) {
-	if opts.Behave == nil {
-		opts.Behave = func(Task) Result { return Result{} }
-	}
-	if opts.Logf == nil {
-		opts.Logf = func(string, ...any) {}
-	}
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -180,6 +179,16 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*StandIn, error
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
+	}
+	return start(ctx, kube, argo, dyn, opts)
+}
+
+func start(ctx context.Context, kube kubernetes.Interface, argo argoclient.Interface, dyn dynamic.Interface, opts Options) (*StandIn, error) {
+	if opts.Behave == nil {
+		opts.Behave = func(Task) Result { return Result{} }
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
 	}
 	s := &StandIn{
 		opts: opts, kube: kube, argo: argo, dynamic: dyn,
@@ -195,37 +204,43 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*StandIn, error
 		informers.WithNamespace(opts.Namespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = labelWorkflow }))
 	inf := factory.Core().V1().Pods().Informer()
+	s.pods = factory.Core().V1().Pods().Lister()
 	handler := func(obj any) {
 		if pod, ok := obj.(*corev1.Pod); ok {
 			s.maybeHandle(ctx, pod)
 		}
 	}
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	podReg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    handler,
 		UpdateFunc: func(_, obj any) { handler(obj) },
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	// Claims are served in the namespace whatever their labels: Argo's
 	// volumeClaimTemplates and KFP's CreatePVC both make them.
 	claims := informers.NewSharedInformerFactoryWithOptions(kube, 0, informers.WithNamespace(opts.Namespace))
 	pvcInf := claims.Core().V1().PersistentVolumeClaims().Informer()
+	s.claims = claims.Core().V1().PersistentVolumeClaims().Lister()
 	provision := func(obj any) {
 		if pvc, ok := obj.(*corev1.PersistentVolumeClaim); ok {
-			s.provision(ctx, pvc)
+			s.maybeProvision(ctx, pvc)
 		}
 	}
-	if _, err := pvcInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	pvcReg, err := pvcInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    provision,
 		UpdateFunc: func(_, obj any) { provision(obj) },
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	wfSynced := wfInf.Informer().HasSynced
 	factory.Start(ctx.Done())
 	claims.Start(ctx.Done())
 	wfFactory.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced, pvcInf.HasSynced, wfSynced) {
+	// The registrations' HasSynced: every object of the initial lists has
+	// reached the handlers (and Wait covers what they started).
+	if !cache.WaitForCacheSync(ctx.Done(), podReg.HasSynced, pvcReg.HasSynced, wfSynced) {
 		return nil, fmt.Errorf("informers did not sync: %w", ctx.Err())
 	}
 	go func() {
@@ -347,7 +362,8 @@ func (s *StandIn) handle(ctx context.Context, pod *corev1.Pod) {
 			h.OutputArtifacts[a.Name] = k
 		}
 	}
-	if err := s.report(ctx, pod, t, outputs); err != nil {
+	gone := func() bool { return s.podGone(pod) }
+	if err := s.persist(ctx, "report pod "+pod.Name, gone, func() error { return s.report(ctx, pod, t, outputs) }); err != nil {
 		h.Err = err
 		s.record(h)
 		return
@@ -356,8 +372,11 @@ func (s *StandIn) handle(ctx context.Context, pod *corev1.Pod) {
 	if _, ok := pod.Labels[cluster.ExitCodeLabel]; !ok {
 		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]string{
 			cluster.ExitCodeLabel: strconv.Itoa(res.ExitCode)}}})
-		_, err := s.kube.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{})
-		if err != nil && !apierr.IsNotFound(err) && ctx.Err() == nil {
+		err := s.persist(ctx, "label pod "+pod.Name, gone, func() error {
+			_, err := s.kube.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+			return err
+		})
+		if err != nil && !apierr.IsNotFound(err) && !errors.Is(err, errPodGone) && ctx.Err() == nil {
 			s.opts.Logf("standin: label pod %s: %v", pod.Name, err)
 			return
 		}
@@ -404,7 +423,11 @@ func (s *StandIn) task(ctx context.Context, pod *corev1.Pod) (Task, error) {
 		return t, fmt.Errorf("pod %s has no %s", pod.Name, envTemplate)
 	}
 	if raw == envTemplateOffloaded {
-		cm, err := s.kube.CoreV1().ConfigMaps(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+		var cm *corev1.ConfigMap
+		err := s.persist(ctx, "offloaded template of pod "+pod.Name, func() bool { return s.podGone(pod) }, func() (err error) {
+			cm, err = s.kube.CoreV1().ConfigMaps(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+			return err
+		})
 		if err != nil {
 			return t, fmt.Errorf("offloaded template: %w", err)
 		}
@@ -419,7 +442,7 @@ func (s *StandIn) task(ctx context.Context, pod *corev1.Pod) (Task, error) {
 	// The controller strips input parameters from ARGO_TEMPLATE (they are
 	// already substituted into the pod); the resolved values are on the
 	// workflow's node, written in the same reconcile that created the pod.
-	node, err := s.waitNode(ctx, pod.Namespace, t.Workflow, t.NodeID)
+	node, err := s.waitNode(ctx, pod, t.Workflow, t.NodeID)
 	if err != nil {
 		return t, err
 	}
@@ -441,23 +464,76 @@ func (s *StandIn) task(ctx context.Context, pod *corev1.Pod) (Task, error) {
 }
 
 // waitNode waits until the informer's copy of the workflow has the node: the
-// controller may create a pod before it stores the node in the status.
-func (s *StandIn) waitNode(ctx context.Context, ns, wf, nodeID string) (wfv1.NodeStatus, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
+// controller may create a pod before it stores the node in the status. It
+// waits as long as the pod exists: a busy controller may take long to store
+// it, and a pod given up on would stay Running for ever.
+func (s *StandIn) waitNode(ctx context.Context, pod *corev1.Pod, wf, nodeID string) (wfv1.NodeStatus, error) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	began := time.Now()
+	warned := false
 	for {
 		n, ok, err := s.node(wf, nodeID)
 		if ok || err != nil {
 			return n, err
 		}
+		if s.podGone(pod) {
+			return wfv1.NodeStatus{}, fmt.Errorf("node %s of workflow %s: %w before the node appeared", nodeID, wf, errPodGone)
+		}
+		if !warned && time.Since(began) > 30*time.Second {
+			warned = true
+			s.opts.Logf("standin: pod %s: node %s still not in workflow %s after %s", pod.Name, nodeID, wf, time.Since(began).Round(time.Second))
+		}
 		select {
 		case <-ctx.Done():
-			return wfv1.NodeStatus{}, fmt.Errorf("node %s of workflow %s in %s: %w", nodeID, wf, ns, ctx.Err())
+			return wfv1.NodeStatus{}, fmt.Errorf("node %s of workflow %s in %s: %w", nodeID, wf, pod.Namespace, ctx.Err())
 		case <-tick.C:
 		}
 	}
+}
+
+// errPodGone ends the work on a pod that was deleted (or replaced by one of
+// the same name) while it was being handled.
+var errPodGone = errors.New("the pod is gone")
+
+// podGone says whether the informer no longer holds this pod, or holds it
+// deleted, or holds another pod of its name.
+func (s *StandIn) podGone(pod *corev1.Pod) bool {
+	cur, err := s.pods.Pods(pod.Namespace).Get(pod.Name)
+	return err != nil || cur.UID != pod.UID || cur.DeletionTimestamp != nil
+}
+
+// persist calls fn until it succeeds or fails for good, as long as gone says
+// that what it serves still exists and ctx lasts. An apiserver under load
+// answers with timeouts, throttling and etcd errors; a pod left unreported
+// or unlabelled stays Running for ever and its workflow never ends.
+func (s *StandIn) persist(ctx context.Context, what string, gone func() bool, fn func() error) error {
+	delay := 50 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil || permanent(err) {
+			return err
+		}
+		if gone() {
+			return fmt.Errorf("%s: %w (last error: %v)", what, errPodGone, err)
+		}
+		s.opts.Logf("standin: %s: %v (retrying in %s)", what, err, delay)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w", what, err)
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
+}
+
+// permanent says whether retrying err cannot help: the request itself is
+// wrong, or its object is gone or already there.
+func permanent(err error) bool {
+	return apierr.IsNotFound(err) || apierr.IsAlreadyExists(err) || apierr.IsInvalid(err) ||
+		apierr.IsBadRequest(err) || apierr.IsForbidden(err) || apierr.IsUnauthorized(err) ||
+		apierr.IsMethodNotSupported(err) || apierr.IsNotAcceptable(err) || apierr.IsUnsupportedMediaType(err) ||
+		errors.Is(err, context.Canceled)
 }
 
 // node looks a node up in the cached workflow, decompressing a compressed

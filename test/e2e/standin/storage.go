@@ -16,15 +16,33 @@ import (
 // volumes of a real provisioner.
 const provisionerName = "kfp-argo-e2e.invalid/fake"
 
-func (s *StandIn) provision(ctx context.Context, pvc *corev1.PersistentVolumeClaim) {
+func (s *StandIn) maybeProvision(ctx context.Context, pvc *corev1.PersistentVolumeClaim) {
 	if pvc.Spec.VolumeName != "" || pvc.DeletionTimestamp != nil {
 		return
 	}
 	if !s.first(s.provisioned, pvc.UID) {
 		return
 	}
-	// Never mounted: pods don't run.
-	pv, err := cluster.BindClaim(ctx, s.kube, pvc, provisionerName, "/kfp-argo-e2e/"+string(pvc.UID))
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.provision(ctx, pvc.DeepCopy())
+	}()
+}
+
+func (s *StandIn) provision(ctx context.Context, pvc *corev1.PersistentVolumeClaim) {
+	// Retried while the claim exists: a claim left unbound keeps its pods
+	// Pending for ever.
+	gone := func() bool {
+		cur, err := s.claims.PersistentVolumeClaims(pvc.Namespace).Get(pvc.Name)
+		return err != nil || cur.UID != pvc.UID || cur.DeletionTimestamp != nil
+	}
+	var pv *corev1.PersistentVolume
+	err := s.persist(ctx, "provision claim "+pvc.Name, gone, func() (err error) {
+		// Never mounted: pods don't run.
+		pv, err = cluster.BindClaim(ctx, s.kube, pvc, provisionerName, "/kfp-argo-e2e/"+string(pvc.UID))
+		return err
+	})
 	if err != nil {
 		s.opts.Logf("standin: %v", err)
 		return
