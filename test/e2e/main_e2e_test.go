@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -195,9 +196,57 @@ func waitDone(t *testing.T, name string, timeout time.Duration) *wfv1.Workflow {
 	t.Helper()
 	wf, err := harness.WaitDone(context.Background(), env.argo.ArgoprojV1alpha1().Workflows(env.ns), name, timeout)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v%s", err, describePods(context.Background(), name, wf))
 	}
 	return wf
+}
+
+// describeWorkflow is the state of a workflow and its pods for a failure message.
+func describeWorkflow(ctx context.Context, name string) string {
+	wf, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Sprintf("workflow %s: %v%s", name, err, describePods(ctx, name, nil))
+	}
+	return "workflow " + name + ": " + harness.Describe(wf) + describePods(ctx, name, wf)
+}
+
+// describePods lists the pods of a workflow name, so that a timeout shows which piece held a task up: the
+// stand-in (no report or no exit-code label: its error is shown), kwok (labelled, still Running) or the
+// controller (pod ended, node not), or a pod of an earlier Workflow of that name (owner, deletion).
+func describePods(ctx context.Context, workflow string, wf *wfv1.Workflow) string {
+	pods, err := env.kube.CoreV1().Pods(env.ns).List(ctx, metav1.ListOptions{LabelSelector: "workflows.argoproj.io/workflow=" + workflow})
+	if err != nil {
+		return "\n  pods: " + err.Error()
+	}
+	reported := map[string]string{}
+	for _, h := range env.standin.HandledFor(workflow) {
+		if h.Err != nil {
+			reported[h.Task.Pod] = "stand-in error: " + h.Err.Error()
+		} else {
+			reported[h.Task.Pod] = fmt.Sprintf("stand-in reported exit %d", h.Result.ExitCode)
+		}
+	}
+	var b strings.Builder
+	for _, p := range pods.Items {
+		owner := "none"
+		for _, o := range p.OwnerReferences {
+			owner = string(o.UID)
+			if wf != nil && o.UID == wf.UID {
+				owner = "this Workflow"
+			}
+		}
+		label, ok := p.Labels[cluster.ExitCodeLabel]
+		if !ok {
+			label = "none"
+		}
+		rep, ok := reported[p.Name]
+		if !ok {
+			rep = "stand-in: not reported"
+		}
+		fmt.Fprintf(&b, "\n  pod %s %s exit-code-label=%s %s deleting=%v owner=%s created=%s", p.Name, p.Status.Phase, label, rep,
+			p.DeletionTimestamp != nil, owner, p.CreationTimestamp.Format(time.RFC3339))
+	}
+	return b.String()
 }
 
 // nodesByDisplayName groups a workflow's nodes by display name.

@@ -86,7 +86,7 @@ func TestRunSucceeds(t *testing.T) {
 	began := time.Now()
 	out, stderr, err := env.cli.Run(t, "submit", file, "-e", "e2e runs", "-r", name, "-p", "text=hello {{workflow.name}}", "--wait", "-o", "json")
 	if err != nil {
-		t.Fatalf("submit --wait: %v\n%s", err, stderr)
+		t.Fatalf("submit --wait: %v\n%s\n%s", err, stderr, describeWorkflow(context.Background(), name))
 	}
 	t.Logf("submit --wait of %s: %.1fs", name, time.Since(began).Seconds())
 	r := decodeRun(t, out)

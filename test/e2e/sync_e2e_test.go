@@ -762,28 +762,6 @@ func waitUntilDescribed(t *testing.T, timeout time.Duration, what string, cond f
 	}
 }
 
-// describePods lists the pods of a workflow name with their phase, deletion and owner, so that a timeout shows
-// whether a pod of an earlier Workflow of that name is still there.
-func describePods(ctx context.Context, workflow string, wf *wfv1.Workflow) string {
-	pods, err := env.kube.CoreV1().Pods(env.ns).List(ctx, metav1.ListOptions{LabelSelector: "workflows.argoproj.io/workflow=" + workflow})
-	if err != nil {
-		return "\n  pods: " + err.Error()
-	}
-	var b strings.Builder
-	for _, p := range pods.Items {
-		owner := "none"
-		for _, o := range p.OwnerReferences {
-			owner = string(o.UID)
-			if wf != nil && o.UID == wf.UID {
-				owner = "this Workflow"
-			}
-		}
-		fmt.Fprintf(&b, "\n  pod %s %s deleting=%v owner=%s created=%s", p.Name, p.Status.Phase, p.DeletionTimestamp != nil,
-			owner, p.CreationTimestamp.Format(time.RFC3339))
-	}
-	return b.String()
-}
-
 // TestSyncFinalizer: in finalizer mode (with the finalizer Role) a running Workflow carries the finalizer; a
 // Workflow deleted while running stays until its record is WORKFLOW_DELETED, then goes; a Workflow that
 // finishes loses the finalizer and stays.
