@@ -102,6 +102,8 @@ func run(m *testing.M) int {
 	env.cli = harness.NewCLI(c, 4*time.Minute)
 
 	code := m.Run()
+	// Transient apiserver errors the stand-in rode out (each would once have left a pod Running for ever).
+	fmt.Fprintf(os.Stderr, "e2e: the stand-in repeated %d calls after transient errors (%s)\n", s.Retries(), standinLog.Name())
 	if code != 0 {
 		fmt.Fprintln(os.Stderr, "e2e: tests failed; logs of every process follow")
 		c.DumpLogs(os.Stderr, 20000)

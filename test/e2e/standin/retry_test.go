@@ -110,6 +110,9 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 			}
 			s := startFake(t, ctx, kube, argo)
 			s.Wait()
+			if n := s.Retries(); n != 2 {
+				t.Errorf("Retries() = %d, want 2", n)
+			}
 			if n := calls.Load(); n < 3 {
 				t.Errorf("%s %s called %d times, want 3 (two failures, then success)", c.verb, c.object, n)
 			}

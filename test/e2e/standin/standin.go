@@ -157,6 +157,7 @@ type StandIn struct {
 	// decompressed holds the node status of workflows whose status Argo
 	// compressed, at the resourceVersion it was decoded from.
 	decompressed map[string]decompressedNodes
+	retries      int
 	wg           sync.WaitGroup
 }
 
@@ -260,6 +261,13 @@ func (s *StandIn) Handled() []Handled {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Handled(nil), s.handled...)
+}
+
+// Retries counts the calls repeated after a transient error.
+func (s *StandIn) Retries() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.retries
 }
 
 // HandledFor lists what was reported for one workflow.
@@ -518,6 +526,9 @@ func (s *StandIn) persist(ctx context.Context, what string, gone func() bool, fn
 			return fmt.Errorf("%s: %w (last error: %v)", what, errPodGone, err)
 		}
 		s.opts.Logf("standin: %s: %v (retrying in %s)", what, err, delay)
+		s.mu.Lock()
+		s.retries++
+		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s: %w", what, err)
