@@ -519,7 +519,7 @@ func TestSyncChaos(t *testing.T) {
 		if pl.outcome != "delete" && pl.outcome != "rundelete-down" {
 			continue
 		}
-		waitUntil(t, 90*time.Second, pl.name+" RUNNING", func() bool {
+		waitUntilDescribed(t, 90*time.Second, pl.name+" RUNNING", describeFor(ctx, pl.name), func() bool {
 			r, err := runs.Store.GetRun(ctx, pl.name)
 			return err == nil && r.State == experiments.StateRunning
 		})
@@ -544,7 +544,7 @@ func TestSyncChaos(t *testing.T) {
 		for _, pl := range plan {
 			if pl.outcome == "ttl" {
 				submitOne(pl)
-				waitUntil(t, 90*time.Second, pl.name+" removed by its TTL", func() bool {
+				waitUntilDescribed(t, 90*time.Second, pl.name+" removed by its TTL", describeFor(ctx, pl.name), func() bool {
 					_, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, pl.name, metav1.GetOptions{})
 					return apierrors.IsNotFound(err)
 				})
@@ -559,7 +559,7 @@ func TestSyncChaos(t *testing.T) {
 			continue
 		}
 		var first *wfv1.Workflow
-		waitUntil(t, 90*time.Second, pl.name+" running with its record", func() bool {
+		waitUntilDescribed(t, 90*time.Second, pl.name+" running with its record", describeFor(ctx, pl.name), func() bool {
 			wf, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, pl.name, metav1.GetOptions{})
 			if err != nil || wf.Status.Phase != wfv1.WorkflowRunning {
 				return false
@@ -580,7 +580,7 @@ func TestSyncChaos(t *testing.T) {
 		if err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Delete(ctx, pl.name, metav1.DeleteOptions{}); err != nil {
 			t.Errorf("delete %s: %v", pl.name, err)
 		}
-		waitUntil(t, 60*time.Second, pl.name+" gone", func() bool {
+		waitUntilDescribed(t, 60*time.Second, pl.name+" gone", describeFor(ctx, pl.name), func() bool {
 			_, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, pl.name, metav1.GetOptions{})
 			return apierrors.IsNotFound(err)
 		})
@@ -596,7 +596,7 @@ func TestSyncChaos(t *testing.T) {
 	// Cancel the runs meant to be cancelled (a CLI write on the Workflow, while the controller comes and goes).
 	for _, pl := range plan {
 		if pl.outcome == "cancel" {
-			waitUntil(t, 90*time.Second, pl.name+" started", func() bool {
+			waitUntilDescribed(t, 90*time.Second, pl.name+" started", describeFor(ctx, pl.name), func() bool {
 				wf, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, pl.name, metav1.GetOptions{})
 				return err == nil && wf.Status.Phase == wfv1.WorkflowRunning
 			})
@@ -611,13 +611,13 @@ func TestSyncChaos(t *testing.T) {
 			continue
 		}
 		var last *wfv1.Workflow
-		waitUntilDescribed(t, 150*time.Second, pl.name+" completed", func() bool {
+		waitUntilDescribed(t, 150*time.Second, pl.name+" completed", func() string { return harness.Describe(last) + describePods(ctx, pl.name, last) }, func() bool {
 			wf, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, pl.name, metav1.GetOptions{})
 			if err == nil {
 				last = wf
 			}
 			return err == nil && wf.Status.Phase.Completed()
-		}, func() string { return harness.Describe(last) + describePods(ctx, pl.name, last) })
+		})
 	}
 	endChaos()
 	t.Logf("workflows done in %.1fs; controller started %d times (%d binaries killed with SIGKILL); %d CLI calls (%d failed)",
@@ -747,11 +747,16 @@ func TestSyncChaos(t *testing.T) {
 
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	waitUntilDescribed(t, timeout, what, cond, func() string { return "" })
+	waitUntilDescribed(t, timeout, what, func() string { return "" }, cond)
+}
+
+// describeFor describes the Workflow of that name and its pods, for waitUntilDescribed.
+func describeFor(ctx context.Context, name string) func() string {
+	return func() string { return describeWorkflow(ctx, name) }
 }
 
 // waitUntilDescribed is waitUntil that says, on a timeout, what describe reports then.
-func waitUntilDescribed(t *testing.T, timeout time.Duration, what string, cond func() bool, describe func() string) {
+func waitUntilDescribed(t *testing.T, timeout time.Duration, what string, describe func() string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
