@@ -544,7 +544,19 @@ func TestSyncChaos(t *testing.T) {
 		for _, pl := range plan {
 			if pl.outcome == "ttl" {
 				submitOne(pl)
-				waitUntilDescribed(t, 90*time.Second, pl.name+" removed by its TTL", describeFor(ctx, pl.name), func() bool {
+				// Two waits, so that a timeout says whether the Workflow did not end or Argo's TTL did not act.
+				waitUntilDescribed(t, 150*time.Second, pl.name+" completed", describeFor(ctx, pl.name), func() bool {
+					wf, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, pl.name, metav1.GetOptions{})
+					return apierrors.IsNotFound(err) || err == nil && wf.Status.Phase.Completed()
+				})
+				waitUntilDescribed(t, 90*time.Second, pl.name+" removed by its TTL", func() string {
+					wf, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, pl.name, metav1.GetOptions{})
+					if err != nil {
+						return err.Error()
+					}
+					return fmt.Sprintf("finished at %s, labels %v, finalizers %v, deleting %v\n%s", wf.Status.FinishedAt.Format(time.RFC3339),
+						wf.Labels, wf.Finalizers, wf.DeletionTimestamp != nil, describeWorkflow(ctx, pl.name))
+				}, func() bool {
 					_, err := env.argo.ArgoprojV1alpha1().Workflows(env.ns).Get(ctx, pl.name, metav1.GetOptions{})
 					return apierrors.IsNotFound(err)
 				})
